@@ -1,0 +1,211 @@
+"""Load and check the source files, merge them into one dataset (a named graph per file), write ``build/``.
+
+Parsing uses pyoxigraph, whose errors carry line and column. Outputs are written to temporary files
+and renamed into place, so a failed build never leaves a half-written ``build/``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import unicodedata
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyoxigraph as ox
+
+from .namespaces import BUILD_GRAPH, PREFIXES, RKG, graph_iri
+
+SOURCE_SUFFIXES = {".ttl": ox.RdfFormat.TURTLE, ".nt": ox.RdfFormat.N_TRIPLES}
+NQUADS_NAME = "rkg.nq"
+TRIG_NAME = "rkg.trig"
+TURTLE_NAME = "rkg.ttl"
+MANIFEST_NAME = "manifest.json"
+
+Progress = Callable[[str], None]
+
+_VOID = "http://rdfs.org/ns/void#"
+_DCT = "http://purl.org/dc/terms/"
+_RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
+_LABELS = (
+    "http://www.w3.org/2004/02/skos/core#prefLabel",
+    "http://www.w3.org/2004/02/skos/core#altLabel",
+)
+
+
+class BuildError(Exception):
+    """A source file cannot be read: says which file, where, and what is wrong."""
+
+    def __init__(self, path: str, message: str, line: int | None = None, column: int | None = None):
+        self.path, self.line, self.column, self.message = path, line, column, message
+        where = path if line is None else f"{path}:{line}:{column or 1}"
+        super().__init__(f"{where}: {message}")
+
+
+@dataclass(frozen=True)
+class Source:
+    path: Path
+    """File on disk."""
+    name: str
+    """Path relative to the project (or to the parent of an extra data folder), with ``/``."""
+
+    @property
+    def graph(self) -> str:
+        return graph_iri(self.name)
+
+
+@dataclass
+class BuildResult:
+    quads: list[ox.Quad]
+    sources: list[Source] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+    """Triples per named graph (the build graph included)."""
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+def discover(root: Path, extra_data: Iterable[Path] = ()) -> list[Source]:
+    """Source files in a stable order: ``ontology/``, then ``data/``, then extra data folders."""
+    sources: list[Source] = []
+    for folder in (root / "ontology", root / "data"):
+        sources += _files(folder, root)
+    for folder in extra_data:
+        folder = folder.resolve()
+        if not folder.is_dir():
+            raise BuildError(str(folder), "data folder not found")
+        sources += _files(folder, folder.parent)
+    names = [s.name for s in sources]
+    dupes = {n for n in names if names.count(n) > 1}
+    if dupes:
+        raise BuildError(sorted(dupes)[0], "two source files would share this named graph")
+    return sources
+
+
+def _files(folder: Path, base: Path) -> list[Source]:
+    if not folder.is_dir():
+        return []
+    found = [p for p in folder.rglob("*") if p.suffix in SOURCE_SUFFIXES and p.is_file()]
+    return [Source(p, p.relative_to(base).as_posix()) for p in sorted(found)]
+
+
+def parse_source(source: Source) -> list[ox.Quad]:
+    graph = ox.NamedNode(source.graph)
+    try:
+        with source.path.open("rb") as f:
+            triples = list(ox.parse(f, format=SOURCE_SUFFIXES[source.path.suffix], base_iri=None))
+    except SyntaxError as e:
+        line, col = _position(e)
+        raise BuildError(source.name, _clean(str(e)), line, col) from None
+    except UnicodeDecodeError as e:
+        raise BuildError(source.name, f"not UTF-8 text ({e.reason} at byte {e.start})") from None
+    return [ox.Quad(t.subject, t.predicate, t.object, graph) for t in triples]
+
+
+def _position(e: SyntaxError) -> tuple[int | None, int | None]:
+    line = getattr(e, "lineno", None)
+    col = getattr(e, "offset", None)
+    return (line, col)
+
+
+def _clean(message: str) -> str:
+    # pyoxigraph: "Parser error at line 3 between columns 1 and 4: No scheme found ..." → keep the reason.
+    return message.split(": ", 1)[1] if message.startswith("Parser error") and ": " in message else message
+
+
+def search_key(text: str) -> str:
+    """Lower case, accents and ligatures folded, whitespace collapsed: « Œuvre » → « oeuvre »."""
+    text = text.replace("œ", "oe").replace("Œ", "OE").replace("æ", "ae").replace("Æ", "AE")
+    text = text.replace("’", "'")
+    decomposed = unicodedata.normalize("NFKD", text)
+    bare = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(bare.casefold().split())
+
+
+def _build_graph(sources: list[Source], counts: dict[str, int], quads: list[ox.Quad]) -> list[ox.Quad]:
+    """Provenance of each source graph (VoID + Dublin Core) and search keys of every label."""
+    g = ox.NamedNode(BUILD_GRAPH)
+    out: list[ox.Quad] = []
+    for s in sources:
+        node = ox.NamedNode(s.graph)
+        out += [
+            ox.Quad(node, _RDF_TYPE, ox.NamedNode(_VOID + "Dataset"), g),
+            ox.Quad(node, ox.NamedNode(_DCT + "source"), ox.Literal(s.name), g),
+            ox.Quad(node, ox.NamedNode(_VOID + "triples"), ox.Literal(str(counts[s.graph]), datatype=ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer")), g),
+        ]
+    key = ox.NamedNode(str(RKG.searchKey))
+    seen: set[tuple[ox.NamedNode | ox.BlankNode, str]] = set()
+    for q in quads:
+        if q.predicate.value in _LABELS and isinstance(q.object, ox.Literal):
+            k = search_key(q.object.value)
+            if (q.subject, k) not in seen:
+                seen.add((q.subject, k))
+                out.append(ox.Quad(q.subject, key, ox.Literal(k), g))
+    return out
+
+
+def build(root: Path, extra_data: Iterable[Path] = (), progress: Progress | None = None) -> BuildResult:
+    """Parse every source into its named graph and add the build graph. Raises BuildError."""
+    sources = discover(root, extra_data)
+    if not sources:
+        raise BuildError(str(root), "no source files found (expected ontology/*.ttl and data/**/*.ttl)")
+    quads: list[ox.Quad] = []
+    counts: dict[str, int] = {}
+    for i, s in enumerate(sources, 1):
+        if progress:
+            progress(f"[{i}/{len(sources)}] {s.name}")
+        part = parse_source(s)
+        counts[s.graph] = len(part)
+        quads += part
+    extra = _build_graph(sources, counts, quads)
+    counts[BUILD_GRAPH] = len(extra)
+    return BuildResult(quads + extra, sources, counts)
+
+
+def write(result: BuildResult, out_dir: Path) -> list[Path]:
+    """Write N-Quads, TriG and a union Turtle file; each appears whole or not at all."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    triples = _union_triples(result.quads)
+    targets = [
+        (NQUADS_NAME, lambda f: ox.serialize(result.quads, f, ox.RdfFormat.N_QUADS)),
+        (TRIG_NAME, lambda f: ox.serialize(result.quads, f, ox.RdfFormat.TRIG, prefixes=PREFIXES)),
+        (TURTLE_NAME, lambda f: ox.serialize(triples, f, ox.RdfFormat.TURTLE, prefixes=PREFIXES)),
+        (MANIFEST_NAME, lambda f: f.write(json.dumps(_manifest(result.sources), indent=1).encode())),
+    ]
+    written = []
+    for name, dump in targets:
+        fd, tmp = tempfile.mkstemp(dir=out_dir, prefix=f".{name}.", suffix=".tmp")
+        try:
+            os.chmod(tmp, 0o644)
+            with os.fdopen(fd, "wb") as f:
+                dump(f)
+            os.replace(tmp, out_dir / name)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        written.append(out_dir / name)
+    return written
+
+
+def _union_triples(quads: list[ox.Quad]) -> list[ox.Triple]:
+    seen: dict[ox.Triple, None] = {}
+    for q in quads:
+        seen.setdefault(ox.Triple(q.subject, q.predicate, q.object), None)
+    return list(seen)
+
+
+def _manifest(sources: list[Source]) -> dict[str, float]:
+    return {s.name: s.path.stat().st_mtime for s in sources}
+
+
+def is_stale(root: Path, out_dir: Path, extra_data: Iterable[Path] = ()) -> bool:
+    """True when ``build/`` is missing, was built from other files, or a source changed since."""
+    try:
+        recorded = json.loads((out_dir / MANIFEST_NAME).read_text())
+        sources = discover(root, extra_data)
+    except (OSError, ValueError, BuildError):
+        return True
+    return recorded != _manifest(sources) or not (out_dir / NQUADS_NAME).exists()

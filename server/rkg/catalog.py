@@ -1,0 +1,191 @@
+"""Named queries: read ``queries/*.rq`` headers (grlc/BASIL decorators), check and bind parameters, run.
+
+Header lines start with ``#+`` and hold YAML, as grlc reads them::
+
+    #+ summary: UEs covering a generic dimension
+    #+ summary_fr: UE couvrant une dimension générique
+    #+ description: ...
+    #+ tags:
+    #+   - coverage
+    #+ defaults:
+    #+   - programme: https://w3id.org/rkg/id/rncp31854-pif
+
+Parameters follow grlc: ``?_name`` is required, ``?__name`` optional, and a suffix gives the type
+(``?_block_iri``, ``?_n_integer``, ``?_text_fr`` for a literal in French). Values are bound as typed
+RDF terms (an inline ``VALUES`` block, see ``bindings``), never pasted into the query text. A parameter
+must therefore be used in the query's top-level WHERE group (or in its FILTER/EXISTS), not only inside a
+UNION branch or a subquery, which SPARQL evaluates without the outer bindings.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyoxigraph as ox
+import yaml
+
+from .namespaces import mint
+from .store import Store, Table
+
+_PARAM = re.compile(r"[?$](__?)([A-Za-z][A-Za-z0-9]*)(?:_([A-Za-z]+))?\b")
+_XSD = "http://www.w3.org/2001/XMLSchema#"
+_IRI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:[^\s<>\"{}|^`\\]*$")
+_PROGRAMME_ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+
+
+class ParameterError(ValueError):
+    """A parameter value does not fit the query's header: says which and what is allowed."""
+
+
+class UnknownQuery(LookupError):
+    pass
+
+
+@dataclass(frozen=True)
+class Parameter:
+    name: str
+    variable: str
+    type: str
+    """``iri``, ``integer``, ``literal`` or a two-letter language tag."""
+    required: bool
+    default: str | None = None
+    allowed: tuple[str, ...] = ()
+
+    def bind(self, raw: str) -> ox.NamedNode | ox.Literal:
+        if self.allowed and raw not in self.allowed:
+            raise ParameterError(f"parameter '{self.name}': '{raw}' is not allowed; allowed values: {', '.join(self.allowed)}")
+        if self.type == "iri":
+            if self.name == "programme" and _PROGRAMME_ID.match(raw):
+                raw = mint(raw)
+            if not _IRI.match(raw):
+                raise ParameterError(f"parameter '{self.name}': '{raw}' is not an absolute IRI (e.g. https://w3id.org/rkg/id/...)")
+            return ox.NamedNode(raw)
+        if self.type in ("integer", "number"):
+            if not re.fullmatch(r"[+-]?\d+", raw.strip()):
+                raise ParameterError(f"parameter '{self.name}': '{raw}' is not an integer")
+            return ox.Literal(raw.strip(), datatype=ox.NamedNode(_XSD + "integer"))
+        if self.type == "literal":
+            return ox.Literal(raw)
+        return ox.Literal(raw, language=self.type)
+
+
+@dataclass(frozen=True)
+class NamedQuery:
+    name: str
+    path: Path
+    text: str
+    meta: dict[str, Any]
+    parameters: tuple[Parameter, ...]
+    qc: bool = False
+
+    @property
+    def summary(self) -> str:
+        return str(self.meta.get("summary", self.name))
+
+    def summary_in(self, lang: str) -> str:
+        return str(self.meta.get(f"summary_{lang}") or self.summary)
+
+    @property
+    def severity(self) -> str:
+        """For QC queries: ``violation`` (default), ``warning`` or ``info``."""
+        return str(self.meta.get("severity", "violation")).lower()
+
+    def bindings(self, values: Mapping[str, str]) -> dict[str, ox.NamedNode | ox.Literal]:
+        known = {p.name for p in self.parameters}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            hint = ", ".join(sorted(known)) or "none"
+            raise ParameterError(f"query '{self.name}' has no parameter '{unknown[0]}'; its parameters: {hint}")
+        out: dict[str, ox.NamedNode | ox.Literal] = {}
+        for p in self.parameters:
+            raw = values.get(p.name, p.default)
+            if raw is None:
+                if p.required:
+                    raise ParameterError(f"query '{self.name}' needs parameter '{p.name}' ({p.type})")
+                continue
+            out[p.variable] = p.bind(str(raw))
+        return out
+
+
+def parse_header(text: str) -> dict[str, Any]:
+    lines = []
+    for line in text.splitlines():
+        if line.startswith("#+"):
+            lines.append(line[3:] if line.startswith("#+ ") else line[2:])
+        elif line.strip() and not line.startswith("#"):
+            break
+    meta = yaml.safe_load("\n".join(lines)) if lines else {}
+    if not isinstance(meta, dict):
+        raise ValueError("the #+ header is not a YAML mapping")
+    return meta
+
+
+def _pairs(value: Any) -> dict[str, Any]:
+    """grlc writes ``defaults`` as a list of one-key mappings; accept a mapping too."""
+    if isinstance(value, dict):
+        return dict(value)
+    out: dict[str, Any] = {}
+    for item in value or []:
+        if isinstance(item, dict):
+            out.update(item)
+    return out
+
+
+def load(path: Path, qc: bool = False) -> NamedQuery:
+    text = path.read_text(encoding="utf-8")
+    try:
+        meta = parse_header(text)
+    except (yaml.YAMLError, ValueError) as e:
+        raise ValueError(f"{path}: bad #+ header: {e}") from None
+    defaults = _pairs(meta.get("defaults"))
+    allowed = _pairs(meta.get("allowed"))
+    body = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#"))
+    params: dict[str, Parameter] = {}
+    for m in _PARAM.finditer(body):
+        optional, name, typ = m.group(1) == "__", m.group(2), (m.group(3) or "literal")
+        variable = m.group(0)[1:]
+        if name not in params:
+            default = defaults.get(name)
+            params[name] = Parameter(
+                name, variable, typ.lower(), required=not optional,
+                default=None if default is None else str(default),
+                allowed=tuple(str(v) for v in allowed.get(name, ())),
+            )
+    return NamedQuery(path.stem, path, text, meta, tuple(params.values()), qc)
+
+
+@dataclass
+class Catalog:
+    folder: Path
+    queries: dict[str, NamedQuery] = field(default_factory=dict)
+
+    @classmethod
+    def from_folder(cls, folder: Path) -> "Catalog":
+        cat = cls(folder)
+        for p in sorted(folder.glob("*.rq")):
+            cat.queries[p.stem] = load(p)
+        for p in sorted((folder / "qc").glob("*.rq")):
+            cat.queries[f"qc/{p.stem}"] = load(p, qc=True)
+        return cat
+
+    def get(self, name_or_file: str) -> NamedQuery:
+        if name_or_file in self.queries:
+            return self.queries[name_or_file]
+        path = Path(name_or_file)
+        if path.suffix == ".rq" and path.is_file():
+            return load(path)
+        names = ", ".join(n for n in self.queries if not n.startswith("qc/"))
+        raise UnknownQuery(f"no query named '{name_or_file}' and no such .rq file; named queries: {names}")
+
+    @property
+    def qc(self) -> list[NamedQuery]:
+        return [q for q in self.queries.values() if q.qc]
+
+
+def run(store: Store, query: NamedQuery, values: Mapping[str, str] | None = None) -> Table:
+    """Run a SELECT named query with checked, typed parameters."""
+    return store.select(query.text, query.bindings(values or {}))

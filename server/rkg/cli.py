@@ -1,0 +1,220 @@
+"""The ``rkg`` command. Thin: parses arguments, calls the modules, maps outcomes to exit codes.
+
+Exit codes: 0 clean, 1 findings (validation reached ``--fail-on``), 2 usage or input error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from . import __version__
+from .build import BuildError
+from .catalog import Catalog, ParameterError, UnknownQuery, run
+from .project import Project, ProjectError
+from .store import QueryError, Table
+from .validation import SEVERITIES, load_shapes, render_json, render_text, render_turtle, validate
+
+EXIT_OK, EXIT_FINDINGS, EXIT_INPUT = 0, 1, 2
+
+
+class InputError(Exception):
+    """Bad input from the user: printed as ``rkg: error: ...`` with exit code 2."""
+
+
+def _progress(args: argparse.Namespace):
+    if args.quiet:
+        return None
+    return lambda msg: print(f"rkg: {msg}", file=sys.stderr, flush=True)
+
+
+def _project(args: argparse.Namespace) -> Project:
+    return Project.locate(args.root, args.build_dir, args.data or ())
+
+
+# ---------------------------------------------------------------- subcommands
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    project = _project(args)
+    result = project.build(_progress(args))
+    width = max(len(g) for g in result.counts)
+    for graph, n in result.counts.items():
+        print(f"{graph:<{width}}  {n:>8}")
+    print(f"{'total':<{width}}  {result.total:>8}")
+    if not args.quiet:
+        print(f"rkg: written to {project.build_dir}", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    project = _project(args)
+    progress = _progress(args)
+    store = project.store(progress)
+    shapes = load_shapes(project.shapes)
+    if progress:
+        progress(f"validating {len(store)} quads against {len(shapes)} shape triples and the QC queries")
+    report, results = validate(store, shapes, Catalog.from_folder(project.queries))
+    if args.format == "json":
+        out = render_json(report)
+    elif args.format == "turtle":
+        out = render_turtle(report, results)
+    else:
+        out = render_text(report, args.lang)
+    sys.stdout.write(out)
+    return EXIT_FINDINGS if report.reaches(args.fail_on) else EXIT_OK
+
+
+def _params(pairs: Sequence[str]) -> dict[str, str]:
+    out = {}
+    for p in pairs:
+        key, sep, value = p.partition("=")
+        if not sep or not key:
+            raise InputError(f"--param expects name=value, got '{p}'")
+        out[key.strip()] = value
+    return out
+
+
+def cmd_query(args: argparse.Namespace) -> int:
+    project = _project(args)
+    catalog = Catalog.from_folder(project.queries)
+    if args.list or not args.name:
+        for name, q in catalog.queries.items():
+            params = " ".join(f"{p.name}={p.default}" if p.default else (p.name if p.required else f"[{p.name}]")
+                              for p in q.parameters)
+            print(f"{name:<28} {q.summary_in(args.lang)}" + (f"  ({params})" if params else ""))
+        return EXIT_OK
+    query = catalog.get(args.name)
+    table = run(project.store(_progress(args)), query, _params(args.param or []))
+    sys.stdout.write(render_table(table, args.format))
+    return EXIT_OK
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    project = _project(args)
+    store = project.store(_progress(args))
+    catalog = Catalog.from_folder(project.queries)
+    counts = run(store, catalog.get("class-counts")).values()
+    coverage = run(store, catalog.get("coverage")).values()
+    programmes = sorted({r[0] for r in counts} | {r[0] for r in coverage if r[0]})
+    summary = {
+        p: {
+            "counts": {c: int(n) for prog, c, n in counts if prog == p},
+            "coverage": {m: {"covered": int(a), "total": int(b)} for prog, m, a, b in coverage if prog == p},
+        }
+        for p in programmes if p
+    }
+    if args.format == "json":
+        print(json.dumps({"quads": len(store), "graphs": store.graphs(), "programmes": summary}, indent=2))
+        return EXIT_OK
+    print(f"{len(store)} quads in {len(store.graphs())} named graphs")
+    for p, s in summary.items():
+        print(f"\n{p}")
+        for c, n in s["counts"].items():
+            print(f"  {c:<26} {n:>5}")
+        for m, v in s["coverage"].items():
+            pct = 100 * v["covered"] / v["total"] if v["total"] else 0
+            print(f"  {m:<36} {v['covered']:>3}/{v['total']:<3} {pct:5.1f} %")
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------- output
+
+
+def render_table(table: Table, fmt: str) -> str:
+    rows = table.values()
+    if fmt == "json":  # SPARQL 1.1 Query Results JSON Format
+        bindings = []
+        for term_row in table.rows:
+            b = {}
+            for col, t in zip(table.columns, term_row):
+                if t is None:
+                    continue
+                kind = type(t).__name__
+                if kind == "NamedNode":
+                    b[col] = {"type": "uri", "value": t.value}
+                elif kind == "BlankNode":
+                    b[col] = {"type": "bnode", "value": t.value}
+                else:
+                    lit = {"type": "literal", "value": t.value}
+                    if t.language:
+                        lit["xml:lang"] = t.language
+                    elif t.datatype.value != "http://www.w3.org/2001/XMLSchema#string":
+                        lit["datatype"] = t.datatype.value
+                    b[col] = lit
+            bindings.append(b)
+        return json.dumps({"head": {"vars": table.columns}, "results": {"bindings": bindings}},
+                          ensure_ascii=False, indent=2) + "\n"
+    if fmt == "csv":
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\r\n")
+        w.writerow(table.columns)
+        w.writerows([["" if v is None else v for v in r] for r in rows])
+        return buf.getvalue()
+    cells = [table.columns] + [["" if v is None else v for v in r] for r in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(table.columns))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines) + f"\n({len(rows)} rows)\n"
+
+
+# ---------------------------------------------------------------- parser
+
+
+def parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--root", type=Path, help="project folder holding ontology/, data/, shapes/, queries/ (default: found from the current folder)")
+    common.add_argument("--build-dir", type=Path, help="where the built graph goes (default: ROOT/build)")
+    common.add_argument("--data", type=Path, action="append", metavar="DIR",
+                        help="an extra data folder to load beside data/ (another référentiel); repeatable")
+    common.add_argument("-q", "--quiet", action="store_true", help="no progress messages on stderr")
+
+    p = argparse.ArgumentParser(prog="rkg", description="Knowledge graph of competency frameworks (référentiels de compétences).")
+    p.add_argument("--version", action="version", version=f"rkg {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    b = sub.add_parser("build", parents=[common], help="merge ontology and data into build/ (one named graph per source file)",
+                       description="Parse every source file (ontology/*.ttl, data/**/*.ttl), merge them into one dataset with a named graph per file, and write build/rkg.nq, build/rkg.trig and build/rkg.ttl. A syntax error stops the build with file, line and column; nothing is written then.")
+    b.set_defaults(func=cmd_build)
+
+    v = sub.add_parser("validate", parents=[common], help="SHACL shapes and QC queries on the built graph",
+                       description="Validate the built graph (rebuilt first if stale) with the shapes of shapes/ and the QC queries of queries/qc/. Exit 0 when nothing reaches --fail-on, 1 when something does, 2 on an input error.")
+    v.add_argument("--format", choices=("text", "turtle", "json"), default="text", help="report format (default: text)")
+    v.add_argument("--fail-on", choices=SEVERITIES, default="violation", help="lowest severity that makes the exit code 1 (default: violation)")
+    v.add_argument("--lang", choices=("fr", "en"), default="fr", help="language of the text report (default: fr)")
+    v.set_defaults(func=cmd_validate)
+
+    q = sub.add_parser("query", parents=[common], help="run a named query of queries/ or a .rq file",
+                       description="Run a named query (its file name without .rq, or qc/NAME) or a .rq file on the built graph. Parameters are checked against the query header and bound as typed RDF terms.")
+    q.add_argument("name", nargs="?", metavar="NAME|FILE", help="named query or path to a .rq file; omit to list the named queries")
+    q.add_argument("--param", "-p", action="append", metavar="NAME=VALUE", help="a parameter value; repeatable")
+    q.add_argument("--format", choices=("table", "csv", "json"), default="table", help="output format (default: table; json is SPARQL 1.1 JSON results)")
+    q.add_argument("--list", action="store_true", help="list the named queries and their parameters")
+    q.add_argument("--lang", choices=("fr", "en"), default="en", help="language of the list (default: en)")
+    q.set_defaults(func=cmd_query)
+
+    s = sub.add_parser("stats", parents=[common], help="summary per programme: counts per class and coverage",
+                       description="Counts per class and coverage ratios for every programme in the built graph.")
+    s.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
+    s.set_defaults(func=cmd_stats)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (InputError, ProjectError, BuildError, ParameterError, UnknownQuery, QueryError, ValueError) as e:
+        print(f"rkg: error: {e}", file=sys.stderr)
+        return EXIT_INPUT
+    except BrokenPipeError:
+        return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,90 @@
+"""Every prefix the project uses, and the one rule that mints instance and graph IRIs."""
+
+from __future__ import annotations
+
+from pathlib import PurePosixPath
+from urllib.parse import quote
+
+from rdflib import Namespace
+from rdflib.namespace import DCTERMS, OWL, PROV, RDF, RDFS, SH, SKOS, VANN, VOID, XSD
+
+BASE = "https://w3id.org/rkg/"
+ONTOLOGY_IRI = BASE + "ontology"
+RKG = Namespace(ONTOLOGY_IRI + "#")
+ID = Namespace(BASE + "id/")
+GRAPH = Namespace(BASE + "graph/")
+RNCP = Namespace(BASE + "id/rncp/")
+ELM = Namespace("http://data.europa.eu/snb/model/elm/")
+CEASN = Namespace("https://purl.org/ctdlasn/terms/")
+CETERMS = Namespace("https://purl.org/ctdl/terms/")
+ESCO = Namespace("http://data.europa.eu/esco/model#")
+EQF = Namespace("http://data.europa.eu/snb/eqf/")
+ISCED_F = Namespace("http://data.europa.eu/snb/isced-f/")
+
+PREFIXES: dict[str, str] = {
+    "rkg": str(RKG),
+    "rkgid": str(ID),
+    "rkgg": str(GRAPH),
+    "rncp": str(RNCP),
+    "owl": str(OWL),
+    "rdf": str(RDF),
+    "rdfs": str(RDFS),
+    "xsd": str(XSD),
+    "skos": str(SKOS),
+    "dcterms": str(DCTERMS),
+    "prov": str(PROV),
+    "sh": str(SH),
+    "vann": str(VANN),
+    "void": str(VOID),
+    "elm": str(ELM),
+    "ceasn": str(CEASN),
+    "ceterms": str(CETERMS),
+    "esco": str(ESCO),
+}
+
+# Characters kept as they are in a path segment: RFC 3986 "unreserved".
+_SAFE = "-._~"
+
+
+def segment(code: str) -> str:
+    """Make one code URL-safe as a path segment, keeping it readable (``C.4.3`` stays ``C.4.3``)."""
+    code = code.strip()
+    if not code:
+        raise ValueError("an IRI segment cannot be empty")
+    return quote(code, safe=_SAFE)
+
+
+def mint(programme: str, *path: str) -> str:
+    """The one rule for instance IRIs.
+
+    ``https://w3id.org/rkg/id/{programme}/{kind}/{code}[/{kind}/{code}...]``: the programme segment keeps
+    référentiels apart, then pairs of kind and code as the source writes the code, made URL-safe.
+    Codes that restart inside a parent (AC numbers, modality numbers) are nested under the parent.
+    ``mint("rncp31854-pif")`` is the programme itself.
+    """
+    if len(path) % 2:
+        raise ValueError(f"kind and code must come in pairs, got {path!r}")
+    parts = [segment(programme), *(segment(p) for p in path)]
+    return str(ID) + "/".join(parts)
+
+
+def mint_rncp(code: str) -> str:
+    """IRI of the official RNCP record (certification ``RNCP31854`` or block ``RNCP31854BC01``)."""
+    return str(RNCP) + segment(code)
+
+
+def graph_iri(relative_path: str) -> str:
+    """Named graph of a source file: its path under the project, without extension.
+
+    ``data/rncp31854-pif/2024-2028/referentiel.ttl`` → ``https://w3id.org/rkg/graph/rncp31854-pif/2024-2028/referentiel``;
+    ``ontology/rkg.ttl`` → ``https://w3id.org/rkg/graph/ontology/rkg``. The leading ``data/`` is dropped.
+    """
+    p = PurePosixPath(relative_path)
+    parts = list(p.with_suffix("").parts)
+    if parts and parts[0] == "data":
+        parts = parts[1:]
+    return str(GRAPH) + "/".join(segment(x) for x in parts)
+
+
+BUILD_GRAPH = str(GRAPH) + "build"
+"""Named graph the build writes: provenance of every other graph, and derived search keys."""

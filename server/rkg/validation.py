@@ -1,0 +1,193 @@
+"""SHACL shapes (pySHACL) and QC queries (queries/qc) → one report, rendered as text, JSON or Turtle."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import pyoxigraph as ox
+from pyshacl import validate as shacl_validate
+from rdflib import BNode, Graph, Literal, URIRef
+from rdflib.namespace import RDF, SH
+
+from .build import BuildError, Source, parse_source
+from .catalog import Catalog, run
+from .namespaces import BASE
+from .store import EmbeddedStore
+
+SEVERITIES = ("violation", "warning", "info")
+_SEVERITY_IRI = {"violation": SH.Violation, "warning": SH.Warning, "info": SH.Info}
+_FROM_IRI = {v: k for k, v in _SEVERITY_IRI.items()}
+QC_BASE = BASE + "qc/"
+
+_HEADINGS = {
+    "fr": {"violation": "Violations", "warning": "Avertissements", "info": "Informations",
+           "none": "Aucun constat.", "summary": "{v} violation(s), {w} avertissement(s), {i} information(s)"},
+    "en": {"violation": "Violations", "warning": "Warnings", "info": "Information",
+           "none": "No findings.", "summary": "{v} violation(s), {w} warning(s), {i} info"},
+}
+
+
+@dataclass(frozen=True)
+class Finding:
+    severity: str
+    rule: str
+    """Shape IRI, or ``https://w3id.org/rkg/qc/<name>`` for a QC query."""
+    rule_name: dict[str, str]
+    focus: str
+    message: dict[str, str]
+    path: str | None = None
+    value: str | None = None
+
+    def text(self, lang: str) -> str:
+        return _pick(self.message, lang) or _pick(self.rule_name, lang) or self.rule
+
+
+@dataclass
+class Report:
+    findings: list[Finding] = field(default_factory=list)
+
+    def count(self, severity: str) -> int:
+        return sum(1 for f in self.findings if f.severity == severity)
+
+    def reaches(self, threshold: str) -> bool:
+        """True when a finding is at ``threshold`` or more severe."""
+        limit = SEVERITIES.index(threshold)
+        return any(SEVERITIES.index(f.severity) <= limit for f in self.findings)
+
+    def by(self, severity: str) -> list[Finding]:
+        return [f for f in self.findings if f.severity == severity]
+
+
+def _pick(texts: dict[str, str], lang: str) -> str:
+    return texts.get(lang) or texts.get("en") or texts.get("fr") or texts.get("") or next(iter(texts.values()), "")
+
+
+def load_shapes(folder: Path) -> Graph:
+    """All ``*.ttl`` files of the shapes folder, checked with file, line and column on error."""
+    files = sorted(folder.glob("*.ttl"))
+    if not files:
+        raise BuildError(str(folder), "no shapes (*.ttl) found")
+    g = Graph()
+    for p in files:
+        quads = parse_source(Source(p, f"{folder.name}/{p.name}"))
+        data = ox.serialize([ox.Triple(q.subject, q.predicate, q.object) for q in quads], format=ox.RdfFormat.N_TRIPLES)
+        g.parse(data=data or b"", format="nt")
+    return g
+
+
+def _texts(g: Graph, node, pred) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for o in g.objects(node, pred):
+        if isinstance(o, Literal):
+            out.setdefault(o.language or "", str(o))
+    return out
+
+
+def run_shacl(data: Graph, shapes: Graph) -> tuple[list[Finding], Graph]:
+    _conforms, results, _text = shacl_validate(
+        data, shacl_graph=shapes, inference="none", advanced=True, allow_warnings=True, abort_on_first=False
+    )
+    findings = []
+    for r in results.subjects(RDF.type, SH.ValidationResult):
+        shape = results.value(r, SH.sourceShape)
+        severity = _FROM_IRI.get(results.value(r, SH.resultSeverity), "violation")
+        path = results.value(r, SH.resultPath)
+        value = results.value(r, SH.value)
+        findings.append(Finding(
+            severity=severity,
+            rule=str(shape) if isinstance(shape, URIRef) else "(anonymous shape)",
+            rule_name=_texts(shapes, shape, SH.name),
+            focus=str(results.value(r, SH.focusNode)),
+            message=_texts(results, r, SH.resultMessage),
+            path=str(path) if isinstance(path, URIRef) else None,
+            value=None if value is None else str(value),
+        ))
+    return findings, results
+
+
+def run_qc(store: EmbeddedStore, catalog: Catalog) -> list[Finding]:
+    findings = []
+    for q in catalog.qc:
+        table = run(store, q)
+        name = {"en": q.summary, "fr": q.summary_in("fr")}
+        for row in table.values():
+            focus = row[0] or ""
+            detail = ", ".join(f"{c}={v}" for c, v in zip(table.columns[1:], row[1:]) if v is not None)
+            message = {lang: f"{text}{' (' + detail + ')' if detail else ''}" for lang, text in name.items()}
+            severity = q.severity if q.severity in SEVERITIES else "violation"
+            findings.append(Finding(severity, QC_BASE + q.name.removeprefix("qc/"), name, focus, message))
+    return findings
+
+
+def validate(store: EmbeddedStore, shapes: Graph, catalog: Catalog) -> tuple[Report, Graph]:
+    data = Graph()
+    data.parse(data=store.union_ntriples(), format="nt")
+    findings, results = run_shacl(data, shapes)
+    findings += run_qc(store, catalog)
+    order = {s: i for i, s in enumerate(SEVERITIES)}
+    findings.sort(key=lambda f: (order[f.severity], f.rule, f.focus, f.value or ""))
+    return Report(findings), results
+
+
+# ---------------------------------------------------------------- rendering
+
+
+def render_text(report: Report, lang: str = "fr") -> str:
+    h = _HEADINGS.get(lang, _HEADINGS["en"])
+    lines: list[str] = []
+    for severity in SEVERITIES:
+        found = report.by(severity)
+        if not found:
+            continue
+        lines.append(f"== {h[severity]} ({len(found)})")
+        groups: dict[str, list[Finding]] = defaultdict(list)
+        for f in found:
+            groups[f.rule].append(f)
+        for rule, items in groups.items():
+            lines.append(f"-- {_pick(items[0].rule_name, lang) or rule} [{_short(rule)}] ({len(items)})")
+            for f in items:
+                lines.append(f"   {_short(f.focus)}: {f.text(lang)}")
+        lines.append("")
+    lines.append(h["summary"].format(v=report.count("violation"), w=report.count("warning"), i=report.count("info"))
+                 if report.findings else h["none"])
+    return "\n".join(lines) + "\n"
+
+
+def _short(iri: str) -> str:
+    for prefix, short in ((BASE + "id/", ""), (BASE + "shapes#", "rkgsh:"), (QC_BASE, "qc:")):
+        if iri.startswith(prefix):
+            return short + iri[len(prefix):]
+    return iri
+
+
+def render_json(report: Report) -> str:
+    return json.dumps({
+        "conforms": not report.reaches("violation"),
+        "counts": {s: report.count(s) for s in SEVERITIES},
+        "findings": [asdict(f) for f in report.findings],
+    }, ensure_ascii=False, indent=2) + "\n"
+
+
+def render_turtle(report: Report, shacl_results: Graph) -> str:
+    """The pySHACL report graph, plus one sh:ValidationResult per QC row (sh:sourceShape = the QC query)."""
+    g = Graph()
+    for t in shacl_results:
+        g.add(t)
+    g.bind("sh", SH)
+    report_node = next(iter(g.subjects(RDF.type, SH.ValidationReport)), None) or BNode()
+    for f in report.findings:
+        if not f.rule.startswith(QC_BASE):
+            continue
+        r = BNode()
+        g.add((report_node, SH.result, r))
+        g.add((r, RDF.type, SH.ValidationResult))
+        g.add((r, SH.sourceShape, URIRef(f.rule)))
+        g.add((r, SH.focusNode, URIRef(f.focus)))
+        g.add((r, SH.resultSeverity, _SEVERITY_IRI[f.severity]))
+        for lang, text in f.message.items():
+            g.add((r, SH.resultMessage, Literal(text, lang=lang or None)))
+    g.set((report_node, SH.conforms, Literal(not report.reaches("violation"))))
+    return g.serialize(format="turtle")
