@@ -59,7 +59,10 @@ def _where_brace(query: str) -> int:
                 i = m.end()
                 continue
         if c == "{":
-            if depth == 0 and not (form == "CONSTRUCT" and groups_closed == 0 and not _where_before(query, i)):
+            if depth == 0 and form == "CONSTRUCT" and groups_closed == 0 and _where_before(query, i):
+                raise ValueError("parameters cannot be bound in the short form CONSTRUCT WHERE { ... }: "
+                                 "write CONSTRUCT { template } WHERE { pattern }")
+            if depth == 0 and not (form == "CONSTRUCT" and groups_closed == 0):
                 return i
             depth += 1
         elif c == "}":
@@ -71,7 +74,7 @@ def _where_brace(query: str) -> int:
 
 
 def _where_before(query: str, brace: int) -> bool:
-    """CONSTRUCT WHERE { ... } (short form) has no template: its first group is the pattern."""
+    """CONSTRUCT WHERE { ... } (short form): a template-only group, where VALUES is not allowed."""
     return re.search(r"\bWHERE\s*$", query[:brace], re.IGNORECASE) is not None
 
 

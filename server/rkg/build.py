@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 import unicodedata
 from collections.abc import Callable, Iterable
@@ -113,7 +114,9 @@ def _position(e: SyntaxError) -> tuple[int | None, int | None]:
 
 def _clean(message: str) -> str:
     # pyoxigraph: "Parser error at line 3 between columns 1 and 4: No scheme found ..." → keep the reason.
-    return message.split(": ", 1)[1] if message.startswith("Parser error") and ": " in message else message
+    if message.startswith("Parser error") and ": " in message:
+        message = message.split(": ", 1)[1]
+    return re.sub(r" \(line \d+\)$", "", message)
 
 
 def search_key(text: str) -> str:

@@ -1,0 +1,111 @@
+"""The build: one named graph per source file, provenance, outputs that parse, errors with positions."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+
+from conftest import ROOT
+from rkg.build import NQUADS_NAME, TRIG_NAME, TURTLE_NAME, BuildError, build, is_stale, search_key, write
+from rkg.namespaces import BUILD_GRAPH, graph_iri
+from rkg.project import Project
+
+ERRORS = ROOT / "tests" / "cases" / "build-errors"
+MANIFEST = json.loads((ERRORS / "manifest.json").read_text())
+
+
+def test_one_named_graph_per_source_file() -> None:
+    result = build(ROOT)
+    files = sorted(p.relative_to(ROOT).as_posix() for p in [*ROOT.glob("ontology/*.ttl"), *ROOT.glob("data/**/*.ttl")])
+    assert set(result.counts) == {graph_iri(f) for f in files} | {BUILD_GRAPH}
+    assert graph_iri("data/rncp31854-pif/2024-2028/referentiel.ttl") == "https://w3id.org/rkg/graph/rncp31854-pif/2024-2028/referentiel"
+    assert all(n > 0 for n in result.counts.values())
+    assert result.total == len(result.quads)
+
+
+def test_outputs_parse_back_to_the_same_dataset(built_dir: Path) -> None:
+    quads = list(ox.parse(path=str(built_dir / NQUADS_NAME), format=ox.RdfFormat.N_QUADS))
+    trig = list(ox.parse(path=str(built_dir / TRIG_NAME), format=ox.RdfFormat.TRIG))
+    assert len(quads) == len(trig) == len(build(ROOT).quads)
+    triples = list(ox.parse(path=str(built_dir / TURTLE_NAME), format=ox.RdfFormat.TURTLE))
+    assert 0 < len(triples) <= len(quads)
+
+
+def test_build_graph_records_provenance_and_search_keys() -> None:
+    store = ox.Store()
+    store.extend(build(ROOT).quads)
+    q = f"""SELECT ?src ?n WHERE {{ GRAPH <{BUILD_GRAPH}> {{ <{graph_iri('data/rncp31854-pif/2024-2028/referentiel.ttl')}>
+            <http://purl.org/dc/terms/source> ?src ; <http://rdfs.org/ns/void#triples> ?n }} }}"""
+    (src, n), = [(s["src"].value, int(s["n"].value)) for s in store.query(q)]
+    assert src == "data/rncp31854-pif/2024-2028/referentiel.ttl" and n > 1000
+    keys = {s["k"].value for s in store.query("SELECT ?k WHERE { <https://w3id.org/rkg/id/rncp31854-pif/block/BC01/ac/AC8> <https://w3id.org/rkg/ontology#searchKey> ?k }", use_default_graph_as_union=True)}
+    assert "evaluation de la formation, de ses effets et de sa qualite" in keys
+
+
+@pytest.mark.parametrize("text, key", [
+    ("Mettre en œuvre", "mettre en oeuvre"), ("Évaluation", "evaluation"), ("  l’ouverture  d’esprit ", "l'ouverture d'esprit"),
+])
+def test_search_key(text: str, key: str) -> None:
+    assert search_key(text) == key
+
+
+@pytest.mark.parametrize("name", sorted(MANIFEST))
+def test_syntax_error_names_file_line_and_column(project_copy: Project, name: str) -> None:
+    expected = MANIFEST[name]
+    shutil.copy(ERRORS / name, project_copy.root / "data" / name)
+    with pytest.raises(BuildError) as err:
+        build(project_copy.root)
+    e = err.value
+    assert (e.path, e.line, e.column) == (f"data/{name}", expected["line"], expected["column"])
+    assert expected["message"] in str(e)
+    assert str(e).startswith(f"data/{name}:{expected['line']}:{expected['column']}: ")
+
+
+def test_failed_build_leaves_previous_output_untouched(project_copy: Project) -> None:
+    project_copy.build()
+    before = {p.name: p.read_bytes() for p in project_copy.build_dir.iterdir()}
+    shutil.copy(ERRORS / "missing-dot.ttl", project_copy.root / "data" / "broken.ttl")
+    with pytest.raises(BuildError):
+        project_copy.build()
+    after = {p.name: p.read_bytes() for p in project_copy.build_dir.iterdir()}
+    assert after == before
+
+
+def test_staleness(project_copy: Project) -> None:
+    assert is_stale(project_copy.root, project_copy.build_dir)
+    project_copy.build()
+    assert not is_stale(project_copy.root, project_copy.build_dir)
+    new = project_copy.root / "data" / "extra.ttl"
+    new.write_text("<https://w3id.org/rkg/id/x> <http://www.w3.org/2000/01/rdf-schema#label> \"x\" .\n")
+    assert is_stale(project_copy.root, project_copy.build_dir)
+    project_copy.build()
+    assert not is_stale(project_copy.root, project_copy.build_dir)
+    new.unlink()
+    assert is_stale(project_copy.root, project_copy.build_dir)
+
+
+def test_not_utf8(project_copy: Project) -> None:
+    (project_copy.root / "data" / "latin1.ttl").write_bytes('<a:b> <a:c> "é" .\n'.encode("latin-1"))
+    with pytest.raises(BuildError, match="data/latin1.ttl"):
+        build(project_copy.root)
+
+
+def test_write_is_atomic_on_failure(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    result = build(ROOT)
+    calls = {"n": 0}
+    real = ox.serialize
+
+    def flaky(*a, **k):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise OSError("disk full")
+        return real(*a, **k)
+
+    monkeypatch.setattr(ox, "serialize", flaky)
+    with pytest.raises(OSError):
+        write(result, tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [NQUADS_NAME]  # the first file, whole; no temp files left

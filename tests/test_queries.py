@@ -1,0 +1,82 @@
+"""Named queries against expected answers read from the source, one case file per run (tests/queries/*.json).
+
+A case file names the query (``query``, default: the file stem before ``--``), its ``params``, the
+``columns`` compared, and the ``expected`` rows, compared as sets. ``token_sets`` lists columns whose
+value is a space-separated set (GROUP_CONCAT order is not defined). ``store: multi`` runs the case on the
+bundled graph plus the made-up demo référentiel.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+
+from conftest import ROOT
+from rkg.catalog import Catalog, ParameterError, run
+
+CASES = sorted((ROOT / "tests" / "queries").glob("*.json"))
+
+
+def _normalise(row: tuple, columns: list[str], token_sets: set[str]) -> tuple:
+    return tuple(" ".join(sorted((v or "").split())) if c in token_sets else v for c, v in zip(columns, row))
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.stem for c in CASES])
+def test_named_query(case: Path, catalog: Catalog, bundled_store, multi_store) -> None:
+    spec = json.loads(case.read_text(encoding="utf-8"))
+    query = catalog.get(spec.get("query", case.stem.split("--")[0]))
+    store = multi_store if spec.get("store") == "multi" else bundled_store
+    table = run(store, query, spec["params"])
+    columns = spec["columns"] or table.columns
+    index = [table.columns.index(c) for c in columns]
+    token_sets = set(spec.get("token_sets", []))
+    got = {_normalise(tuple(r[i] for i in index), columns, token_sets) for r in table.values()}
+    expected = {_normalise(tuple(r), columns, token_sets) for r in spec["expected"]}
+    assert got == expected
+    assert len(table.rows) == len(got), "duplicate rows"
+
+
+COVERED = {json.loads(c.read_text(encoding="utf-8")).get("query", c.stem.split("--")[0]) for c in CASES}
+
+
+@pytest.mark.parametrize("name", sorted(Catalog.from_folder(ROOT / "queries").queries))
+def test_query_header(name: str, catalog: Catalog) -> None:
+    """Title and description in both languages, the columns declared as returned, and a case file."""
+    q = catalog.queries[name]
+    for key in ("summary", "summary_fr", "description", "description_fr", "columns"):
+        assert q.meta.get(key), f"{q.path.name}: header lacks '#+ {key}:'"
+    declared = [next(iter(c)) for c in q.meta["columns"]]
+    projected = [v.value for v in ox.Store().query(q.text).variables]
+    assert declared == projected, f"{q.path.name}: '#+ columns:' does not match the SELECT clause"
+    assert name in COVERED, f"{name}: no case in tests/queries"
+
+
+def test_every_programme_scoped_query_takes_the_programme(catalog: Catalog) -> None:
+    for name, q in catalog.queries.items():
+        if "?_programme_iri" in q.text:
+            p = next(p for p in q.parameters if p.name == "programme")
+            assert p.default == "https://w3id.org/rkg/id/rncp31854-pif", name
+
+
+@pytest.mark.parametrize("params, message", [
+    ({"rollup": "maybe"}, "allowed values: false, true"),
+    ({"programme": "not an iri"}, "not an absolute IRI"),
+    ({"colour": "red"}, "has no parameter 'colour'"),
+])
+def test_bad_parameters_are_refused(catalog: Catalog, bundled_store, params: dict, message: str) -> None:
+    with pytest.raises(ParameterError, match=message):
+        run(bundled_store, catalog.get("units-by-block"), params)
+
+
+def test_required_parameter_missing(catalog: Catalog, bundled_store) -> None:
+    with pytest.raises(ParameterError, match="needs parameter 'dimension'"):
+        run(bundled_store, catalog.get("ues-covering-dimension"), {})
+
+
+def test_injection_attempt_stays_a_value(catalog: Catalog, bundled_store) -> None:
+    """A value crafted to close the IRI and add a pattern is refused, not executed."""
+    with pytest.raises(ParameterError):
+        run(bundled_store, catalog.get("uncovered-dimensions"), {"programme": "https://x/> } ?s ?p ?o {<y"})
