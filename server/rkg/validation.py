@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -86,6 +87,37 @@ def _texts(g: Graph, node, pred) -> dict[str, str]:
     return out
 
 
+def _templates(shapes: Graph, shape) -> list[tuple[str, re.Pattern[str]]]:
+    """The shape's sh:message templates (its own and its SPARQL constraints'), as (language, regex)."""
+    nodes = [shape, *shapes.objects(shape, SH.sparql)]
+    out = []
+    for node in nodes:
+        for m in shapes.objects(node, SH.message):
+            if isinstance(m, Literal) and m.language:
+                parts = re.split(r"\{[?$][A-Za-z0-9_]+\}", str(m))
+                out.append((m.language, re.compile("(?s)" + ".*?".join(re.escape(x) for x in parts))))
+    return out
+
+
+def _messages(results: Graph, result, shapes: Graph, shape) -> dict[str, str]:
+    """Result messages by language. pySHACL drops the language tag of a SPARQL message once it has filled
+    in its ``{?var}`` placeholders: the language is recovered by matching the shape's templates."""
+    out: dict[str, str] = {}
+    templates = None
+    for m in list(results.objects(result, SH.resultMessage)):
+        if not isinstance(m, Literal):
+            continue
+        lang = m.language
+        if not lang:
+            templates = templates if templates is not None else _templates(shapes, shape)
+            lang = next((lg for lg, rx in templates if rx.fullmatch(str(m))), "")
+            if lang:  # retag in the report graph too, so the Turtle report keeps both languages
+                results.remove((result, SH.resultMessage, m))
+                results.add((result, SH.resultMessage, Literal(str(m), lang=lang)))
+        out.setdefault(lang, str(m))
+    return out
+
+
 def run_shacl(data: Graph, shapes: Graph) -> tuple[list[Finding], Graph]:
     _conforms, results, _text = shacl_validate(
         data, shacl_graph=shapes, inference="none", advanced=True, allow_warnings=True, abort_on_first=False
@@ -101,7 +133,7 @@ def run_shacl(data: Graph, shapes: Graph) -> tuple[list[Finding], Graph]:
             rule=str(shape) if isinstance(shape, URIRef) else "(anonymous shape)",
             rule_name=_texts(shapes, shape, SH.name),
             focus=str(results.value(r, SH.focusNode)),
-            message=_texts(results, r, SH.resultMessage),
+            message=_messages(results, r, shapes, shape),
             path=str(path) if isinstance(path, URIRef) else None,
             value=None if value is None else str(value),
         ))

@@ -1,0 +1,427 @@
+"""Tests of the SHACL shapes (shapes/core.ttl, shapes/recommended.ttl, shapes/rules.ttl).
+
+Case files (pySHACL style): every file in tests/shapes/cases/ is a small, self-contained Turtle data graph
+named ``<shape-local-name>--conforms[-n].ttl`` or ``<shape-local-name>--violates[-n].ttl``. The file
+declares what it expects with the test vocabulary ``rkgt:`` (https://w3id.org/rkg/test#)::
+
+    [] rkgt:shape rkgsh:BlockHasCompetency ; rkgt:expect rkgt:Conforms .
+    [] rkgt:shape rkgsh:BlockHasCompetency ; rkgt:expect rkgt:Fails ;
+       rkgt:focusNode <...> ;                   # one or more; each must get a result
+       rkgt:severity sh:Violation ;
+       rkgt:messageContains "..." .             # optional; each must appear in a message at a focus node
+
+The ``rkgt:`` triples are removed, the case is merged with the ontology (so that subclass targets work)
+and validated against all shapes of the three files. A result belongs to the named shape when its
+sh:sourceShape is that shape or a shape nested under it (sh:property, sh:node). Every shape is a named
+IRI, so a case names exactly the shape whose results it is about. ``Conforms``: the shape yields no
+result, and the case does give it at least one focus node (no vacuous case). ``Fails``: the shape yields
+a result at each expected focus node, with the expected severity.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyshacl
+import pytest
+from pyshacl.entrypoints import meta_validate
+from rdflib import BNode, Graph, Literal, Namespace, URIRef
+from rdflib.collection import Collection
+from rdflib.namespace import DCTERMS, OWL, RDF, RDFS, SH
+
+from rkg.validation import Finding, load_shapes, run_shacl, validate
+
+ROOT = Path(__file__).resolve().parent.parent
+ONTOLOGY = ROOT / "ontology" / "rkg.ttl"
+SHAPES_DIR = ROOT / "shapes"
+CASES_DIR = Path(__file__).resolve().parent / "shapes" / "cases"
+
+RKG = Namespace("https://w3id.org/rkg/ontology#")
+RKGSH = Namespace("https://w3id.org/rkg/shapes#")
+RKGT = Namespace("https://w3id.org/rkg/test#")
+RKGID = Namespace("https://w3id.org/rkg/id/rncp31854-pif/")
+CC_BY = URIRef("https://creativecommons.org/licenses/by/4.0/")
+
+CASE_NAME = re.compile(r"^(?P<shape>[A-Za-z][A-Za-z0-9]*)--(?P<outcome>conforms|violates)(-[0-9]+)?$")
+TARGET_PREDICATES = (SH.targetClass, SH.targetSubjectsOf, SH.targetObjectsOf, SH.targetNode, SH.target)
+
+
+# ---------------------------------------------------------------------------
+# Validation, as the project runs it
+# ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Result:
+    source_shape: URIRef
+    focus_node: URIRef | BNode | Literal
+    severity: URIRef
+    messages: tuple[str, ...]
+
+
+_SEVERITY = {"violation": SH.Violation, "warning": SH.Warning, "info": SH.Info}
+
+
+def as_results(findings: list[Finding]) -> list[Result]:
+    return [Result(URIRef(f.rule), URIRef(f.focus), _SEVERITY[f.severity], tuple(sorted(f.message.values())))
+            for f in findings]
+
+
+def run_validation(data: Graph, shapes: Graph) -> tuple[bool, list[Result]]:
+    """Validation as the project runs it (``rkg.validation.run_shacl``)."""
+    findings, _report = run_shacl(data, shapes)
+    results = as_results(findings)
+    return not any(r.severity == SH.Violation for r in results), results
+
+
+def load_turtle(*paths: Path) -> Graph:
+    g = Graph()
+    for p in paths:
+        g.parse(p, format="turtle")
+    return g
+
+
+@pytest.fixture(scope="session")
+def shapes_graph() -> Graph:
+    return load_shapes(SHAPES_DIR)
+
+
+@pytest.fixture(scope="session")
+def ontology_graph() -> Graph:
+    return load_turtle(ONTOLOGY)
+
+
+def shape_iris(shapes: Graph) -> set[URIRef]:
+    """Every shape of the shapes graph that must be tested and documented: all sh:NodeShapes and all named
+    sh:PropertyShapes."""
+    found = set()
+    for kind in (SH.NodeShape, SH.PropertyShape):
+        for s in shapes.subjects(RDF.type, kind):
+            if isinstance(s, URIRef) or kind == SH.NodeShape:
+                found.add(s)
+    return found
+
+
+def nested_shapes(shapes: Graph, shape: URIRef) -> set:
+    """The shape and every shape nested under it (sh:property, sh:node), transitively."""
+    seen, todo = set(), [shape]
+    while todo:
+        s = todo.pop()
+        if s in seen:
+            continue
+        seen.add(s)
+        for p in (SH.property, SH.node):
+            todo.extend(shapes.objects(s, p))
+    return seen
+
+
+# ---------------------------------------------------------------------------
+# Case files
+# ---------------------------------------------------------------------------
+
+CASE_FILES = sorted(CASES_DIR.glob("*.ttl"))
+
+
+@dataclass
+class Case:
+    path: Path
+    data: Graph
+    shape: URIRef
+    expect: URIRef
+    focus_nodes: list
+    severity: URIRef | None
+    message_parts: list[str]
+
+
+def read_case(path: Path) -> Case:
+    g = Graph()
+    g.parse(path, format="turtle")
+    heads = list(g.subjects(RKGT.shape, None))
+    assert len(heads) == 1, f"{path.name}: exactly one node with rkgt:shape expected, found {len(heads)}"
+    head = heads[0]
+    shapes = list(g.objects(head, RKGT.shape))
+    expects = list(g.objects(head, RKGT.expect))
+    severities = list(g.objects(head, RKGT.severity))
+    assert len(shapes) == 1 and len(expects) == 1, f"{path.name}: one rkgt:shape and one rkgt:expect expected"
+    assert expects[0] in (RKGT.Conforms, RKGT.Fails), f"{path.name}: rkgt:expect must be rkgt:Conforms or rkgt:Fails"
+    assert len(severities) <= 1, f"{path.name}: at most one rkgt:severity"
+    case = Case(
+        path=path,
+        data=g,
+        shape=shapes[0],
+        expect=expects[0],
+        focus_nodes=list(g.objects(head, RKGT.focusNode)),
+        severity=severities[0] if severities else None,
+        message_parts=[str(m) for m in g.objects(head, RKGT.messageContains)],
+    )
+    # Strip the test vocabulary: the data graph validated is the case without its expectations.
+    for t in list(g.triples((head, None, None))):
+        g.remove(t)
+    for t in list(g):
+        assert not any(isinstance(x, URIRef) and x.startswith(str(RKGT)) for x in t), (
+            f"{path.name}: rkgt: terms are only allowed on the expectation node: {t}"
+        )
+    return case
+
+
+def focus_nodes_of(shapes: Graph, shape: URIRef, data: Graph) -> set:
+    """Focus nodes of a shape's declarative targets in a data graph (sh:targetClass with rdfs:subClassOf,
+    sh:targetSubjectsOf, sh:targetObjectsOf, sh:targetNode)."""
+    nodes = set()
+    for cls in shapes.objects(shape, SH.targetClass):
+        subclasses = set(data.transitive_subjects(RDFS.subClassOf, cls))
+        for c in subclasses | {cls}:
+            nodes.update(data.subjects(RDF.type, c))
+    for p in shapes.objects(shape, SH.targetSubjectsOf):
+        nodes.update(data.subjects(p, None))
+    for p in shapes.objects(shape, SH.targetObjectsOf):
+        nodes.update(data.objects(None, p))
+    nodes.update(shapes.objects(shape, SH.targetNode))
+    return nodes
+
+
+@pytest.mark.parametrize("path", CASE_FILES, ids=[p.stem for p in CASE_FILES])
+def test_case(path: Path, shapes_graph: Graph, ontology_graph: Graph) -> None:
+    case = read_case(path)
+    m = CASE_NAME.match(path.stem)
+    assert m, f"{path.name}: name must be <shape>--conforms[-n].ttl or <shape>--violates[-n].ttl"
+    assert case.shape == RKGSH[m["shape"]], f"{path.name}: file names {m['shape']}, rkgt:shape is {case.shape}"
+    assert case.shape in shape_iris(shapes_graph), f"{path.name}: {case.shape} is not a shape of shapes/*.ttl"
+    expected_outcome = RKGT.Conforms if m["outcome"] == "conforms" else RKGT.Fails
+    assert case.expect == expected_outcome, f"{path.name}: file name and rkgt:expect disagree"
+
+    data = case.data + ontology_graph
+    _conforms, results = run_validation(data, shapes_graph)
+    own = nested_shapes(shapes_graph, case.shape)
+    mine = [r for r in results if r.source_shape in own]
+
+    if case.expect == RKGT.Conforms:
+        assert focus_nodes_of(shapes_graph, case.shape, data), f"{path.name}: the case gives the shape no focus node"
+        assert not mine, f"{path.name}: expected no result from {case.shape}, got:\n" + "\n".join(map(repr, mine))
+        return
+
+    assert case.focus_nodes, f"{path.name}: a failing case must name at least one rkgt:focusNode"
+    assert case.severity is not None, f"{path.name}: a failing case must name its rkgt:severity"
+    for focus in case.focus_nodes:
+        at_focus = [r for r in mine if r.focus_node == focus]
+        assert at_focus, f"{path.name}: no result from {case.shape} at {focus}; results:\n" + "\n".join(map(repr, mine))
+        assert any(r.severity == case.severity for r in at_focus), (
+            f"{path.name}: no result with severity {case.severity} at {focus}: {at_focus!r}"
+        )
+        for part in case.message_parts:
+            assert any(part in msg for r in at_focus for msg in r.messages), (
+                f"{path.name}: no message at {focus} contains {part!r}: {[r.messages for r in at_focus]!r}"
+            )
+
+
+def test_case_files_exist() -> None:
+    assert CASE_FILES, f"no case file in {CASES_DIR}"
+
+
+# ---------------------------------------------------------------------------
+# The shapes themselves
+# ---------------------------------------------------------------------------
+
+
+def test_every_shape_has_a_conforming_and_a_violating_case(shapes_graph: Graph) -> None:
+    covered: dict[URIRef, set[URIRef]] = {}
+    for path in CASE_FILES:
+        g = Graph().parse(path, format="turtle")
+        for head in g.subjects(RKGT.shape, None):
+            covered.setdefault(g.value(head, RKGT.shape), set()).add(g.value(head, RKGT.expect))
+    missing = []
+    for shape in sorted(shape_iris(shapes_graph)):
+        for outcome in (RKGT.Conforms, RKGT.Fails):
+            if outcome not in covered.get(shape, set()):
+                missing.append(f"{shape} has no {outcome.split('#')[1]} case")
+    assert not missing, "\n".join(missing)
+
+
+def test_every_shape_is_named_and_targeted(shapes_graph: Graph) -> None:
+    problems = []
+    shapes = shape_iris(shapes_graph)
+    for shape in shapes:
+        if not isinstance(shape, URIRef) or not shape.startswith(str(RKGSH)):
+            problems.append(f"{shape!r}: shapes are named IRIs in {RKGSH}")
+    # Every node with a target is a declared, named shape.
+    for p in TARGET_PREDICATES:
+        for s in shapes_graph.subjects(p, None):
+            if s not in shapes:
+                problems.append(f"{s!r} has {p} but is not a named sh:NodeShape or sh:PropertyShape")
+    assert not problems, "\n".join(problems)
+
+
+def _langs(g: Graph, s, p) -> list[str]:
+    return [o.language for o in g.objects(s, p) if isinstance(o, Literal)]
+
+
+def test_every_shape_has_names_severity_and_messages(shapes_graph: Graph) -> None:
+    problems = []
+    for shape in sorted(shape_iris(shapes_graph)):
+        for prop in (SH.name, SH.message):
+            langs = _langs(shapes_graph, shape, prop)
+            if sorted(langs) != ["en", "fr"]:
+                problems.append(f"{shape}: {prop} must be given once in French and once in English, got {langs}")
+        severities = list(shapes_graph.objects(shape, SH.severity))
+        if len(severities) != 1 or severities[0] not in (SH.Violation, SH.Warning, SH.Info):
+            problems.append(f"{shape}: exactly one sh:severity (sh:Violation, sh:Warning or sh:Info), got {severities}")
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize(
+    "path, severities",
+    [
+        (SHAPES_DIR / "core.ttl", {SH.Violation}),
+        (SHAPES_DIR / "recommended.ttl", {SH.Warning, SH.Info}),
+        (SHAPES_DIR / "rules.ttl", {SH.Violation, SH.Warning, SH.Info}),
+    ],
+    ids=["core", "recommended", "rules"],
+)
+def test_shapes_file_header_and_severities(path: Path, severities: set) -> None:
+    g = load_turtle(path)
+    text = path.read_text(encoding="utf-8")
+    assert text.startswith("#"), f"{path.name}: starts with a header comment"
+    headers = list(g.subjects(RDF.type, OWL.Ontology))
+    assert len(headers) == 1, f"{path.name}: exactly one owl:Ontology header"
+    header = headers[0]
+    assert sorted(_langs(g, header, DCTERMS.title)) == ["en", "fr"], f"{path.name}: dcterms:title in French and English"
+    assert (header, DCTERMS.license, CC_BY) in g, f"{path.name}: dcterms:license CC BY 4.0"
+    for shape in shape_iris(g):
+        assert g.value(shape, SH.severity) in severities, f"{path.name}: {shape} has a severity not allowed in this file"
+
+
+def test_sparql_constraints_declare_prefixes(shapes_graph: Graph) -> None:
+    constraints = list(shapes_graph.objects(None, SH.sparql))
+    assert constraints, "rules.ttl has SPARQL constraints"
+    for c in constraints:
+        prefixes = list(shapes_graph.objects(c, SH.prefixes))
+        assert prefixes, f"SPARQL constraint of {shapes_graph.value(None, SH.sparql, c)} has no sh:prefixes"
+        for p in prefixes:
+            assert list(shapes_graph.objects(p, SH.declare)), f"{p} declares no prefix"
+        query = str(shapes_graph.value(c, SH.select))
+        assert not re.search(r"(?im)^\s*PREFIX\s", query), "prefixes come from sh:prefixes, not PREFIX lines"
+    # Every placeholder of a SPARQL shape's messages is a variable its query selects.
+    for shape in shape_iris(shapes_graph):
+        queries = [str(shapes_graph.value(c, SH.select)) for c in shapes_graph.objects(shape, SH.sparql)]
+        if not queries:
+            for msg in shapes_graph.objects(shape, SH.message):
+                assert "{" not in str(msg), f"{shape}: placeholders are only substituted in SPARQL constraint messages"
+            continue
+        selected = set()
+        for q in queries:
+            head = q.split("WHERE", 1)[0]
+            selected |= set(re.findall(r"[?$](\w+)", head))
+        for msg in shapes_graph.objects(shape, SH.message):
+            for var in re.findall(r"\{[?$](\w+)\}", str(msg)):
+                assert var in selected, f"{shape}: message uses {{?{var}}}, which the query does not select"
+
+
+def test_shapes_pass_shacl_shacl(shapes_graph: Graph) -> None:
+    conforms, _report, text = meta_validate(shapes_graph)
+    assert conforms, text
+    # The same check through the documented entry point: meta_shacl=True raises on an invalid shapes graph.
+    conforms, _report, _text = pyshacl.validate(Graph(), shacl_graph=shapes_graph, meta_shacl=True, inference="none", advanced=True)
+    assert conforms
+
+
+def test_shacl_shacl_catches_a_broken_shape() -> None:
+    """Control for the previous test: SHACL-SHACL does reject an ill-formed shape."""
+    broken = Graph().parse(
+        data="""
+        @prefix sh: <http://www.w3.org/ns/shacl#> .
+        <https://w3id.org/rkg/shapes#Broken> a sh:PropertyShape ;
+            sh:path <https://w3id.org/rkg/ontology#inProgramme> ;
+            sh:minCount "one" .
+        """,
+        format="turtle",
+    )
+    conforms, _report, _text = meta_validate(broken)
+    assert not conforms
+
+
+def test_shape_list_is_as_documented(shapes_graph: Graph) -> None:
+    """The set of shapes and their severities; a change here is a change of the validation contract."""
+    got = {str(s).split("#")[1]: str(shapes_graph.value(s, SH.severity)).split("#")[1] for s in shape_iris(shapes_graph)}
+    violation = {
+        "CompetencyInOneBlock", "CriticalLearningInOneBlock", "ElementInOneUnit",
+        "BlockHasCompetency", "BlockHasCriticalLearning", "BlockHasEvaluationModality", "BlockHasCourseUnit",
+        "BlockHasGenericDimension",
+        "BlockCode", "TeachingUnitCode", "TeachingUnitElementCode", "CompetencyCode", "CriticalLearningCode",
+        "CriticalLearningNumber", "CertificationCode",
+        "InProgramme", "StudyLevelValue", "LevelEntryStudyLevel", "PrefLabelFr", "PrefLabelUniqueLang",
+        "CriticalLearningAssessed", "CriticalLearningTaught",
+        "CompetencyCodeUnique", "CourseUnitCodeUnique", "CriticalLearningNumberUnique", "DimensionInProgrammeList",
+    }
+    warning = {
+        "PrefLabelEn", "CourseUnitContributes", "DimensionMobilised", "CriticalLearningLevelStated",
+        "CriticalLearningNumberingGap", "DimensionCountAnnounced",
+    }
+    expected = {**{n: "Violation" for n in violation}, **{n: "Warning" for n in warning}}
+    assert got == expected
+
+
+# ---------------------------------------------------------------------------
+# The bundled data
+# ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def bundled_results(bundled_store, shapes_graph: Graph, catalog) -> tuple[bool, list[Result]]:
+    """The built graph validated as ``rkg validate`` does it: shapes and QC queries."""
+    report, _graph = validate(bundled_store, shapes_graph, catalog)
+    return not report.reaches("violation"), as_results(report.findings)
+
+
+def test_bundled_data_has_no_violation(bundled_results) -> None:
+    conforms, results = bundled_results
+    violations = [r for r in results if r.severity == SH.Violation]
+    assert not violations, "\n".join(map(repr, violations))
+    assert conforms
+
+
+def test_bundled_data_warnings_are_exactly_the_known_ones(bundled_results) -> None:
+    _conforms, results = bundled_results
+    assert all(r.severity == SH.Warning for r in results), [r for r in results if r.severity != SH.Warning]
+    by_shape: dict[str, set] = {}
+    for r in results:
+        by_shape.setdefault(str(r.source_shape).split("#")[1], set()).add(r.focus_node)
+    assert len(results) == sum(len(v) for v in by_shape.values()), "one result per (shape, focus node)"
+
+    bc03_acs = [f"AC.{n}" for n in (1, 2, 3, 4, 5, 6, 7, 8, 11)]
+    bc04_acs = [f"AC.{n}" for n in range(1, 11)]
+    expected = {
+        "DimensionMobilised": {RKGID["dimension/5"], RKGID["dimension/10"]},
+        "CriticalLearningLevelStated": {RKGID[f"block/BC03/ac/{c}"] for c in bc03_acs}
+        | {RKGID[f"block/BC04/ac/{c}"] for c in bc04_acs},
+        "CriticalLearningNumberingGap": {RKGID["block/BC03"]},
+        "DimensionCountAnnounced": {RKGID["scheme/dimensions"]},
+    }
+    assert by_shape == expected
+    assert len(expected["CriticalLearningLevelStated"]) == 19
+
+
+def test_bundled_data_warning_messages(bundled_results) -> None:
+    _conforms, results = bundled_results
+
+    def messages(shape: str, focus: URIRef) -> str:
+        found = [r for r in results if r.source_shape == RKGSH[shape] and r.focus_node == focus]
+        assert len(found) == 1
+        return "\n".join(found[0].messages)
+
+    dim5 = messages("DimensionMobilised", RKGID["dimension/5"])
+    assert "Mettre en œuvre une communication spécialisée pour le transfert de connaissances" in dim5
+    assert "Carry out specialised communication for knowledge transfer" in dim5
+    dim10 = messages("DimensionMobilised", RKGID["dimension/10"])
+    assert "Contribuer à la transformation en contexte professionnel" in dim10
+    assert "Contribute to transformation in a professional context" in dim10
+
+    ac = messages("CriticalLearningLevelStated", RKGID["block/BC03/ac/AC.11"])
+    assert "niveau non précisé dans la source" in ac and "AC.11" in ac and "RNCP31854BC03" in ac
+    assert "level not stated in the source" in ac
+
+    gap = messages("CriticalLearningNumberingGap", RKGID["block/BC03"])
+    assert "RNCP31854BC03" in gap and "9, 10" in gap
+
+    count = messages("DimensionCountAnnounced", RKGID["scheme/dimensions"])
+    assert "6" in count and "10" in count
