@@ -62,6 +62,11 @@ class Report:
         return [f for f in self.findings if f.severity == severity]
 
 
+def _natural(text: str) -> list[str | int]:
+    """Sort key that puts dimension/5 before dimension/10."""
+    return [int(p) if p.isdigit() else p for p in re.split(r"(\d+)", text)]
+
+
 def _pick(texts: dict[str, str], lang: str) -> str:
     return texts.get(lang) or texts.get("en") or texts.get("fr") or texts.get("") or next(iter(texts.values()), "")
 
@@ -160,7 +165,7 @@ def validate(store: EmbeddedStore, shapes: Graph, catalog: Catalog) -> tuple[Rep
     findings, results = run_shacl(data, shapes)
     findings += run_qc(store, catalog)
     order = {s: i for i, s in enumerate(SEVERITIES)}
-    findings.sort(key=lambda f: (order[f.severity], f.rule, f.focus, f.value or ""))
+    findings.sort(key=lambda f: (order[f.severity], f.rule, _natural(f.focus), f.value or ""))
     return Report(findings), results
 
 
