@@ -123,6 +123,74 @@ def cmd_stats(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    import hashlib
+    import os
+
+    from . import build as build_mod
+    from .serve import run as serve
+    from .web.config import Config
+
+    project = _project(args)
+    progress = _progress(args)
+    token = None
+    if args.allow_update:
+        if args.token_file:
+            try:
+                token = args.token_file.read_text(encoding="utf-8").strip()
+            except OSError as e:
+                raise InputError(f"cannot read the token file: {e}") from None
+        else:
+            token = os.environ.get("RKG_UPDATE_TOKEN", "").strip()
+        if not token:
+            raise InputError("--allow-update needs a token: set RKG_UPDATE_TOKEN or pass --token-file FILE")
+        if args.location is None:
+            raise InputError("--allow-update needs the persistent store: add --location DIR")
+        if args.workers != 1:
+            raise InputError("with --allow-update one process owns the store: use --workers 1")
+    if build_mod.is_stale(project.root, project.build_dir, project.extra_data):
+        if progress:
+            progress("build/ is missing or older than the sources: building")
+        project.build(progress)
+    nquads = project.build_dir / build_mod.NQUADS_NAME
+    digest = hashlib.sha256(nquads.read_bytes()).hexdigest()[:10]
+    location = None
+    if args.location is not None:
+        location = args.location.resolve()
+        if not location.exists() or not any(location.iterdir()):
+            if progress:
+                progress(f"creating the persistent store in {location} from {nquads}")
+            from .store import EmbeddedStore
+
+            store = EmbeddedStore.from_nquads(nquads, location)
+            store.flush()
+            del store
+        digest = "store"
+    config = Config(
+        nquads=None if location else nquads, location=location, shapes=project.shapes,
+        version=f"{__version__}+{digest}", time_limit=args.time_limit, max_rows=args.max_rows,
+        max_request_bytes=args.max_request_bytes, update_token=token,
+        federation_allow=frozenset(args.federation_allow or ()), sandboxes=args.sandboxes,
+    )
+    config.check()
+    count = _count(nquads, location)
+    print(f"rkg {__version__}: serving {count} triples (graph version {config.version})", flush=True)
+    print(f"SPARQL endpoint: http://{args.host}:{args.port}/sparql" + ("  (updates enabled)" if token else "  (read-only)"), flush=True)
+    serve(config, args.host, args.port, args.workers)
+    return EXIT_OK
+
+
+def _count(nquads: Path, location: Path | None) -> int:
+    import pyoxigraph as ox
+
+    store = ox.Store.read_only(str(location)) if location else None
+    if store is None:
+        store = ox.Store()
+        store.bulk_load(path=str(nquads), format=ox.RdfFormat.N_QUADS)
+    n = next(iter(store.query("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", use_default_graph_as_union=True)))["n"]
+    return int(n.value)
+
+
 # ---------------------------------------------------------------- output
 
 
@@ -202,6 +270,21 @@ def parser() -> argparse.ArgumentParser:
                        description="Counts per class and coverage ratios for every programme in the built graph.")
     s.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
     s.set_defaults(func=cmd_stats)
+
+    sv = sub.add_parser("serve", parents=[common], help="SPARQL 1.1 endpoint on the built graph (gunicorn)",
+                        description="Serve the built graph (rebuilt first if stale) as a SPARQL 1.1 endpoint with a production WSGI server. Read-only unless --allow-update is given with a token (RKG_UPDATE_TOKEN or --token-file) and a persistent store (--location).")
+    sv.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    sv.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
+    sv.add_argument("--workers", type=int, default=2, help="web worker processes (default: 2; 1 with --allow-update)")
+    sv.add_argument("--sandboxes", type=int, default=2, help="query processes per worker (default: 2)")
+    sv.add_argument("--location", type=Path, metavar="DIR", help="persistent on-disk store (created from build/ if empty) instead of memory")
+    sv.add_argument("--time-limit", type=float, default=10.0, metavar="SECONDS", help="per-query time limit (default: 10)")
+    sv.add_argument("--max-rows", type=int, default=100_000, help="result rows returned at most (default: 100000)")
+    sv.add_argument("--max-request-bytes", type=int, default=1_048_576, help="largest request accepted (default: 1 MiB)")
+    sv.add_argument("--allow-update", action="store_true", help="enable SPARQL Update and the Graph Store protocol (token required)")
+    sv.add_argument("--token-file", type=Path, metavar="FILE", help="file holding the update token (else RKG_UPDATE_TOKEN)")
+    sv.add_argument("--federation-allow", action="append", metavar="IRI", help="a SERVICE endpoint the engine may contact; repeatable (default: none)")
+    sv.set_defaults(func=cmd_serve)
     return p
 
 

@@ -1,0 +1,231 @@
+"""The SPARQL 1.1 Protocol at ``/sparql``, as a small WSGI layer in front of the Flask app.
+
+It sits first in the WSGI stack so that a cached answer costs a dictionary look-up: requests for other
+paths go straight to Flask. Query and update operations, dataset parameters, content negotiation,
+errors with the protocol's status codes, CORS, the result cache with ETags, and one log line per request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import html
+import logging
+import time
+from collections.abc import Callable, Iterable
+from urllib.parse import parse_qsl
+
+from .. import guard
+from ..executor import Busy, QueryJob, Timeout, UpdateJob
+from ..negotiation import GRAPHS, RESULTS, negotiate, wants_html
+from ..results import CONTENT_TYPES, graph
+from .describe import service_description
+from .state import Cached, EndpointState
+
+log = logging.getLogger("rkg.access")
+
+StartResponse = Callable[..., object]
+WSGIApp = Callable[[dict, StartResponse], Iterable[bytes]]
+
+STATUS = {200: "200 OK", 204: "204 No Content", 304: "304 Not Modified", 400: "400 Bad Request",
+          401: "401 Unauthorized", 403: "403 Forbidden", 405: "405 Method Not Allowed", 406: "406 Not Acceptable",
+          413: "413 Content Too Large", 415: "415 Unsupported Media Type", 422: "422 Unprocessable Content",
+          500: "500 Internal Server Error", 503: "503 Service Unavailable"}
+CORS = (("Access-Control-Allow-Origin", "*"), ("Access-Control-Expose-Headers", "ETag, X-RKG-Truncated"))
+FORMAT_PARAMS = ("format", "output", "results")
+SD_FORMATS = {"text/turtle": 0, "application/rdf+xml": 1, "application/n-triples": 2, "application/ld+json": 3}
+
+
+class ProtocolError(Exception):
+    def __init__(self, status: int, message: str, headers: tuple[tuple[str, str], ...] = ()):
+        super().__init__(message)
+        self.status, self.message, self.headers = status, message, headers
+
+
+class SparqlProtocol:
+    def __init__(self, app: WSGIApp, state: EndpointState, path: str = "/sparql") -> None:
+        self.app, self.state, self.path = app, state, path
+
+    def __call__(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") != self.path:
+            return self.app(environ, start_response)
+        started = time.perf_counter()
+        status, headers, body, digest = self._handle(environ)
+        headers = [*headers, *CORS, ("Content-Length", str(len(body)))]
+        start_response(STATUS.get(status, f"{status} Error"), headers)
+        log.info("%s %s %d %.1fms %dB%s", environ.get("REQUEST_METHOD"), self.path, status,
+                 (time.perf_counter() - started) * 1000, len(body), f" q={digest}" if digest else "")
+        return [b"" if environ.get("REQUEST_METHOD") == "HEAD" else body]
+
+    # ------------------------------------------------------------ request → operation
+
+    def _handle(self, environ: dict) -> tuple[int, list[tuple[str, str]], bytes, str]:
+        digest = ""
+        try:
+            method = environ.get("REQUEST_METHOD", "GET")
+            if method == "OPTIONS":
+                return 204, [("Access-Control-Allow-Methods", "GET, POST, OPTIONS"),
+                             ("Access-Control-Allow-Headers", "Accept, Authorization, Content-Type, If-None-Match"),
+                             ("Access-Control-Max-Age", "86400")], b"", ""
+            params, body_operation = self._read(environ, method)
+            queries = [v for k, v in params if k == "query"]
+            updates = [v for k, v in params if k == "update"]
+            if body_operation is not None:
+                (queries if body_operation[0] == "query" else updates).append(body_operation[1])
+            if len(queries) > 1 or len(updates) > 1:
+                raise ProtocolError(400, "the 'query' or 'update' parameter is given more than once")
+            if queries and updates:
+                raise ProtocolError(400, "a request carries either a query or an update, not both")
+            if queries:
+                digest = hashlib.sha256(queries[0].encode()).hexdigest()[:12]
+                if method not in ("GET", "HEAD", "POST"):
+                    raise ProtocolError(405, "queries are sent with GET or POST", (("Allow", "GET, POST"),))
+                return (*self._query(environ, queries[0], params), digest)
+            if updates:
+                digest = hashlib.sha256(updates[0].encode()).hexdigest()[:12]
+                if method != "POST":
+                    raise ProtocolError(405, "updates are sent with POST", (("Allow", "POST"),))
+                return (*self._update(environ, updates[0], params), digest)
+            if method == "POST":
+                raise ProtocolError(400, "missing 'query' or 'update' parameter")
+            return (*self._describe(environ), digest)
+        except ProtocolError as e:
+            return e.status, [("Content-Type", "text/plain; charset=utf-8"), *e.headers], (e.message + "\n").encode(), digest
+        except Timeout:
+            return 503, [("Content-Type", "text/plain; charset=utf-8"), ("Retry-After", "1")], (
+                f"query stopped: it ran longer than the time limit of {self.state.config.time_limit:g} s\n").encode(), digest
+        except Busy:
+            return 503, [("Content-Type", "text/plain; charset=utf-8"), ("Retry-After", "1")], (
+                b"every query process stayed busy for the whole time limit; retry later\n"), digest
+
+    def _read(self, environ: dict, method: str) -> tuple[list[tuple[str, str]], tuple[str, str] | None]:
+        limit = self.state.config.max_request_bytes
+        qs = environ.get("QUERY_STRING", "")
+        if len(qs) > limit:
+            raise ProtocolError(413, f"the query string is larger than {limit} bytes")
+        params = parse_qsl(qs, keep_blank_values=True)
+        if method in ("GET", "HEAD"):
+            return params, None
+        if method != "POST":
+            raise ProtocolError(405, f"{method} is not allowed on {self.path}", (("Allow", "GET, POST, OPTIONS"),))
+        length = environ.get("CONTENT_LENGTH") or ""
+        if length.isdigit() and int(length) > limit:
+            raise ProtocolError(413, f"the request body is larger than {limit} bytes")
+        body = environ["wsgi.input"].read(int(length) if length.isdigit() else limit + 1)
+        if len(body) > limit:
+            raise ProtocolError(413, f"the request body is larger than {limit} bytes")
+        media = environ.get("CONTENT_TYPE", "").split(";")[0].strip().lower()
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ProtocolError(400, "the request body is not UTF-8") from None
+        if media == "application/x-www-form-urlencoded":
+            return params + parse_qsl(text, keep_blank_values=True), None
+        if media == "application/sparql-query":
+            return params, ("query", text)
+        if media == "application/sparql-update":
+            return params, ("update", text)
+        raise ProtocolError(415, "POST bodies must be application/x-www-form-urlencoded, "
+                                 "application/sparql-query or application/sparql-update")
+
+    # ------------------------------------------------------------ operations
+
+    def _query(self, environ: dict, text: str, params: list[tuple[str, str]]) -> tuple[int, list, bytes]:
+        config, state = self.state.config, self.state
+        try:
+            guard.check(text, update=False, allow=config.federation_allow)
+        except guard.Forbidden as e:
+            raise ProtocolError(403, str(e)) from None
+        accept = environ.get("HTTP_ACCEPT")
+        short = next((v for k, v in params if k in FORMAT_PARAMS and v), None)
+        results_media = negotiate(accept, RESULTS, short)
+        graph_media = negotiate(accept, GRAPHS, short, graph=True)
+        if results_media is None and graph_media is None:
+            raise ProtocolError(406, "none of the accepted media types can carry SPARQL results; offered: "
+                                     + ", ".join([*RESULTS, *GRAPHS]))
+        dgs = tuple(v for k, v in params if k == "default-graph-uri") or None
+        ngs = tuple(v for k, v in params if k == "named-graph-uri") or None
+        key = (state.version, text, dgs, ngs, results_media, graph_media)
+        hit = state.cache.get(key)
+        if hit is None:
+            out = state.pool.run(QueryJob(text, results_media, graph_media, dgs, ngs, config.max_rows), config.time_limit)
+            if out.status != 200:
+                raise ProtocolError(out.status, out.message)
+            etag = '"' + hashlib.blake2b(out.body, digest_size=12).hexdigest() + '"'
+            headers = [("Content-Type", CONTENT_TYPES[out.media or ""]), ("ETag", etag), ("Vary", "Accept"),
+                       ("Cache-Control", "no-cache")]
+            if out.truncated:
+                headers.append(("X-RKG-Truncated", f"results cut at {config.max_rows} rows"))
+            hit = Cached(200, tuple(headers), out.body, etag)
+            state.cache.put(key, hit)
+        if etag_matches(environ.get("HTTP_IF_NONE_MATCH"), hit.etag):
+            return 304, [("ETag", hit.etag), ("Vary", "Accept")], b""
+        return hit.status, list(hit.headers), hit.body
+
+    def _update(self, environ: dict, text: str, params: list[tuple[str, str]]) -> tuple[int, list, bytes]:
+        config, state = self.state.config, self.state
+        if not config.writable:
+            raise ProtocolError(403, "this endpoint is read-only: SPARQL Update is disabled")
+        check_token(environ, config.update_token or "")
+        try:
+            guard.check(text, update=True, allow=config.federation_allow)
+        except guard.Forbidden as e:
+            raise ProtocolError(403, str(e)) from None
+        using = tuple(v for k, v in params if k == "using-graph-uri") or None
+        using_named = tuple(v for k, v in params if k == "using-named-graph-uri") or None
+        out = state.pool.run(UpdateJob(text, using, using_named), config.time_limit)
+        if out.status in (200, 204):
+            state.written()
+            return 204, [], b""
+        if out.status == 422:
+            return 422, [("Content-Type", out.media or "application/json")], out.body
+        raise ProtocolError(out.status, out.message)
+
+    def _describe(self, environ: dict) -> tuple[int, list, bytes]:
+        state = self.state
+        endpoint = base_url(environ) + self.path
+        accept = environ.get("HTTP_ACCEPT")
+        stats = state.stats()
+        if wants_html(accept):
+            return 200, [("Content-Type", "text/html; charset=utf-8")], summary_page(endpoint, stats, state.version)
+        media = negotiate(accept, SD_FORMATS)
+        if media is None:
+            raise ProtocolError(406, "the service description is offered as " + ", ".join(SD_FORMATS))
+        triples = service_description(endpoint, stats, state.config.writable, state.version, bool(state.config.federation_allow))
+        return 200, [("Content-Type", CONTENT_TYPES[media]), ("Vary", "Accept")], graph(triples, media)
+
+
+def etag_matches(header: str | None, etag: str) -> bool:
+    if not header:
+        return False
+    return header.strip() == "*" or etag in [t.strip().removeprefix("W/") for t in header.split(",")]
+
+
+def check_token(environ: dict, token: str) -> None:
+    given = environ.get("HTTP_AUTHORIZATION", "")
+    scheme, _, value = given.partition(" ")
+    challenge = (("WWW-Authenticate", 'Bearer realm="rkg"'),)
+    if scheme.lower() != "bearer" or not value:
+        raise ProtocolError(401, "writes need 'Authorization: Bearer <token>'", challenge)
+    if not hmac.compare_digest(value.strip().encode(), token.encode()):
+        raise ProtocolError(401, "wrong token", (("WWW-Authenticate", 'Bearer realm="rkg", error="invalid_token"'),))
+
+
+def base_url(environ: dict) -> str:
+    scheme = environ.get("wsgi.url_scheme", "http")
+    host = environ.get("HTTP_HOST") or f"{environ.get('SERVER_NAME', 'localhost')}:{environ.get('SERVER_PORT', '80')}"
+    return f"{scheme}://{host}{environ.get('SCRIPT_NAME', '')}"
+
+
+def summary_page(endpoint: str, stats: dict, version: str) -> bytes:
+    rows = "".join(f"<tr><td>{html.escape(g)}</td><td>{n}</td></tr>" for g, n in sorted(stats["graphs"].items()))
+    e = html.escape(endpoint)
+    return f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>rkg SPARQL endpoint</title></head>
+<body><h1>rkg SPARQL endpoint</h1>
+<p>SPARQL 1.1 endpoint: <code>{e}</code> (GET or POST, <code>query=</code>). The default graph is the union of
+all named graphs. Graph version <code>{html.escape(version)}</code>, {stats['triples']} triples.</p>
+<p>Service description: request this URL with <code>Accept: text/turtle</code>. Dataset description:
+<a href="/.well-known/void">/.well-known/void</a>.</p>
+<table><thead><tr><th>named graph</th><th>triples</th></tr></thead><tbody>{rows}</tbody></table>
+</body></html>
+""".encode()
