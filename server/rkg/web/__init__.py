@@ -23,7 +23,8 @@ def create_app(config: Config) -> Flask:
     @app.get("/health")
     def health() -> Response:
         stats = state.stats()
-        body = {"status": "ok", "version": state.version, "triples": stats["triples"], "quads": stats["quads"],
+        body = {"status": "ok", "endpoint": base_url(request.environ) + "/sparql", "version": state.version,
+                "triples": stats["triples"], "quads": stats["quads"],
                 "graphs": len(stats["graphs"]), "writable": config.writable}
         return Response(json.dumps(body), mimetype="application/json")
 
