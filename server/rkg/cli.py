@@ -128,6 +128,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import os
 
     from . import build as build_mod
+    from .executor import StoreSpec, count_triples, create_store, run_isolated
     from .serve import run as serve
     from .web.config import Config
 
@@ -160,11 +161,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         if not location.exists() or not any(location.iterdir()):
             if progress:
                 progress(f"creating the persistent store in {location} from {nquads}")
-            from .store import EmbeddedStore
-
-            store = EmbeddedStore.from_nquads(nquads, location)
-            store.flush()
-            del store
+            run_isolated(create_store, str(location), str(nquads))
         digest = "store"
     config = Config(
         nquads=None if location else nquads, location=location, shapes=project.shapes,
@@ -173,22 +170,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
         federation_allow=frozenset(args.federation_allow or ()), sandboxes=args.sandboxes,
     )
     config.check()
-    count = _count(nquads, location)
+    spec = StoreSpec("readonly", str(location)) if location else StoreSpec("memory", str(nquads))
+    count = run_isolated(count_triples, spec)
     print(f"rkg {__version__}: serving {count} triples (graph version {config.version})", flush=True)
     print(f"SPARQL endpoint: http://{args.host}:{args.port}/sparql" + ("  (updates enabled)" if token else "  (read-only)"), flush=True)
     serve(config, args.host, args.port, args.workers)
     return EXIT_OK
-
-
-def _count(nquads: Path, location: Path | None) -> int:
-    import pyoxigraph as ox
-
-    store = ox.Store.read_only(str(location)) if location else None
-    if store is None:
-        store = ox.Store()
-        store.bulk_load(path=str(nquads), format=ox.RdfFormat.N_QUADS)
-    n = next(iter(store.query("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", use_default_graph_as_union=True)))["n"]
-    return int(n.value)
 
 
 # ---------------------------------------------------------------- output

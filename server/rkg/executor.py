@@ -24,6 +24,7 @@ from typing import Any
 import pyoxigraph as ox
 
 from . import results
+from .guard import keywords
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,8 @@ class QueryJob:
     default_graphs: tuple[str, ...] | None = None
     named_graphs: tuple[str, ...] | None = None
     max_rows: int = 100_000
+    base_iri: str | None = None
+    """Relative IRIs of the query resolve against it (the endpoint's URL)."""
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,26 @@ class UpdateJob:
     text: str
     using_graphs: tuple[str, ...] | None = None
     using_named_graphs: tuple[str, ...] | None = None
+    report_media: str = "application/json"
+    """Format of the validation report when the update is refused (``application/json`` or ``text/turtle``)."""
+    base_iri: str | None = None
+    """Relative IRIs of the update resolve against it (the endpoint's URL)."""
+
+
+@dataclass(frozen=True)
+class GraphStoreJob:
+    """One Graph Store protocol operation (``rkg.writes.graph_store``)."""
+
+    method: str
+    """``GET``, ``HEAD``, ``PUT``, ``POST`` or ``DELETE``."""
+    graph: str | None
+    """IRI of the graph, or None for the default graph."""
+    media: str | None = None
+    """GET: the format to answer in; PUT/POST: the format of ``body``."""
+    body: bytes = b""
+    base_iri: str | None = None
+    report_media: str = "application/json"
+    max_rows: int = 100_000
 
 
 @dataclass(frozen=True)
@@ -90,12 +113,14 @@ def open_store(spec: StoreSpec) -> ox.Store:
 
 
 def run_query(store: ox.Store, job: QueryJob) -> Outcome:
-    kwargs: dict[str, Any] = {}
+    kwargs: dict[str, Any] = {"base_iri": job.base_iri}
     if job.default_graphs is not None:
         kwargs["default_graph"] = [ox.NamedNode(g) for g in job.default_graphs] or ox.DefaultGraph()
     elif job.named_graphs is not None:
         kwargs["default_graph"] = ox.DefaultGraph()
-    else:
+    elif "FROM" not in keywords(job.text):
+        # The union default graph, unless the query names its own dataset (FROM / FROM NAMED), which
+        # pyoxigraph would otherwise replace by the union.
         kwargs["use_default_graph_as_union"] = True
     if job.named_graphs is not None:
         kwargs["named_graphs"] = [ox.NamedNode(g) for g in job.named_graphs]
@@ -155,11 +180,62 @@ def _serve(conn: Connection, spec: StoreSpec) -> None:
 
                     update = lambda s, j: apply_update(s, j, spec)  # noqa: E731
                 out = update(store, job)
+            elif isinstance(job, GraphStoreJob):
+                from .writes import graph_store
+
+                out = graph_store(store, job, spec)
             else:
                 out = run_stats(store)
         except Exception as e:  # an engine error is the client's answer, not the sandbox's death
             out = Outcome(500, message=f"{type(e).__name__}: {e}")
         conn.send(out)
+
+
+# ---------------------------------------------------------------- one-off work in a child process
+
+
+def create_store(location: str, nquads: str) -> int:
+    """Create an on-disk store from a built N-Quads file; returns its quad count."""
+    store = ox.Store(location)
+    store.bulk_load(path=nquads, format=ox.RdfFormat.N_QUADS)
+    store.flush()
+    return len(store)
+
+
+def count_triples(spec: StoreSpec) -> int:
+    """Triples in the union of the store's graphs."""
+    store = open_store(StoreSpec("readonly" if spec.mode == "readwrite" else spec.mode, spec.path))
+    row = next(iter(store.query("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", use_default_graph_as_union=True)))
+    return int(row["n"].value)
+
+
+def _isolated(conn: Connection, target: Callable[..., Any], args: tuple) -> None:
+    try:
+        conn.send((True, target(*args)))
+    except Exception as e:
+        conn.send((False, f"{type(e).__name__}: {e}"))
+
+
+def run_isolated(target: Callable[..., Any], *args: Any, timeout: float = 3600) -> Any:
+    """Run ``target(*args)`` in a spawned process. The web server's master must never open RocksDB itself:
+    a process forked after that crashes when it exits."""
+    ctx = mp.get_context("spawn")
+    parent, child = ctx.Pipe()
+    process = ctx.Process(target=_isolated, args=(child, target, args), name="rkg-oneoff")
+    process.start()
+    child.close()
+    try:
+        if not parent.poll(timeout):
+            raise RuntimeError(f"{target.__name__} did not finish within {timeout} s")
+        ok, value = parent.recv()
+    finally:
+        process.join(timeout=30)
+        if process.is_alive():
+            process.kill()
+        parent.close()
+    if not ok:
+        raise RuntimeError(value)
+    return value
 
 
 # ---------------------------------------------------------------- in the web process

@@ -98,5 +98,9 @@ class EmbeddedStore:
         triples = self.construct("CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }")
         return ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES) or b""
 
+    def flush(self) -> None:
+        """Write what is buffered to disk (on-disk stores)."""
+        self._store.flush()
+
     def __len__(self) -> int:
         return len(self._store)

@@ -1,15 +1,629 @@
-"""Writes on the persistent store (runs inside the store's sandbox process)."""
+"""Writes on the persistent store: SPARQL Update and the Graph Store protocol, validated, one transaction each.
+
+Everything here that changes the store runs inside the store's sandbox process (``executor._serve``),
+which owns the on-disk store read-write and handles one job at a time. The web process only builds the
+jobs and relays the outcomes.
+
+How a write goes
+----------------
+1. **Footprint.** The graphs an update may read or write are found by a keyword scan of its tokens
+   (strings, IRIs and comments skipped): ``GRAPH x``, ``WITH x``, ``USING [NAMED] x``,
+   ``ADD/MOVE/COPY x TO y``, ``CLEAR/DROP/CREATE x``, ``LOAD … INTO GRAPH x``; the store's default graph
+   is always included. A graph given by a variable, ``CLEAR/DROP NAMED|ALL``, a prefixed name that
+   cannot be resolved or a relative IRI make the footprint "every graph". (rdflib's SPARQL parser, the
+   first idea, needs minutes for an ``INSERT DATA`` of a few hundred kilobytes; the scan is linear and
+   only ever errs towards more graphs. tests/web/test_writes.py checks it against rdflib's algebra.)
+   A Graph Store request names its one graph.
+2. **Dry run.** The footprint's graphs (quads and named-graph existence) are copied into an in-memory
+   store and the update runs there. Comparing each copied graph before and after gives the change:
+   quads removed and added per graph, named graphs created and dropped. If the update wrote into a graph
+   outside its footprint (a scan miss), the dry run is redone on a copy of the whole store.
+3. **Validation**, of the graphs the change touches only: the changed graphs, the ontology graph, the
+   store's default graph and every graph of the same programme(s) — graph IRIs
+   ``https://w3id.org/rkg/graph/<programme>/…``, programmes also read from the ``…/id/<programme>/…``
+   IRIs of the changed triples — so that cross-graph rules (labels in ``labels-en``, a UE in another
+   graph) see what they need, while a large vocabulary in a graph of its own is left alone. A change of
+   the ontology graph validates every graph. Only the shapes of severity ``sh:Violation`` take part
+   (warnings never block a write). A write is refused when the scope *after* it has a violation
+   (shape, focus node, path, value) that the same scope did not have *before*: existing problems do not
+   block unrelated edits. The "before" findings are kept per scope and reused while none of its graphs
+   changed, so a series of writes to one programme validates once per write.
+4. **Commit.** A valid change is written with one ``Store.update`` call — one RocksDB transaction: it
+   fully applies or leaves the store untouched, even if the process dies. Quads are passed to the
+   update through custom functions (``VALUES ?i {…}`` + ``BIND(<urn:rkg:write:…>(?i) AS ?s)``), which
+   keeps blank nodes exact, something ``DELETE DATA`` cannot express. A refused or failed write never
+   reaches the disk store, so nothing has to be rolled back.
+
+Answers: 204 (applied; Graph Store: 201 when a graph was created), 422 with the validation report of
+the introduced violations — JSON ``{"error", "count", "violations": [{shape, focus, path, value, name,
+message}]}`` or the SHACL report in Turtle when the client prefers ``text/turtle``; at most
+REPORT_LIMIT violations listed — and 400 for syntax and evaluation errors. Every write answer carries
+``X-RKG-Changed-Graphs`` and ``X-RKG-Validated-Graphs`` (space-separated graph IRIs, ``default`` for
+the default graph; left out above HEADER_LIMIT characters) with ``X-RKG-…-Graph-Count``.
+
+Semantics worth knowing
+-----------------------
+- In updates the default graph is the store's own default graph (normally empty; the data lives in
+  named graphs), not the union that queries see. Use ``GRAPH``, ``WITH`` or ``USING`` to read the data.
+- The protocol parameters ``using-graph-uri`` / ``using-named-graph-uri`` are applied by adding
+  ``USING <g>`` / ``USING NAMED <g>`` to every ``DELETE/INSERT … WHERE`` operation (the engine has no
+  dataset argument for updates); an update that has its own ``USING`` or ``WITH`` is then refused with
+  400, as the protocol requires. ``INSERT DATA``, ``DELETE DATA`` and ``DELETE WHERE`` have no dataset.
+- The Graph Store ``?default`` graph is likewise the store's default graph.
+- Blank nodes of an uploaded document get fresh identifiers (they never merge with stored ones).
+
+Limits
+------
+- The footprint fallback catches a scan miss only for graphs the update *writes*; a graph it only
+  *reads* must be found by the scan (the scan follows the grammar's every graph position).
+- "Every graph" (a variable graph, ``DROP ALL``…) copies the whole store for the dry run: correct, but
+  slow on a very large store. Validation scope stays limited to what actually changed.
+- Validation runs pySHACL with an in-memory Oxigraph store as data graph (several times faster than an
+  rdflib graph; same findings on every case of tests/shapes/cases). A cross-graph shape that needs a
+  graph outside the scope above would see it missing; add such graphs to ``_scope``.
+"""
 
 from __future__ import annotations
 
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
 import pyoxigraph as ox
 
-from .executor import Outcome, StoreSpec, UpdateJob
+from .executor import GraphStoreJob, Outcome, StoreSpec, UpdateJob
+from .namespaces import GRAPH, ID, graph_iri
+from .results import CONTENT_TYPES, RDF_FORMATS, graph as serialize_graph
+
+if TYPE_CHECKING:
+    from rdflib import Graph
+
+GraphName = ox.NamedNode | ox.BlankNode | ox.DefaultGraph
+DEFAULT = ox.DefaultGraph()
+ONTOLOGY_GRAPH = graph_iri("ontology/rkg.ttl")
+
+REPORTS: dict[str, str] = {"application/json": "json", "text/turtle": "turtle"}
+"""Formats of the 422 validation report; the first is the default."""
+
+UPLOADS: dict[str, ox.RdfFormat] = {
+    "text/turtle": ox.RdfFormat.TURTLE,
+    "application/x-turtle": ox.RdfFormat.TURTLE,
+    "application/n-triples": ox.RdfFormat.N_TRIPLES,
+    "text/plain": ox.RdfFormat.N_TRIPLES,
+    "application/rdf+xml": ox.RdfFormat.RDF_XML,
+    "application/ld+json": ox.RdfFormat.JSON_LD,
+}
+"""Media types accepted as Graph Store request bodies (RDF graphs; datasets are refused)."""
+
+FUNC = "urn:rkg:write:"
+
+
+def report_media(accept: str | None) -> str:
+    """The 422 report format for an Accept header (JSON unless Turtle is preferred)."""
+    from .negotiation import negotiate
+
+    return negotiate(accept, REPORTS) or "application/json"
+
+
+def graph_label(g: GraphName) -> str:
+    return "default" if isinstance(g, ox.DefaultGraph) else g.value if isinstance(g, ox.NamedNode) else "_:" + g.value
+
+
+HEADER_LIMIT = 8000
+"""Longest graph list sent in an ``X-RKG-…-Graphs`` header (clients refuse header lines over 64 KiB)."""
+REPORT_LIMIT = 1000
+"""Most violations listed in a 422 report (the total is always given)."""
+
+
+def _graph_headers(kind: str, graphs: Iterable[GraphName]) -> list[tuple[str, str]]:
+    """``X-RKG-<kind>-Graphs`` (space-separated IRIs, ``default`` for the default graph; left out when
+    longer than HEADER_LIMIT) and ``X-RKG-<kind>-Graph-Count``."""
+    names = sorted(graph_label(g) for g in graphs)
+    value = " ".join(quote(n, safe=":/?#[]@!$&'()*+,;=%~-._") for n in names)
+    out = [(f"X-RKG-{kind}-Graph-Count", str(len(names)))]
+    if len(value) <= HEADER_LIMIT:
+        out.insert(0, (f"X-RKG-{kind}-Graphs", value))
+    return out
+
+
+# ---------------------------------------------------------------- footprint of an update
+
+_TOKEN = re.compile(r"""
+    (?P<ws>\s+)
+  | (?P<comment>\#[^\n\r]*)
+  | (?P<string>\"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\"|'''(?:[^'\\]|\\.|'(?!''))*'''|"(?:[^"\\\n\r]|\\.)*"|'(?:[^'\\\n\r]|\\.)*')
+  | (?P<iri><[^<>"{}|^`\\\x00-\x20]*>)
+  | (?P<var>[?$][^\s(){}\[\].,;<>"'=!&|+*/^]+)
+  | (?P<lang>@[A-Za-z]+(?:-[A-Za-z0-9]+)*)
+  | (?P<name>(?:[^\W\d][\w\-.\u00B7]*)?:(?:[\w\-.:%\\\u00B7]|\\.)*|[^\W\d][\w\-.\u00B7]*)
+  | (?P<other>.)
+""", re.VERBOSE | re.DOTALL)
+
+
+class _All(Exception):
+    """The footprint is every graph."""
+
+
+def _tokens(text: str) -> list[tuple[str, str, int]]:
+    """(kind, text, offset) of the significant tokens of a SPARQL text (no whitespace, no comments)."""
+    out = []
+    for m in _TOKEN.finditer(text):
+        kind = m.lastgroup or "other"
+        if kind not in ("ws", "comment"):
+            out.append((kind, m.group(), m.start()))
+    return out
+
+
+def _word(tokens: list[tuple[str, str, int]], i: int) -> str:
+    """The upper-cased keyword at ``i`` ('' when it is not a bare word)."""
+    if i < len(tokens) and tokens[i][0] == "name" and ":" not in tokens[i][1]:
+        return tokens[i][1].upper()
+    return ""
+
+
+def footprint(text: str) -> set[GraphName] | None:
+    """Graphs a SPARQL update may read or write (the default graph always included); None: all of them."""
+    tokens = _tokens(text)
+    prefixes: dict[str, str | None] = {}
+    out: set[GraphName] = {DEFAULT}
+
+    def resolve(i: int) -> GraphName:
+        if i >= len(tokens):
+            raise _All()
+        kind, value, _ = tokens[i]
+        if kind == "iri":
+            iri = value[1:-1]
+        elif kind == "name" and ":" in value and "\\" not in value:
+            prefix, _, local = value.rstrip(".").partition(":")
+            base = prefixes.get(prefix)
+            if base is None:
+                raise _All()
+            iri = base + local
+        elif kind == "name" and value.upper() == "DEFAULT":
+            return DEFAULT
+        else:  # a variable, or something this scan does not understand
+            raise _All()
+        if not re.match(r"[A-Za-z][A-Za-z0-9+.\-]*:", iri):
+            raise _All()  # relative IRI: resolved against a BASE this scan does not follow
+        try:
+            return ox.NamedNode(iri)
+        except ValueError:
+            raise _All() from None
+
+    try:
+        i = 0
+        while i < len(tokens):
+            w = _word(tokens, i)
+            if w == "PREFIX" and i + 2 < len(tokens):
+                name, (kind, iri, _) = tokens[i + 1][1], tokens[i + 2]
+                absolute = kind == "iri" and re.match(r"<[A-Za-z][A-Za-z0-9+.\-]*:", iri)
+                prefixes[name.partition(":")[0]] = iri[1:-1] if absolute else None
+                i += 3
+                continue
+            if w in ("GRAPH", "WITH", "TO"):
+                if not (w == "TO" and _word(tokens, i + 1) == "GRAPH"):
+                    out.add(resolve(i + 1))
+            elif w == "USING":
+                out.add(resolve(i + 2 if _word(tokens, i + 1) == "NAMED" else i + 1))
+            elif w in ("CLEAR", "DROP"):
+                if _word(tokens, i + 1 + (_word(tokens, i + 1) == "SILENT")) in ("NAMED", "ALL"):
+                    raise _All()
+            elif w in ("ADD", "MOVE", "COPY"):
+                j = i + 1 + (_word(tokens, i + 1) == "SILENT")
+                if _word(tokens, j) != "GRAPH":
+                    out.add(resolve(j))
+            i += 1
+    except _All:
+        return None
+    return out
+
+
+def with_using(text: str, using: tuple[str, ...], using_named: tuple[str, ...]) -> str:
+    """The update with ``USING <g>`` / ``USING NAMED <g>`` clauses added to each ``DELETE/INSERT … WHERE``
+    operation: what the protocol's using-graph-uri / using-named-graph-uri parameters mean. Raises
+    ValueError when the update has its own USING or WITH (the protocol makes that an error)."""
+    clauses = " ".join([*(f"USING <{ox.NamedNode(g).value}>" for g in using),
+                        *(f"USING NAMED <{ox.NamedNode(g).value}>" for g in using_named)])
+    tokens = _tokens(text)
+    if any(_word(tokens, i) in ("USING", "WITH") for i in range(len(tokens))):
+        raise ValueError("an update with using-graph-uri or using-named-graph-uri parameters must not have "
+                         "USING, USING NAMED or WITH clauses")
+    inserts: list[int] = []
+    depth, in_modify = 0, False
+    for i, (kind, value, offset) in enumerate(tokens):
+        if kind == "other" and value == "{":
+            depth += 1
+        elif kind == "other" and value == "}":
+            depth -= 1
+        elif depth == 0:
+            w = _word(tokens, i)
+            if w in ("INSERT", "DELETE") and not in_modify and _word(tokens, i + 1) not in ("DATA", "WHERE"):
+                in_modify = True
+            elif w == "WHERE" and in_modify:
+                inserts.append(offset)
+                in_modify = False
+    for offset in reversed(inserts):
+        text = text[:offset] + clauses + " " + text[offset:]
+    return text
+
+
+# ---------------------------------------------------------------- the writer of one store
+
+
+@dataclass
+class Change:
+    """What a write does to the store, graph by graph."""
+
+    removed: dict[GraphName, set[ox.Quad]] = field(default_factory=dict)
+    added: dict[GraphName, set[ox.Quad]] = field(default_factory=dict)
+    after: dict[GraphName, set[ox.Quad]] = field(default_factory=dict)
+    """Full content after the write of every graph whose quads change."""
+    created: set[GraphName] = field(default_factory=set)
+    dropped: set[GraphName] = field(default_factory=set)
+
+    @property
+    def graphs(self) -> set[GraphName]:
+        return set(self.after) | self.created | self.dropped
+
+
+Key = tuple[str, str, str | None, str | None]
+
+
+@dataclass
+class Validation:
+    findings: dict[Key, Any]
+    results: Any
+    """pySHACL's report graph (rdflib), for the Turtle form of the report."""
+
+
+class Writer:
+    """Validated, transactional writes on one store. One per store per sandbox process."""
+
+    CACHE_SIZE = 8
+
+    def __init__(self, store: ox.Store, spec: StoreSpec) -> None:
+        self.store, self.spec = store, spec
+        self._shapes: Graph | None = None
+        self._generation: dict[GraphName, int] = {}
+        self._cache: dict[frozenset[GraphName], tuple[dict[GraphName, int], Validation]] = {}
+        self.validations = 0
+        """pySHACL runs made so far (the tests read it)."""
+
+    # ------------------------------------------------------------ entry points
+
+    def update(self, job: UpdateJob) -> Outcome:
+        text = job.text
+        if job.using_graphs or job.using_named_graphs:
+            try:
+                text = with_using(text, job.using_graphs or (), job.using_named_graphs or ())
+            except ValueError as e:
+                return Outcome(400, message=str(e))
+        graphs = footprint(text)
+        try:
+            change = self._dry_run(text, graphs, job.base_iri)
+            if change is None:  # the update wrote outside its footprint: redo it on the whole store
+                change = self._dry_run(text, None, job.base_iri)
+                assert change is not None
+        except SyntaxError as e:
+            return Outcome(400, message=f"SPARQL syntax error: {e}")
+        except (RuntimeError, ValueError) as e:
+            return Outcome(400, message=f"the update cannot be applied: {e}")
+        return self._apply(change, job.report_media)
+
+    def graph_store(self, job: GraphStoreJob) -> Outcome:
+        g: GraphName = DEFAULT if job.graph is None else ox.NamedNode(job.graph)
+        exists = isinstance(g, ox.DefaultGraph) or self.store.contains_named_graph(g)
+        before = set(self.store.quads_for_pattern(None, None, None, g)) if exists else set()
+        if job.method == "DELETE":
+            if not exists:
+                return Outcome(404, message=f"no graph named <{job.graph}>")
+            after: set[ox.Quad] = set()
+        elif job.method in ("PUT", "POST"):
+            fmt = UPLOADS.get(job.media or "")
+            if fmt is None:
+                return Outcome(415, message="the request body must be one of " + ", ".join(UPLOADS))
+            try:
+                triples = ox.parse(job.body, format=fmt, base_iri=job.base_iri, without_named_graphs=True,
+                                   rename_blank_nodes=True)
+                new = {ox.Quad(q.subject, q.predicate, q.object, g) for q in triples}
+            except (SyntaxError, ValueError) as e:
+                return Outcome(400, message=f"the request body is not valid {job.media}: {e}")
+            after = new if job.method == "PUT" else before | new
+        else:
+            return Outcome(405, message=f"{job.method} is not a Graph Store write")
+        change = Change()
+        if after != before:
+            change.removed[g], change.added[g], change.after[g] = before - after, after - before, after
+        if isinstance(g, ox.NamedNode):
+            if not exists and job.method in ("PUT", "POST"):
+                change.created.add(g)
+            if job.method == "DELETE":
+                change.dropped.add(g)
+        out = self._apply(change, job.report_media)
+        if out.status == 204 and g in change.created:
+            return Outcome(201, extra=out.extra)
+        return out
+
+    # ------------------------------------------------------------ dry run
+
+    def _dry_run(self, text: str, graphs: set[GraphName] | None, base_iri: str | None = None) -> Change | None:
+        store, scratch = self.store, ox.Store()
+        if graphs is None:
+            names: set[GraphName] = {DEFAULT, *store.named_graphs()}
+        else:
+            names = set(graphs)
+        before: dict[GraphName, set[ox.Quad]] = {}
+        existed: set[GraphName] = set()
+        for g in names:
+            if not isinstance(g, ox.DefaultGraph):
+                if not store.contains_named_graph(g):
+                    before[g] = set()
+                    continue
+                existed.add(g)
+                scratch.add_graph(g)
+            before[g] = set(store.quads_for_pattern(None, None, None, g))
+            scratch.extend(before[g])
+        scratch.update(text, base_iri=base_iri)
+        now = {DEFAULT, *scratch.named_graphs()}
+        if graphs is not None and not now <= names:
+            return None
+        change = Change()
+        for g in names | now:
+            after, old = set(scratch.quads_for_pattern(None, None, None, g)), before.get(g, set())
+            if after != old:
+                change.removed[g], change.added[g], change.after[g] = old - after, after - old, after
+            if g in existed and g not in now:
+                change.dropped.add(g)
+            if g not in existed and g in now and not isinstance(g, ox.DefaultGraph):
+                change.created.add(g)
+        return change
+
+    # ------------------------------------------------------------ validation and commit
+
+    def _apply(self, change: Change, media: str) -> Outcome:
+        changed = change.graphs
+        headers = _graph_headers("Changed", changed)
+        if not changed:
+            return Outcome(204, extra={"headers": headers + _graph_headers("Validated", ()), "changed": []})
+        scope: set[GraphName] = set()
+        introduced: dict[Key, Any] = {}
+        after_validation: Validation | None = None
+        if change.after:  # quads change: validate (graph creation or removal alone changes no triple)
+            scope = self._scope(change)
+            before = self._validate_before(scope)
+            after_validation = self._run(self._content(scope, change))
+            introduced = {k: f for k, f in after_validation.findings.items() if k not in before.findings}
+        headers += _graph_headers("Validated", scope)
+        if introduced:
+            assert after_validation is not None
+            body, content_type = self._report(introduced, after_validation, media)
+            return Outcome(422, content_type, body, message="validation failed", extra={"headers": headers})
+        self._commit(change)
+        for g in changed:
+            self._generation[g] = self._generation.get(g, 0) + 1
+        if after_validation is not None:
+            self._remember(scope, after_validation)
+        return Outcome(204, extra={"headers": headers, "changed": sorted(graph_label(g) for g in changed)})
+
+    def _scope(self, change: Change) -> set[GraphName]:
+        named = set(self.store.named_graphs()) | change.created
+        if any(isinstance(g, ox.NamedNode) and g.value == ONTOLOGY_GRAPH for g in change.graphs):
+            return {DEFAULT, *named}
+        programmes = {p for g in change.graphs if (p := _programme_of_graph(g))}
+        for quads in (*change.added.values(), *change.removed.values()):
+            for q in quads:
+                for t in (q.subject, q.object):
+                    if isinstance(t, ox.NamedNode) and (p := _programme_of_term(t.value)):
+                        programmes.add(p)
+        scope = {DEFAULT, ox.NamedNode(ONTOLOGY_GRAPH), *change.graphs}
+        scope |= {g for g in named if (p := _programme_of_graph(g)) and p in programmes}
+        return scope
+
+    def _content(self, scope: set[GraphName], change: Change | None = None) -> Iterable[ox.Quad]:
+        for g in scope:
+            if change is not None and g in change.after:
+                yield from change.after[g]
+            elif isinstance(g, ox.DefaultGraph) or self.store.contains_named_graph(g):
+                yield from self.store.quads_for_pattern(None, None, None, g)
+
+    def _existing(self, scope: Iterable[GraphName]) -> frozenset[GraphName]:
+        return frozenset(g for g in scope if isinstance(g, ox.DefaultGraph) or self.store.contains_named_graph(g))
+
+    def _validate_before(self, scope: set[GraphName]) -> Validation:
+        key = self._existing(scope)
+        hit = self._cache.get(key)
+        if hit is not None and all(self._generation.get(g, 0) == n for g, n in hit[0].items()):
+            return hit[1]
+        validation = self._run(self._content(key))
+        self._remember(key, validation)
+        return validation
+
+    def _remember(self, scope: Iterable[GraphName], validation: Validation) -> None:
+        """Keep the findings of ``scope`` as the store is now (graphs that do not exist left out of the key)."""
+        key = self._existing(scope)
+        self._cache.pop(key, None)
+        self._cache[key] = ({g: self._generation.get(g, 0) for g in key}, validation)
+        while len(self._cache) > self.CACHE_SIZE:
+            self._cache.pop(next(iter(self._cache)))
+
+    @property
+    def shapes(self) -> Graph:
+        if self._shapes is None:
+            self._shapes = violation_shapes(self.spec.shapes)
+        return self._shapes
+
+    def _run(self, quads: Iterable[ox.Quad]) -> Validation:
+        """pySHACL on the union of ``quads``, held in an in-memory Oxigraph store: pySHACL then runs the
+        SPARQL-based constraints with Oxigraph, several times faster than on an rdflib graph (same
+        findings: checked on every case of tests/shapes/cases)."""
+        from .validation import run_shacl
+
+        self.validations += 1
+        data = ox.Store()
+        data.extend(ox.Quad(q.subject, q.predicate, q.object, DEFAULT) for q in quads)
+        findings, results = run_shacl(data, self.shapes)  # type: ignore[arg-type]  # pySHACL takes a Store too
+        return Validation({finding_key(f): f for f in findings if f.severity == "violation"}, results)
+
+    def _report(self, introduced: dict[Key, Any], validation: Validation, media: str) -> tuple[bytes, str]:
+        n = len(introduced)
+        error = f"the write would introduce {n} SHACL violation{'s' if n > 1 else ''}; nothing was written"
+        if n > REPORT_LIMIT:
+            error += f" (the first {REPORT_LIMIT} are listed)"
+        kept = sorted(introduced, key=lambda k: (k[0], k[1], k[2] or "", k[3] or ""))[:REPORT_LIMIT]
+        if media == "text/turtle":
+            return report_turtle(validation.results, set(kept), error), CONTENT_TYPES["text/turtle"]
+        violations = [{"shape": f.rule, "focus": f.focus, "path": f.path, "value": f.value, "name": f.rule_name,
+                       "message": f.message} for f in (introduced[k] for k in kept)]
+        body = {"error": error, "count": n, "violations": violations}
+        return json.dumps(body, ensure_ascii=False, indent=1).encode(), "application/json"
+
+    def _commit(self, change: Change) -> None:
+        """One ``Store.update``: one transaction."""
+        functions: dict[ox.NamedNode, Any] = {}
+        ops: list[str] = []
+        # A graph left empty is cleared (or dropped) in one operation rather than quad by quad.
+        emptied = {g for g, quads in change.after.items() if not quads and not isinstance(g, ox.BlankNode)}
+        emptied |= {g for g in change.dropped if isinstance(g, ox.NamedNode)}
+        removed = [q for g, qs in change.removed.items() if g not in emptied for q in qs]
+        added = [q for qs in change.added.values() for q in qs]
+        ops += _quad_ops("DELETE", "r", removed, functions)
+        ops += ["CLEAR SILENT DEFAULT" if isinstance(g, ox.DefaultGraph) else
+                f"{'DROP' if g in change.dropped else 'CLEAR'} SILENT GRAPH <{g.value}>" for g in emptied]
+        ops += [f"CREATE SILENT GRAPH <{g.value}>" for g in change.created if isinstance(g, ox.NamedNode)]
+        ops += _quad_ops("INSERT", "a", added, functions)
+        if ops:
+            self.store.update(" ;\n".join(ops), custom_functions=functions)
+
+
+def _quad_ops(verb: str, tag: str, quads: list[ox.Quad], functions: dict[ox.NamedNode, Any]) -> list[str]:
+    """``DELETE``/``INSERT`` operations for exact quads (blank nodes included), read back by index from
+    custom functions."""
+    if not quads:
+        return []
+    for part in ("s", "p", "o", "g"):
+        attr = {"s": "subject", "p": "predicate", "o": "object", "g": "graph_name"}[part]
+        functions[ox.NamedNode(f"{FUNC}{tag}{part}")] = (lambda a: lambda i: getattr(quads[int(i.value)], a))(attr)
+    ops = []
+    for named in (False, True):
+        idx = [i for i, q in enumerate(quads) if isinstance(q.graph_name, ox.DefaultGraph) != named]
+        if not idx:
+            continue
+        binds = " ".join(f"BIND(<{FUNC}{tag}{p}>(?i) AS ?{p})" for p in ("spog" if named else "spo"))
+        template = "GRAPH ?g { ?s ?p ?o }" if named else "?s ?p ?o"
+        ops.append(f"{verb} {{ {template} }} WHERE {{ VALUES ?i {{ {' '.join(map(str, idx))} }} {binds} }}")
+    return ops
+
+
+def _programme_of_graph(g: GraphName) -> str | None:
+    """``…/graph/<programme>/<more>`` → programme (the ontology graph and ``…/graph/build`` have none)."""
+    if not isinstance(g, ox.NamedNode) or not g.value.startswith(str(GRAPH)):
+        return None
+    first, sep, rest = g.value[len(str(GRAPH)):].partition("/")
+    return first if sep and rest and first != "ontology" else None
+
+
+def _programme_of_term(iri: str) -> str | None:
+    if not iri.startswith(str(ID)):
+        return None
+    return iri[len(str(ID)):].split("/", 1)[0] or None
+
+
+def finding_key(f: Any) -> Key:
+    return (f.rule, f.focus, f.path, f.value)
+
+
+def violation_shapes(folder: str | None) -> Graph:
+    """The shapes of the folder with the targets of every non-Violation shape removed."""
+    from pathlib import Path
+
+    from rdflib.namespace import SH
+
+    from .validation import load_shapes
+
+    if not folder:
+        raise RuntimeError("no SHACL shapes configured: writes cannot be validated")
+    shapes = load_shapes(Path(folder))
+    for shape, severity in list(shapes.subject_objects(SH.severity)):
+        if severity != SH.Violation:
+            for p in (SH.targetClass, SH.targetNode, SH.targetSubjectsOf, SH.targetObjectsOf, SH.target):
+                shapes.remove((shape, p, None))
+    return shapes
+
+
+def report_turtle(results: Graph, keys: set[Key], error: str) -> bytes:
+    """The SHACL validation report restricted to the results whose key is in ``keys``."""
+    from rdflib import BNode, Graph, Literal, URIRef
+    from rdflib.namespace import RDF, RDFS, SH
+
+    out = Graph()
+    out.bind("sh", SH)
+    report = BNode()
+    out.add((report, RDF.type, SH.ValidationReport))
+    out.add((report, SH.conforms, Literal(False)))
+    out.add((report, RDFS.comment, Literal(error, lang="en")))
+    for r in results.subjects(RDF.type, SH.ValidationResult):
+        shape, path, value = results.value(r, SH.sourceShape), results.value(r, SH.resultPath), results.value(r, SH.value)
+        key = (str(shape) if isinstance(shape, URIRef) else "(anonymous shape)", str(results.value(r, SH.focusNode)),
+               str(path) if isinstance(path, URIRef) else None, None if value is None else str(value))
+        if key not in keys or results.value(r, SH.resultSeverity) != SH.Violation:
+            continue
+        out.add((report, SH.result, r))
+        todo, seen = [r], set()
+        while todo:  # the result and the blank nodes it leads to (complex paths, nested results)
+            node = todo.pop()
+            if node in seen:
+                continue
+            seen.add(node)
+            for p, o in results.predicate_objects(node):
+                out.add((node, p, o))
+                if isinstance(o, BNode) and p != SH.focusNode and p != SH.value:
+                    todo.append(o)
+    return out.serialize(format="turtle").encode()
+
+
+# ---------------------------------------------------------------- sandbox entry points
+
+_writers: dict[int, Writer] = {}
+
+
+def writer(store: ox.Store, spec: StoreSpec) -> Writer:
+    """The writer of ``store`` (kept for the life of the sandbox process, with its validation cache)."""
+    w = _writers.get(id(store))
+    if w is None or w.store is not store:
+        w = _writers[id(store)] = Writer(store, spec)
+    return w
 
 
 def apply_update(store: ox.Store, job: UpdateJob, spec: StoreSpec) -> Outcome:
-    try:
-        store.update(job.text)
-    except SyntaxError as e:
-        return Outcome(400, message=f"SPARQL syntax error: {e}")
-    return Outcome(204)
+    if spec.mode != "readwrite":
+        return Outcome(403, message="this store is read-only")
+    return writer(store, spec).update(job)
+
+
+def graph_store(store: ox.Store, job: GraphStoreJob, spec: StoreSpec) -> Outcome:
+    """A Graph Store protocol operation: reads on any store, writes on the read-write one."""
+    if job.method in ("GET", "HEAD"):
+        return read_graph(store, job)
+    if spec.mode != "readwrite":
+        return Outcome(403, message="this store is read-only")
+    return writer(store, spec).graph_store(job)
+
+
+def read_graph(store: ox.Store, job: GraphStoreJob) -> Outcome:
+    g: GraphName = DEFAULT if job.graph is None else ox.NamedNode(job.graph)
+    if isinstance(g, ox.NamedNode) and not store.contains_named_graph(g):
+        return Outcome(404, message=f"no graph named <{job.graph}>")
+    media = job.media or "text/turtle"
+    if media not in RDF_FORMATS:
+        return Outcome(406, message="offered: " + ", ".join(RDF_FORMATS))
+    triples = []
+    truncated = False
+    for q in store.quads_for_pattern(None, None, None, g):
+        if len(triples) >= job.max_rows:
+            truncated = True
+            break
+        triples.append(ox.Triple(q.subject, q.predicate, q.object))
+    return Outcome(200, media, serialize_graph(triples, media), len(triples), truncated)

@@ -10,6 +10,7 @@ from ..negotiation import negotiate
 from ..results import CONTENT_TYPES, graph
 from .config import Config
 from .describe import void_description
+from .graph_store import blueprint as graph_store
 from .protocol import SD_FORMATS, SparqlProtocol, base_url
 from .state import EndpointState
 
@@ -36,6 +37,8 @@ def create_app(config: Config) -> Flask:
         base = base_url(request.environ)
         triples = void_description(base, base + "/sparql", state.stats(), state.version)
         return Response(graph(triples, media), headers={"Content-Type": CONTENT_TYPES[media], "Vary": "Accept"})
+
+    app.register_blueprint(graph_store)
 
     @app.after_request
     def cors(response: Response) -> Response:

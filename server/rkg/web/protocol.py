@@ -11,14 +11,18 @@ import hashlib
 import hmac
 import html
 import logging
+import re
 import time
 from collections.abc import Callable, Iterable
 from urllib.parse import parse_qsl
+
+import pyoxigraph as ox
 
 from .. import guard
 from ..executor import Busy, QueryJob, Timeout, UpdateJob
 from ..negotiation import GRAPHS, RESULTS, negotiate, wants_html
 from ..results import CONTENT_TYPES, graph
+from ..writes import report_media
 from .describe import service_description
 from .state import Cached, EndpointState
 
@@ -31,9 +35,12 @@ STATUS = {200: "200 OK", 204: "204 No Content", 304: "304 Not Modified", 400: "4
           401: "401 Unauthorized", 403: "403 Forbidden", 405: "405 Method Not Allowed", 406: "406 Not Acceptable",
           413: "413 Content Too Large", 415: "415 Unsupported Media Type", 422: "422 Unprocessable Content",
           500: "500 Internal Server Error", 503: "503 Service Unavailable"}
-CORS = (("Access-Control-Allow-Origin", "*"), ("Access-Control-Expose-Headers", "ETag, X-RKG-Truncated"))
+CORS = (("Access-Control-Allow-Origin", "*"),
+        ("Access-Control-Expose-Headers", "ETag, X-RKG-Truncated, X-RKG-Changed-Graphs, X-RKG-Validated-Graphs"))
 FORMAT_PARAMS = ("format", "output", "results")
 SD_FORMATS = {"text/turtle": 0, "application/rdf+xml": 1, "application/n-triples": 2, "application/ld+json": 3}
+BASE_IRI = re.compile(r"https?://[A-Za-z0-9._~:\[\]%-]+(/[A-Za-z0-9._~:/@!$&'()*+,;=%-]*)?")
+HOST = re.compile(r"(?:(?:[A-Za-z0-9._~!$&'()*+,;=-]|%[0-9A-Fa-f]{2})*|\[[0-9A-Fa-f:.]+\])(?::[0-9]*)?")
 
 
 class ProtocolError(Exception):
@@ -47,6 +54,12 @@ class SparqlProtocol:
         self.app, self.state, self.path = app, state, path
 
     def __call__(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
+        host = environ.get("HTTP_HOST")
+        if host is not None and not HOST.fullmatch(host):  # RFC 9112 §3.2: 400; the endpoint IRI is built from it
+            body = b"the Host header is not a valid host[:port]\n"
+            start_response(STATUS[400], [("Content-Type", "text/plain; charset=utf-8"), *CORS,
+                                         ("Content-Length", str(len(body)))])
+            return [body]
         if environ.get("PATH_INFO") != self.path:
             return self.app(environ, start_response)
         started = time.perf_counter()
@@ -107,7 +120,7 @@ class SparqlProtocol:
         if method in ("GET", "HEAD"):
             return params, None
         if method != "POST":
-            raise ProtocolError(405, f"{method} is not allowed on {self.path}", (("Allow", "GET, POST, OPTIONS"),))
+            raise ProtocolError(405, f"{method} is not allowed on {self.path}", (("Allow", "GET, HEAD, POST, OPTIONS"),))
         length = environ.get("CONTENT_LENGTH") or ""
         if length.isdigit() and int(length) > limit:
             raise ProtocolError(413, f"the request body is larger than {limit} bytes")
@@ -143,12 +156,14 @@ class SparqlProtocol:
         if results_media is None and graph_media is None:
             raise ProtocolError(406, "none of the accepted media types can carry SPARQL results; offered: "
                                      + ", ".join([*RESULTS, *GRAPHS]))
-        dgs = tuple(v for k, v in params if k == "default-graph-uri") or None
-        ngs = tuple(v for k, v in params if k == "named-graph-uri") or None
-        key = (state.version, text, dgs, ngs, results_media, graph_media)
+        dgs = graph_iris(params, "default-graph-uri")
+        ngs = graph_iris(params, "named-graph-uri")
+        base = endpoint_iri(environ, self.path)
+        key = (state.version, base, text, dgs, ngs, results_media, graph_media)
         hit = state.cache.get(key)
         if hit is None:
-            out = state.pool.run(QueryJob(text, results_media, graph_media, dgs, ngs, config.max_rows), config.time_limit)
+            out = state.pool.run(QueryJob(text, results_media, graph_media, dgs, ngs, config.max_rows, base),
+                                 config.time_limit)
             if out.status != 200:
                 raise ProtocolError(out.status, out.message)
             etag = '"' + hashlib.blake2b(out.body, digest_size=12).hexdigest() + '"'
@@ -171,14 +186,20 @@ class SparqlProtocol:
             guard.check(text, update=True, allow=config.federation_allow)
         except guard.Forbidden as e:
             raise ProtocolError(403, str(e)) from None
-        using = tuple(v for k, v in params if k == "using-graph-uri") or None
-        using_named = tuple(v for k, v in params if k == "using-named-graph-uri") or None
-        out = state.pool.run(UpdateJob(text, using, using_named), config.time_limit)
+        using = graph_iris(params, "using-graph-uri")
+        using_named = graph_iris(params, "using-named-graph-uri")
+        job = UpdateJob(text, using, using_named, report_media(environ.get("HTTP_ACCEPT")), endpoint_iri(environ, self.path))
+        try:
+            out = state.pool.run(job, config.time_limit)
+        except Timeout:
+            state.written()  # the sandbox may have been killed after committing: drop cached answers
+            raise
+        written = list(out.extra.get("headers", ()))  # X-RKG-Changed-Graphs, X-RKG-Validated-Graphs
         if out.status in (200, 204):
             state.written()
-            return 204, [], b""
+            return 204, written, b""
         if out.status == 422:
-            return 422, [("Content-Type", out.media or "application/json")], out.body
+            return 422, [("Content-Type", out.media or "application/json"), *written], out.body
         raise ProtocolError(out.status, out.message)
 
     def _describe(self, environ: dict) -> tuple[int, list, bytes]:
@@ -193,6 +214,25 @@ class SparqlProtocol:
             raise ProtocolError(406, "the service description is offered as " + ", ".join(SD_FORMATS))
         triples = service_description(endpoint, stats, state.config.writable, state.version, bool(state.config.federation_allow))
         return 200, [("Content-Type", CONTENT_TYPES[media]), ("Vary", "Accept")], graph(triples, media)
+
+
+def graph_iris(params: list[tuple[str, str]], name: str) -> tuple[str, ...] | None:
+    """The values of a dataset parameter, each checked to be an absolute IRI (400 otherwise, not an
+    engine error later), or None when the parameter is absent."""
+    values = tuple(v for k, v in params if k == name)
+    for v in values:
+        try:
+            ox.NamedNode(v)
+        except ValueError as e:
+            raise ProtocolError(400, f"{name} must be an absolute IRI, not {v!r}: {e}") from None
+    return values or None
+
+
+def endpoint_iri(environ: dict, path: str) -> str | None:
+    """The endpoint's URL, the base IRI of operations (the protocol leaves it to the service, "which MAY
+    be the service endpoint"); None when the Host header does not make a plain IRI."""
+    iri = base_url(environ) + path
+    return iri if BASE_IRI.fullmatch(iri) else None
 
 
 def etag_matches(header: str | None, etag: str) -> bool:

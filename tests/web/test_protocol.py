@@ -1,0 +1,577 @@
+"""The SPARQL 1.1 Protocol over HTTP against real ``rkg serve`` processes: operations and methods, the
+dataset parameters, content negotiation, the service and VoID descriptions, every error status, CORS,
+ETags, and the time limit."""
+
+from __future__ import annotations
+
+import csv
+import io
+import threading
+import time
+import uuid
+from urllib.parse import quote
+
+import pytest
+import requests
+from rdflib import Dataset, Graph, Literal, Namespace, URIRef, Variable
+from rdflib.namespace import RDF
+from rdflib.query import Result
+
+from .conftest import Server
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:rdflib")  # rdflib's own parsers use its deprecated API
+
+SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
+VOID = Namespace("http://rdfs.org/ns/void#")
+SKOS = "http://www.w3.org/2004/02/skos/core#"
+PIF = "https://w3id.org/rkg/id/rncp31854-pif"
+G = "https://w3id.org/rkg/graph/rncp31854-pif/2024-2028/"
+REFERENTIEL, LABELS_EN = G + "referentiel", G + "labels-en"
+
+SELECT = f"SELECT ?label WHERE {{ <{PIF}> <{SKOS}prefLabel> ?label }} ORDER BY ?label"
+ASK = f"ASK {{ <{PIF}> a <https://w3id.org/rkg/ontology#Programme> }}"
+CONSTRUCT = f"CONSTRUCT {{ <{PIF}> ?p ?o }} WHERE {{ <{PIF}> ?p ?o }}"
+DESCRIBE = f"DESCRIBE <{PIF}>"
+RUNAWAY = "SELECT * WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i } ORDER BY ?a ?d ?g"
+
+RESULT_TYPES = {"application/sparql-results+json": "json", "application/sparql-results+xml": "xml",
+                "text/csv": "csv", "text/tab-separated-values": "tsv"}
+GRAPH_TYPES = {"text/turtle": "turtle", "application/n-triples": "nt", "application/ld+json": "json-ld",
+               "application/rdf+xml": "xml", "application/trig": "trig", "application/n-quads": "nquads"}
+TIMEOUT = 30
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def send(server: Server, query: str | None = None, *, method: str = "GET", accept: str | None = None,
+         params: list[tuple[str, str]] = (), key: str = "query", **kw) -> requests.Response:
+    """One protocol request. ``method``: GET, HEAD, POST-form (parameters in the body) or POST-direct
+    (the operation as the body, other parameters in the URL)."""
+    headers = {"Accept": accept, **kw.pop("headers", {})}  # None: no Accept header at all (requests drops it)
+    fields = [*([(key, query)] if query is not None else []), *params]
+    if method in ("GET", "HEAD"):
+        return requests.request(method, server.sparql, params=fields, headers=headers, timeout=TIMEOUT, **kw)
+    if method == "POST-form":
+        return requests.post(server.sparql, data=fields, headers=headers, timeout=TIMEOUT, **kw)
+    if method == "POST-direct":
+        headers["Content-Type"] = "application/sparql-query" if key == "query" else "application/sparql-update"
+        return requests.post(server.sparql, params=list(params), data=(query or "").encode(), headers=headers,
+                             timeout=TIMEOUT, **kw)
+    raise ValueError(method)
+
+
+def media(r: requests.Response) -> str:
+    return r.headers.get("Content-Type", "").split(";")[0].strip()
+
+
+def rows(r: requests.Response) -> list[dict[str, str]]:
+    """SELECT results in any of the four formats, parsed by rdflib's result parsers, as {var: str}."""
+    fmt = RESULT_TYPES[media(r)]
+    result = Result.parse(io.BytesIO(r.content), format=fmt)
+    assert result.type == "SELECT"
+    return [{str(v): str(b[v]) for v in result.vars if b.get(v) is not None} for b in result.bindings]
+
+
+def boolean(r: requests.Response) -> bool:
+    fmt = RESULT_TYPES[media(r)]
+    if fmt in ("json", "xml"):
+        result = Result.parse(io.BytesIO(r.content), format=fmt)
+        assert result.type == "ASK"
+        return bool(result.askAnswer)
+    (header, value), = [list(csv.reader(io.StringIO(r.text), delimiter="," if fmt == "csv" else "\t"))]
+    assert len(header) == 1 and header[0].lstrip("?") == "_askResult"
+    return {"true": True, "false": False}[value[0]]
+
+
+def graph(r: requests.Response) -> Graph:
+    """CONSTRUCT/DESCRIBE results parsed by rdflib (the quad formats' default graph)."""
+    fmt = GRAPH_TYPES[media(r)]
+    if fmt in ("trig", "nquads"):
+        ds = Dataset()
+        ds.parse(data=r.content, format=fmt)
+        g = Graph()
+        for s, p, o, _ in ds.quads((None, None, None, None)):
+            g.add((s, p, o))
+        return g
+    return Graph().parse(data=r.content, format=fmt)
+
+
+# ---------------------------------------------------------------- operations and methods
+
+METHODS = ["GET", "POST-form", "POST-direct"]
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_select(endpoint: Server, method: str) -> None:
+    r = send(endpoint, SELECT, method=method)
+    assert r.status_code == 200 and media(r) == "application/sparql-results+json"
+    labels = [row["label"] for row in rows(r)]
+    # the French label is in the référentiel graph, the English one in labels-en: the default graph is their union
+    assert len(labels) == 2 and any("ingénieur de formation" in x for x in labels) and any("Training" in x for x in labels)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_ask(endpoint: Server, method: str) -> None:
+    r = send(endpoint, ASK, method=method)
+    assert r.status_code == 200 and media(r) == "application/sparql-results+json"
+    assert r.json() == {"head": {}, "boolean": True}
+    assert boolean(send(endpoint, ASK.replace("Programme", "Nothing"), method=method)) is False
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("query", [CONSTRUCT, DESCRIBE], ids=["construct", "describe"])
+def test_graph_queries(endpoint: Server, method: str, query: str) -> None:
+    r = send(endpoint, query, method=method)
+    assert r.status_code == 200 and media(r) == "text/turtle"
+    g = graph(r)
+    labels = {o.language for o in g.objects(URIRef(PIF), URIRef(SKOS + "prefLabel"))}
+    assert labels == {"fr", "en"} and len(g) > 20
+
+
+def test_non_ascii_query_and_results(endpoint: Server) -> None:
+    query = f'ASK {{ <{PIF}> <https://w3id.org/rkg/ontology#parcours> "ingénieur de formation et formateur d’adultes"@fr }}'
+    for method in METHODS:
+        assert boolean(send(endpoint, query, method=method)) is True
+    r = send(endpoint, SELECT, accept="text/csv")
+    assert r.headers["Content-Type"] == "text/csv; charset=utf-8" and "ingénieur" in r.content.decode("utf-8")
+
+
+@pytest.mark.parametrize("content_type, body", [
+    ("application/x-www-form-urlencoded; charset=UTF-8", "query=" + quote(ASK)),
+    ("Application/X-WWW-Form-Urlencoded", "query=" + quote(ASK)),
+    ("application/sparql-query; charset=utf-8", ASK),
+    ("APPLICATION/SPARQL-QUERY", ASK),
+])
+def test_post_body_type_variants(endpoint: Server, content_type: str, body: str) -> None:
+    r = requests.post(endpoint.sparql, data=body.encode(), headers={"Content-Type": content_type}, timeout=TIMEOUT)
+    assert r.status_code == 200 and boolean(r) is True
+
+
+def test_chunked_bodies(store_endpoint: Server) -> None:
+    """A body without Content-Length is read up to the limit (65536 bytes on this server)."""
+    def chunks(text: str, size: int = 4096):
+        data = text.encode()
+        for i in range(0, len(data), size):
+            yield data[i:i + size]
+
+    headers = {"Content-Type": "application/sparql-query"}
+    small = requests.post(store_endpoint.sparql, data=chunks(ASK + " #" + "x" * 10_000), headers=headers, timeout=TIMEOUT)
+    assert small.status_code == 200 and boolean(small) is True
+    big = requests.post(store_endpoint.sparql, data=chunks(ASK + " #" + "x" * 100_000), headers=headers, timeout=TIMEOUT)
+    assert big.status_code == 413
+
+
+def test_head_matches_get(endpoint: Server) -> None:
+    get, head = send(endpoint, SELECT), send(endpoint, SELECT, method="HEAD")
+    assert head.status_code == 200 and head.content == b""
+    for h in ("Content-Type", "ETag", "Content-Length", "Access-Control-Allow-Origin"):
+        assert head.headers[h] == get.headers[h]
+    assert int(head.headers["Content-Length"]) == len(get.content)
+    sd = send(endpoint, None, method="HEAD")
+    assert sd.status_code == 200 and media(sd) == "text/turtle" and sd.content == b""
+    assert int(sd.headers["Content-Length"]) > 1000  # (fresh blank node labels each time: lengths vary a little)
+
+
+# ---------------------------------------------------------------- dataset
+
+DATASET_CASES = [
+    # (method, params, query, expected answer)
+    ("GET", [], f"SELECT (COUNT(DISTINCT ?g) AS ?n) WHERE {{ GRAPH ?g {{ ?s ?p ?o }} }}", "6"),
+    ("GET", [("default-graph-uri", LABELS_EN)], SELECT, ["en"]),
+    ("POST-form", [("default-graph-uri", LABELS_EN)], SELECT, ["en"]),
+    ("POST-direct", [("default-graph-uri", REFERENTIEL)], SELECT, ["fr"]),
+    ("GET", [("default-graph-uri", REFERENTIEL), ("default-graph-uri", LABELS_EN)], SELECT, ["en", "fr"]),
+    ("GET", [("default-graph-uri", "http://example.org/no-such-graph")], "ASK { ?s ?p ?o }", False),
+    # named graphs only: the default graph is empty, GRAPH sees exactly the named ones
+    ("GET", [("named-graph-uri", LABELS_EN)], "ASK { ?s ?p ?o }", False),
+    ("POST-form", [("named-graph-uri", LABELS_EN)],
+     f"SELECT DISTINCT ?g WHERE {{ GRAPH ?g {{ <{PIF}> ?p ?o }} }}", LABELS_EN),
+    ("POST-direct", [("named-graph-uri", LABELS_EN), ("named-graph-uri", REFERENTIEL)],
+     f"SELECT (COUNT(DISTINCT ?g) AS ?n) WHERE {{ GRAPH ?g {{ <{PIF}> ?p ?o }} }}", "2"),
+    ("GET", [("default-graph-uri", LABELS_EN), ("named-graph-uri", REFERENTIEL)],
+     f"ASK {{ <{PIF}> <{SKOS}prefLabel> ?en FILTER(lang(?en) = 'en') GRAPH <{REFERENTIEL}> {{ <{PIF}> <{SKOS}prefLabel> ?fr FILTER(lang(?fr) = 'fr') }} }}", True),
+    # the protocol's dataset wins over FROM in the query
+    ("GET", [("default-graph-uri", LABELS_EN)], SELECT.replace("WHERE", f"FROM <{REFERENTIEL}> WHERE"), ["en"]),
+    # without protocol parameters the query's FROM applies (SPARQL 1.1 Protocol §2.1.4)
+    pytest.param("GET", [], SELECT.replace("WHERE", f"FROM <{REFERENTIEL}> WHERE"), ["fr"], id="from-in-query"),
+]
+
+
+@pytest.mark.parametrize("method, params, query, expected", DATASET_CASES)
+def test_dataset_parameters(endpoint: Server, method: str, params, query: str, expected) -> None:
+    r = send(endpoint, query, method=method, params=params)
+    assert r.status_code == 200, r.text
+    if isinstance(expected, bool):
+        assert boolean(r) is expected
+    elif isinstance(expected, list):  # languages of the labels found
+        res = Result.parse(io.BytesIO(r.content), format="json")
+        assert sorted(b[Variable("label")].language for b in res.bindings) == expected
+    else:
+        assert [next(iter(row.values())) for row in rows(r)] == [expected]
+
+
+def test_default_graph_is_union_of_named_graphs(endpoint: Server) -> None:
+    health = requests.get(endpoint.base + "/health", timeout=TIMEOUT).json()
+    union = rows(send(endpoint, "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"))[0]["n"]
+    quads = rows(send(endpoint, "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }"))[0]["n"]
+    assert int(union) == health["triples"] and int(quads) == health["quads"]
+    each = rows(send(endpoint, "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g"))
+    for row in each:  # every named graph on its own as the default graph gives the same count
+        one = rows(send(endpoint, "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", params=[("default-graph-uri", row["g"])]))
+        assert one[0]["n"] == row["n"]
+
+
+# ---------------------------------------------------------------- content negotiation
+
+SELECT_NEGOTIATION = [
+    # (Accept, extra parameters, expected media type)
+    (None, [], "application/sparql-results+json"),
+    ("", [], "application/sparql-results+json"),
+    ("application/sparql-results+json", [], "application/sparql-results+json"),
+    ("application/json", [], "application/sparql-results+json"),
+    ("application/sparql-results+xml", [], "application/sparql-results+xml"),
+    ("application/xml", [], "application/sparql-results+xml"),
+    ("text/csv", [], "text/csv"),
+    ("text/tab-separated-values", [], "text/tab-separated-values"),
+    ("text/csv;q=0.5, application/sparql-results+xml", [], "application/sparql-results+xml"),
+    ("text/csv, application/sparql-results+xml;q=0.5", [], "text/csv"),
+    ("application/sparql-results+json;q=0.1, text/tab-separated-values;q=0.9", [], "text/tab-separated-values"),
+    ("*/*", [], "application/sparql-results+json"),
+    ("text/*", [], "text/csv"),
+    ("text/*, text/csv;q=0", [], "text/tab-separated-values"),
+    ("application/*;q=0.2, text/tab-separated-values;q=0.9", [], "text/tab-separated-values"),
+    ("image/png, text/turtle, */*;q=0.1", [], "application/sparql-results+json"),
+    ("text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8", [], "application/sparql-results+xml"),
+    # the format=/output=/results= parameters SPARQLWrapper and others send
+    ("application/sparql-results+json", [("format", "csv")], "text/csv"),
+    (None, [("output", "xml")], "application/sparql-results+xml"),
+    (None, [("results", "tsv")], "text/tab-separated-values"),
+    ("application/sparql-results+xml", [("format", "json"), ("output", "json")], "application/sparql-results+json"),
+    ("text/csv", [("format", "application/sparql-results+xml")], "application/sparql-results+xml"),
+    ("text/csv; charset=utf-8", [], "text/csv"),
+    ("TEXT/TAB-SEPARATED-VALUES", [], "text/tab-separated-values"),
+    ("text/*;q=0.1, application/sparql-results+xml;q=0.2, text/csv", [], "text/csv"),
+    ("text/csv", [("format", "no-such-format")], "text/csv"),  # unknown value: Accept decides
+    (None, [("format", "")], "application/sparql-results+json"),
+]
+
+
+@pytest.mark.parametrize("accept, params, expected", SELECT_NEGOTIATION)
+@pytest.mark.parametrize("method", ["GET", "POST-form"])
+def test_select_negotiation(endpoint: Server, method: str, accept, params, expected: str) -> None:
+    r = send(endpoint, SELECT, method=method, accept=accept, params=params)
+    assert r.status_code == 200 and media(r) == expected
+    assert "Accept" in r.headers["Vary"]
+    assert len(rows(r)) == 2
+
+
+@pytest.mark.parametrize("accept", RESULT_TYPES)
+def test_ask_formats(endpoint: Server, accept: str) -> None:
+    r = send(endpoint, ASK, accept=accept)
+    assert r.status_code == 200 and media(r) == accept and boolean(r) is True
+
+
+GRAPH_NEGOTIATION = [
+    (None, [], "text/turtle"),
+    ("text/turtle", [], "text/turtle"),
+    ("application/x-turtle", [], "text/turtle"),
+    ("application/n-triples", [], "application/n-triples"),
+    ("text/plain", [], "application/n-triples"),
+    ("application/ld+json", [], "application/ld+json"),
+    ("application/rdf+xml", [], "application/rdf+xml"),
+    ("application/trig", [], "application/trig"),
+    ("application/n-quads", [], "application/n-quads"),
+    ("*/*", [], "text/turtle"),
+    ("text/*", [], "text/turtle"),
+    ("application/*", [], "application/n-triples"),
+    ("application/rdf+xml;q=0.9, application/ld+json", [], "application/ld+json"),
+    ("text/turtle;q=0.1, application/rdf+xml;q=0.5, */*;q=0.01", [], "application/rdf+xml"),
+    # SPARQLStore's default Accept, either order
+    ("application/sparql-results+xml, application/rdf+xml", [], "application/rdf+xml"),
+    ("application/rdf+xml, application/sparql-results+xml", [], "application/rdf+xml"),
+    ("text/turtle", [("format", "json-ld")], "application/ld+json"),
+    (None, [("output", "xml")], "application/rdf+xml"),
+    (None, [("format", "rdf")], "application/rdf+xml"),
+    (None, [("format", "n3")], "text/turtle"),
+    (None, [("results", "nt")], "application/n-triples"),
+]
+
+
+@pytest.mark.parametrize("accept, params, expected", GRAPH_NEGOTIATION)
+@pytest.mark.parametrize("query", [CONSTRUCT, DESCRIBE], ids=["construct", "describe"])
+def test_graph_negotiation(endpoint: Server, query: str, accept, params, expected: str) -> None:
+    r = send(endpoint, query, accept=accept, params=params)
+    assert r.status_code == 200 and media(r) == expected
+    g = graph(r)
+    assert (URIRef(PIF), RDF.type, URIRef("https://w3id.org/rkg/ontology#Programme")) in g
+    assert Literal("RNCP31854") in set(g.objects(URIRef(PIF), None))
+
+
+# ---------------------------------------------------------------- service description and VoID
+
+
+def sd_graph(r: requests.Response) -> Graph:
+    return Graph().parse(data=r.content, format={"text/turtle": "turtle", "application/rdf+xml": "xml",
+                                                 "application/n-triples": "nt", "application/ld+json": "json-ld"}[media(r)])
+
+
+@pytest.mark.parametrize("accept, expected", [
+    (None, "text/turtle"),
+    ("text/turtle", "text/turtle"),
+    ("application/rdf+xml", "application/rdf+xml"),
+    ("application/rdf+xml;q=0.9, text/turtle;q=0.5", "application/rdf+xml"),
+    ("application/ld+json", "application/ld+json"),
+    ("application/n-triples", "application/n-triples"),
+    ("*/*", "text/turtle"),
+])
+def test_service_description(endpoint: Server, accept, expected: str) -> None:
+    r = send(endpoint, None, accept=accept)
+    assert r.status_code == 200 and media(r) == expected
+    g = sd_graph(r)
+    service = URIRef(endpoint.sparql)
+    assert (service, RDF.type, SD.Service) in g and (service, SD.endpoint, service) in g
+    assert (service, SD.supportedLanguage, SD.SPARQL11Query) in g
+    assert (service, SD.supportedLanguage, SD.SPARQL11Update) not in g  # read-only
+    assert (service, SD.feature, SD.UnionDefaultGraph) in g
+    assert (service, SD.feature, SD.BasicFederatedQuery) not in g  # SERVICE is refused
+    formats = {str(f).rsplit("/", 1)[1] for f in g.objects(service, SD.resultFormat)}
+    assert {"SPARQL_Results_JSON", "SPARQL_Results_XML", "SPARQL_Results_CSV", "SPARQL_Results_TSV", "Turtle",
+            "N-Triples", "JSON-LD", "RDF_XML", "TriG", "N-Quads"} <= formats
+    names = {str(n) for n in g.objects(None, SD.name)}
+    assert {REFERENTIEL, LABELS_EN} <= names and len(names) == 6
+
+
+def test_service_description_for_browsers(endpoint: Server) -> None:
+    r = send(endpoint, None, accept="text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8")
+    assert r.status_code == 200 and media(r) == "text/html"
+    assert "<table" in r.text and LABELS_EN in r.text and endpoint.sparql in r.text
+
+
+def test_service_description_not_acceptable(endpoint: Server) -> None:
+    r = send(endpoint, None, accept="application/sparql-results+json")
+    assert r.status_code == 406 and "text/turtle" in r.text
+
+
+@pytest.mark.parametrize("accept, expected", [(None, "text/turtle"), ("application/rdf+xml", "application/rdf+xml"),
+                                              ("application/ld+json;q=0.5, text/turtle;q=0.4", "application/ld+json")])
+def test_void(endpoint: Server, accept, expected: str) -> None:
+    r = requests.get(endpoint.base + "/.well-known/void", headers={"Accept": accept} if accept else {}, timeout=TIMEOUT)
+    assert r.status_code == 200 and media(r) == expected
+    assert r.headers["Access-Control-Allow-Origin"] == "*"
+    g = sd_graph(r)
+    (dataset,) = set(g.subjects(VOID.sparqlEndpoint, URIRef(endpoint.sparql)))
+    counts = {str(sub): int(g.value(sub, VOID.triples)) for sub in g.objects(dataset, VOID.subset)}
+    expected_counts = {row["g"]: int(row["n"]) for row in rows(
+        send(endpoint, "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g"))}
+    assert counts == expected_counts and len(counts) == 6
+    total = int(rows(send(endpoint, "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"))[0]["n"])
+    assert int(g.value(dataset, VOID.triples)) == total
+
+
+def test_void_bad_host(endpoint: Server) -> None:
+    r = requests.get(endpoint.base + "/.well-known/void", headers={"Host": "evil>host"}, timeout=TIMEOUT)
+    assert r.status_code == 400 and "Host" in r.text
+
+
+def test_void_not_acceptable(endpoint: Server) -> None:
+    r = requests.get(endpoint.base + "/.well-known/void", headers={"Accept": "image/png"}, timeout=TIMEOUT)
+    assert r.status_code == 406
+
+
+# ---------------------------------------------------------------- errors
+
+BIG = "x" * (1024 * 1024 + 10)
+ERROR_CASES = [
+    # (id, request keyword arguments for requests.request, expected status, text expected in the body)
+    ("syntax", dict(method="GET", params={"query": "ASK {"}), 400, "error at 1:6"),
+    ("syntax-multiline", dict(method="POST", data=b"SELECT * WHERE {\n  ?s ?p ?o\n  FILTER(",
+                              headers={"Content-Type": "application/sparql-query"}), 400, "error at 3:"),
+    ("default-graph-uri-not-an-iri", dict(method="GET", params={"query": "ASK {}", "default-graph-uri": "not an iri"}),
+     400, "default-graph-uri must be an absolute IRI"),
+    ("named-graph-uri-relative", dict(method="POST", data={"query": "ASK {}", "named-graph-uri": "graph/1"}),
+     400, "named-graph-uri must be an absolute IRI"),
+    ("default-graph-uri-empty", dict(method="GET", params={"query": "ASK {}", "default-graph-uri": ""}), 400, "absolute IRI"),
+    ("bad-host-query", dict(method="GET", params={"query": "ASK {}"}, headers={"Host": "evil>host"}), 400, "Host"),
+    ("bad-host-description", dict(method="GET", headers={"Host": "a b"}), 400, "Host"),
+    ("two-queries", dict(method="GET", params=[("query", "ASK {}"), ("query", "SELECT * {}")]), 400, "more than once"),
+    ("query-in-url-and-body", dict(method="POST", params={"query": "ASK {}"}, data={"query": "ASK {}"}), 400, "more than once"),
+    ("query-in-url-and-direct-body", dict(method="POST", params={"query": "ASK {}"}, data=b"ASK {}",
+                                          headers={"Content-Type": "application/sparql-query"}), 400, "more than once"),
+    ("query-and-update", dict(method="POST", data={"query": "ASK {}", "update": "CLEAR ALL"}), 400, "not both"),
+    ("missing-query-form", dict(method="POST", data={"default-graph-uri": REFERENTIEL}), 400, "missing"),
+    ("missing-query-direct-empty", dict(method="POST", data=b"", headers={"Content-Type": "application/sparql-query"}), 400, ""),
+    ("non-utf8", dict(method="POST", data="ASK {}".encode("utf-16"),
+                      headers={"Content-Type": "application/sparql-query; charset=UTF-16"}), 400, "UTF-8"),
+    ("put", dict(method="PUT", params={"query": "ASK {}"}), 405, "PUT"),
+    ("delete", dict(method="DELETE"), 405, "DELETE"),
+    ("patch", dict(method="PATCH", data=b"ASK {}", headers={"Content-Type": "application/sparql-query"}), 405, ""),
+    ("update-via-get", dict(method="GET", params={"update": "CLEAR ALL"}), 405, "POST"),
+    ("not-acceptable", dict(method="GET", params={"query": SELECT}, headers={"Accept": "image/png"}), 406, "offered"),
+    ("not-acceptable-q0", dict(method="GET", params={"query": SELECT}, headers={"Accept": "text/csv;q=0"}), 406, ""),
+    ("select-as-rdf", dict(method="GET", params={"query": SELECT}, headers={"Accept": "text/turtle"}), 406, "SELECT"),
+    ("ask-as-rdf", dict(method="GET", params={"query": ASK}, headers={"Accept": "text/turtle"}), 406, "ASK"),
+    ("construct-as-table", dict(method="GET", params={"query": CONSTRUCT}, headers={"Accept": "text/csv"}), 406, "CONSTRUCT"),
+    ("too-large-form", dict(method="POST", data={"query": "ASK {} #" + BIG}), 413, "larger than"),
+    ("too-large-direct", dict(method="POST", data=("ASK {} #" + BIG).encode(),
+                              headers={"Content-Type": "application/sparql-query"}), 413, "larger than"),
+    ("too-large-url", dict(method="GET", params={"query": "ASK {} #" + BIG}), 413, "larger than"),
+    ("wrong-body-type", dict(method="POST", data=b"ASK {}", headers={"Content-Type": "text/plain"}), 415, "application/sparql-query"),
+    ("no-body-type", dict(method="POST", data=b"query=ASK%20%7B%7D"), 415, ""),
+    ("json-body", dict(method="POST", json={"query": "ASK {}"}), 415, ""),
+    ("update-read-only-form", dict(method="POST", data={"update": "CLEAR ALL"}), 403, "read-only"),
+    ("update-read-only-direct", dict(method="POST", data=b"INSERT DATA { <http://a> <http://b> <http://c> }",
+                                     headers={"Content-Type": "application/sparql-update"}), 403, "read-only"),
+    ("service", dict(method="GET", params={"query": "SELECT * WHERE { SERVICE <http://example.org/sparql> { ?s ?p ?o } }"}),
+     403, "SERVICE"),
+    ("service-silent-post", dict(method="POST", data={"query": "ASK { SERVICE SILENT <http://127.0.0.1:9/sparql> { ?s ?p ?o } }"}),
+     403, "SERVICE"),
+]
+
+
+@pytest.mark.parametrize("kwargs, status, text", [c[1:] for c in ERROR_CASES], ids=[c[0] for c in ERROR_CASES])
+def test_errors(endpoint: Server, kwargs: dict, status: int, text: str) -> None:
+    kwargs = dict(kwargs)
+    r = requests.request(kwargs.pop("method"), endpoint.sparql, timeout=TIMEOUT, **kwargs)
+    assert r.status_code == status, r.text
+    assert media(r) == "text/plain" and r.text.strip(), "errors have a readable body"
+    assert text in r.text
+    assert r.headers["Access-Control-Allow-Origin"] == "*"
+    if status == 405:
+        allowed = {m.strip() for m in r.headers["Allow"].split(",")}
+        assert "POST" in allowed and (kwargs.get("params") == {"update": "CLEAR ALL"} or {"GET", "HEAD"} <= allowed)
+
+
+def test_syntax_error_message_is_the_engines(endpoint: Server) -> None:
+    r = send(endpoint, "SELECT * WHERE { ?s foo:bar ?o }")
+    assert r.status_code == 400
+    assert r.text.startswith("SPARQL syntax error: error at 1:") and "Prefix not found" in r.text
+
+
+def test_service_in_a_string_is_not_federation(endpoint: Server) -> None:
+    r = send(endpoint, 'ASK { FILTER("SERVICE <http://example.org/>" != "") }')
+    assert r.status_code == 200 and boolean(r) is True
+
+
+def test_small_request_limit(store_endpoint: Server) -> None:
+    """``--max-request-bytes 65536`` on the store server."""
+    assert send(store_endpoint, "ASK {} #" + "x" * 60_000, method="POST-direct").status_code == 200
+    r = send(store_endpoint, "ASK {} #" + "x" * 70_000, method="POST-direct")
+    assert r.status_code == 413 and "65536" in r.text
+    assert send(store_endpoint, "ASK {} #" + "x" * 70_000).status_code == 413
+
+
+def test_relative_iris_resolve_against_the_endpoint(endpoint: Server) -> None:
+    r = send(endpoint, "CONSTRUCT { <s> <p> <o> } WHERE {}", accept="application/n-triples")
+    assert r.status_code == 200, r.text
+    base = endpoint.base + "/"
+    assert (URIRef(base + "s"), URIRef(base + "p"), URIRef(base + "o")) in graph(r)
+    r = send(endpoint, "BASE <rel/> SELECT (<x> AS ?x) {}")
+    assert rows(r) == [{"x": endpoint.base + "/rel/x"}]
+
+
+def test_row_cap(store_endpoint: Server) -> None:
+    """``--max-rows 1000`` on the store server: the response is cut and says so (header exposed to browsers)."""
+    r = send(store_endpoint, "SELECT * WHERE { ?s ?p ?o }", accept="text/csv")
+    assert r.status_code == 200 and len(rows(r)) == 1000
+    assert "1000" in r.headers["X-RKG-Truncated"]
+    assert "X-RKG-Truncated" in r.headers["Access-Control-Expose-Headers"]
+    assert "X-RKG-Truncated" not in send(store_endpoint, SELECT).headers
+
+
+# ---------------------------------------------------------------- CORS and caching
+
+
+def test_cors_preflight(endpoint: Server) -> None:
+    r = requests.options(endpoint.sparql, timeout=TIMEOUT, headers={
+        "Origin": "https://app.example", "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "content-type, authorization"})
+    assert r.status_code in (200, 204) and r.content == b""
+    assert r.headers["Access-Control-Allow-Origin"] == "*"
+    assert {"GET", "POST"} <= {m.strip() for m in r.headers["Access-Control-Allow-Methods"].split(",")}
+    allowed = {h.strip().lower() for h in r.headers["Access-Control-Allow-Headers"].split(",")}
+    assert {"content-type", "authorization", "accept"} <= allowed
+    assert int(r.headers["Access-Control-Max-Age"]) > 0
+
+
+@pytest.mark.parametrize("method", ["GET", "POST-form", "POST-direct", "HEAD"])
+def test_cors_on_answers(endpoint: Server, method: str) -> None:
+    r = send(endpoint, SELECT, method=method, headers={"Origin": "https://app.example"})
+    assert r.status_code == 200 and r.headers["Access-Control-Allow-Origin"] == "*"
+    assert "ETag" in r.headers["Access-Control-Expose-Headers"]
+    sd = send(endpoint, None, headers={"Origin": "https://app.example"})
+    assert sd.headers["Access-Control-Allow-Origin"] == "*"
+
+
+def test_etag_and_if_none_match(endpoint: Server) -> None:
+    query = SELECT + f" # {uuid.uuid4()}"
+    first = send(endpoint, query)
+    etag = first.headers["ETag"]
+    assert first.status_code == 200 and etag.startswith('"') and first.headers["Cache-Control"] == "no-cache"
+    for header in (etag, "W/" + etag, f'"other", {etag}', "*"):
+        again = send(endpoint, query, headers={"If-None-Match": header})
+        assert again.status_code == 304 and again.content == b"" and again.headers["ETag"] == etag
+    assert send(endpoint, query, headers={"If-None-Match": '"other"'}).status_code == 200
+    post = send(endpoint, query, method="POST-direct", headers={"If-None-Match": etag})
+    assert post.status_code == 304
+    xml = send(endpoint, query, accept="application/sparql-results+xml", headers={"If-None-Match": etag})
+    assert xml.status_code == 200 and xml.headers["ETag"] != etag  # another representation
+    # the same answer from any worker carries the same tag (it is a hash of the body)
+    assert {send(endpoint, query).headers["ETag"] for _ in range(4)} == {etag}
+
+
+# ---------------------------------------------------------------- time limit
+
+
+def test_runaway_query_is_stopped(store_endpoint: Server) -> None:
+    """``--time-limit 2``: the runaway gets 503 in about 2 s, a simple query sent meanwhile is answered at
+    once by another sandbox, and the killed sandbox is replaced."""
+    assert len(store_endpoint.sandboxes()) == store_endpoint.sandbox_count
+    outcome: dict = {}
+
+    def runaway() -> None:
+        started = time.monotonic()
+        r = send(store_endpoint, RUNAWAY + f" # {uuid.uuid4()}")
+        outcome.update(status=r.status_code, text=r.text, retry=r.headers.get("Retry-After"),
+                       seconds=time.monotonic() - started)
+
+    thread = threading.Thread(target=runaway)
+    thread.start()
+    time.sleep(0.5)
+    started = time.monotonic()
+    quick = send(store_endpoint, f"SELECT (COUNT(*) AS ?n) WHERE {{ ?s a ?c }} # {uuid.uuid4()}")
+    quick_seconds = time.monotonic() - started
+    thread.join(30)
+    assert quick.status_code == 200 and int(rows(quick)[0]["n"]) > 300
+    assert quick_seconds < 1.5
+    assert outcome["status"] == 503 and "time limit of 2 s" in outcome["text"] and outcome["retry"]
+    assert 1.9 < outcome["seconds"] < 3.5
+    # the server keeps answering, and the killed sandbox is replaced
+    for _ in range(4):
+        r = send(store_endpoint, f"ASK {{ ?s ?p ?o }} # {uuid.uuid4()}")
+        assert r.status_code == 200 and boolean(r) is True
+    deadline = time.monotonic() + 20
+    while len(store_endpoint.sandboxes()) < store_endpoint.sandbox_count and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert len(store_endpoint.sandboxes()) == store_endpoint.sandbox_count
+
+
+# ---------------------------------------------------------------- process life
+
+
+@pytest.mark.parametrize("mode", ["memory", "location"])
+def test_clean_shutdown(mode: str, nquads, tmp_path) -> None:
+    """SIGTERM to the master stops every process of the server, and none of them crashes on the way."""
+    from .conftest import make_store, start_server, stop_server
+
+    args = ["--workers", "1", "--sandboxes", "1"]
+    if mode == "location":
+        args += ["--location", str(make_store(tmp_path / "store", nquads))]
+    server = start_server(args, tmp_path / "server.log")
+    try:
+        assert boolean(send(server, ASK)) is True
+    finally:
+        stop_server(server)  # raises if a process of the group is left
+    log = server.log_text()
+    assert server.process.returncode == 0, log
+    assert not any(sign in log for sign in ("SIGSEGV", "SIGABRT", "terminate called", "Traceback")), log
