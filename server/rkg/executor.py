@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
-from typing import Any
+from typing import Any, Protocol
 
 import pyoxigraph as ox
 
@@ -89,6 +89,16 @@ class Outcome:
     truncated: bool = False
     message: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Executor(Protocol):
+    """What the web layer needs from a store: run one job within a time limit. ``Pool`` implements it
+    with local sandbox processes; a remote SPARQL 1.1 store can implement it with HTTP requests, without
+    touching the HTTP layer."""
+
+    def run(self, job: object, timeout: float) -> Outcome: ...
+
+    def close(self) -> None: ...
 
 
 class Timeout(Exception):

@@ -10,7 +10,7 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from ..executor import Outcome, Pool, StatsJob, StoreSpec
+from ..executor import Executor, Outcome, Pool, StatsJob, StoreSpec
 from .config import Config
 
 
@@ -55,7 +55,7 @@ class EndpointState:
     def __init__(self, config: Config) -> None:
         self.config = config
         self.cache = ResultCache(config.cache_entries, config.cache_max_body)
-        self._pool: Pool | None = None
+        self._pool: Executor | None = None
         self._lock = threading.Lock()
         self._writes = 0
         self._stats: tuple[str, dict] | None = None
@@ -69,7 +69,7 @@ class EndpointState:
         return StoreSpec("memory", str(c.nquads))
 
     @property
-    def pool(self) -> Pool:
+    def pool(self) -> Executor:
         if self._pool is None:
             with self._lock:
                 if self._pool is None:
