@@ -24,6 +24,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import pyoxigraph as ox
 import pyshacl
 import pytest
 from pyshacl.entrypoints import meta_validate
@@ -69,8 +70,10 @@ def as_results(findings: list[Finding]) -> list[Result]:
 
 
 def run_validation(data: Graph, shapes: Graph) -> tuple[bool, list[Result]]:
-    """Validation as the project runs it (``rkg.validation.run_shacl``)."""
-    findings, _report = run_shacl(data, shapes)
+    """Validation as the project runs it (``rkg.validation.run_shacl`` on an in-memory Oxigraph store)."""
+    store = ox.Store()
+    store.load(data.serialize(format="nt", encoding="utf-8"), format=ox.RdfFormat.N_TRIPLES)
+    findings, _report = run_shacl(store, shapes)
     results = as_results(findings)
     return not any(r.severity == SH.Violation for r in results), results
 
