@@ -12,6 +12,7 @@ copy), an on-disk store opened read-only, or, when writes are enabled, the on-di
 from __future__ import annotations
 
 import itertools
+import json
 import multiprocessing as mp
 import queue
 import threading
@@ -24,7 +25,7 @@ from typing import Any, Protocol
 import pyoxigraph as ox
 
 from . import results
-from .guard import keywords
+from .guard import has_keyword
 
 
 @dataclass(frozen=True)
@@ -128,7 +129,7 @@ def run_query(store: ox.Store, job: QueryJob) -> Outcome:
         kwargs["default_graph"] = [ox.NamedNode(g) for g in job.default_graphs] or ox.DefaultGraph()
     elif job.named_graphs is not None:
         kwargs["default_graph"] = ox.DefaultGraph()
-    elif "FROM" not in keywords(job.text):
+    elif not has_keyword(job.text, "FROM"):
         # The union default graph, unless the query names its own dataset (FROM / FROM NAMED), which
         # pyoxigraph would otherwise replace by the union.
         kwargs["use_default_graph_as_union"] = True
@@ -141,6 +142,11 @@ def run_query(store: ox.Store, job: QueryJob) -> Outcome:
     if isinstance(answer, ox.QuerySolutions):
         if job.results_media is None:
             return Outcome(406, message="no acceptable format for SELECT results")
+        if job.results_media == "application/sparql-results+json":
+            body = _native_json(answer, job.max_rows)
+            if body is not None:
+                return Outcome(200, job.results_media, body, len(json.loads(body)["results"]["bindings"]))
+            answer = store.query(job.text, **kwargs)  # too large to be sure it is under the cap: run again, capped
         variables = [v.value for v in answer.variables]
         rows = [tuple(sol[v] for v in variables) for sol in itertools.islice(answer, job.max_rows + 1)]
         truncated = len(rows) > job.max_rows
@@ -157,6 +163,39 @@ def run_query(store: ox.Store, job: QueryJob) -> Outcome:
     truncated = len(triples) > job.max_rows
     triples = triples[: job.max_rows]
     return Outcome(200, job.graph_media, results.graph(triples, job.graph_media), len(triples), truncated)
+
+
+class _Full(Exception):
+    pass
+
+
+class _CappedBuffer:
+    """A file for pyoxigraph's serializer that refuses to grow past ``limit`` bytes."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit, self.size, self.parts = limit, 0, []
+
+    def write(self, data) -> int:
+        self.size += len(data)
+        if self.size > self.limit:
+            raise _Full()
+        self.parts.append(bytes(data))
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+
+def _native_json(answer: ox.QuerySolutions, max_rows: int) -> bytes | None:
+    """SPARQL JSON results written by pyoxigraph (about 1.5x faster than building Python terms), or None
+    when the text would pass ``3 * max_rows`` bytes: every row takes at least 3 bytes (``{},``), so a
+    shorter document has no more than ``max_rows`` rows and needs no cut."""
+    out = _CappedBuffer(3 * max_rows)
+    try:
+        answer.serialize(out, ox.QueryResultsFormat.JSON)
+    except _Full:
+        return None
+    return b"".join(out.parts)
 
 
 def run_stats(store: ox.Store) -> Outcome:

@@ -46,6 +46,13 @@ def keywords(text: str) -> set[str]:
     return found
 
 
+def has_keyword(text: str, word: str) -> bool:
+    """Whether ``word`` (upper case) is a bare-word token of ``text``. Upper-casing is per character, so
+    the token leaves ``word`` in ``text.upper()``: without it the text need not be tokenised (the usual
+    case, in about a microsecond instead of 0.1 ms for the full scan)."""
+    return word in text.upper() and word in keywords(text)
+
+
 def _services(node, out: list) -> None:
     name = getattr(node, "name", None)
     if name == "ServiceGraphPattern":
@@ -78,7 +85,7 @@ def endpoints(text: str, update: bool) -> list:
 def check(text: str, update: bool, allow: frozenset[str]) -> None:
     """Raise Forbidden unless every endpoint the operation would contact is on ``allow``."""
     word = "LOAD" if update else "SERVICE"
-    if word not in keywords(text):
+    if not has_keyword(text, word):
         return
     what = "LOAD" if update else "SERVICE (federated query)"
     if not allow:
