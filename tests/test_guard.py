@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from rkg.guard import Forbidden, check, keywords
+from rkg.guard import Forbidden, check
+from rkg.lexer import keywords
 
 ALLOWED = frozenset({"https://allowed.example/sparql"})
 

@@ -6,14 +6,12 @@ Exit codes: 0 clean, 1 findings (validation reached ``--fail-on``), 2 usage or i
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import __version__
+from . import __version__, results
 from .build import BuildError
 from .catalog import Catalog, ParameterError, UnknownQuery, run
 from .project import Project, ProjectError
@@ -184,33 +182,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def render_table(table: Table, fmt: str) -> str:
     rows = table.values()
     if fmt == "json":  # SPARQL 1.1 Query Results JSON Format
-        bindings = []
-        for term_row in table.rows:
-            b = {}
-            for col, t in zip(table.columns, term_row):
-                if t is None:
-                    continue
-                kind = type(t).__name__
-                if kind == "NamedNode":
-                    b[col] = {"type": "uri", "value": t.value}
-                elif kind == "BlankNode":
-                    b[col] = {"type": "bnode", "value": t.value}
-                else:
-                    lit = {"type": "literal", "value": t.value}
-                    if t.language:
-                        lit["xml:lang"] = t.language
-                    elif t.datatype.value != "http://www.w3.org/2001/XMLSchema#string":
-                        lit["datatype"] = t.datatype.value
-                    b[col] = lit
-            bindings.append(b)
-        return json.dumps({"head": {"vars": table.columns}, "results": {"bindings": bindings}},
-                          ensure_ascii=False, indent=2) + "\n"
-    if fmt == "csv":
-        buf = io.StringIO()
-        w = csv.writer(buf, lineterminator="\r\n")
-        w.writerow(table.columns)
-        w.writerows([["" if v is None else v for v in r] for r in rows])
-        return buf.getvalue()
+        return json.dumps(json.loads(results.select_json(table.columns, table.rows)), ensure_ascii=False, indent=2) + "\n"
+    if fmt == "csv":  # SPARQL 1.1 Query Results CSV Format
+        return results.select_csv(table.columns, table.rows).decode()
     cells = [table.columns] + [["" if v is None else v for v in r] for r in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(table.columns))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in cells]

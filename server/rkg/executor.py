@@ -25,7 +25,7 @@ from typing import Any, Protocol
 import pyoxigraph as ox
 
 from . import results
-from .guard import has_keyword
+from .lexer import has_keyword
 
 
 @dataclass(frozen=True)

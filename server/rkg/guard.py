@@ -13,44 +13,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from .bindings import _skip
+from .lexer import has_keyword
 
 
 class Forbidden(Exception):
     """The operation would make the server contact another host, and that is not allowed."""
-
-
-def keywords(text: str) -> set[str]:
-    """Upper-cased bare-word tokens of a SPARQL text (outside strings, IRIs, comments; not variables or
-    prefixed names)."""
-    found: set[str] = set()
-    i, n = 0, len(text)
-    while i < n:
-        j = _skip(text, i)
-        if j != i:
-            i = j
-            continue
-        c = text[i]
-        if c.isalpha():
-            k = i
-            while k < n and (text[k].isalnum() or text[k] in "_-."):
-                k += 1
-            word = text[i:k].rstrip(".")
-            prev = text[i - 1] if i else " "
-            nxt = text[i + len(word)] if i + len(word) < n else " "
-            if prev not in "?$:_" and nxt != ":":
-                found.add(word.upper())
-            i = k
-            continue
-        i += 1
-    return found
-
-
-def has_keyword(text: str, word: str) -> bool:
-    """Whether ``word`` (upper case) is a bare-word token of ``text``. Upper-casing is per character, so
-    the token leaves ``word`` in ``text.upper()``: without it the text need not be tokenised (the usual
-    case, in about a microsecond instead of 0.1 ms for the full scan)."""
-    return word in text.upper() and word in keywords(text)
 
 
 def _services(node, out: list) -> None:

@@ -74,6 +74,8 @@ from urllib.parse import quote
 
 import pyoxigraph as ox
 
+from . import lexer
+from .lexer import Token
 from .executor import GraphStoreJob, Outcome, StoreSpec, UpdateJob
 from .namespaces import GRAPH, ID, graph_iri
 from .results import CONTENT_TYPES, RDF_FORMATS, graph as serialize_graph
@@ -131,33 +133,11 @@ def _graph_headers(kind: str, graphs: Iterable[GraphName]) -> list[tuple[str, st
 
 # ---------------------------------------------------------------- footprint of an update
 
-_TOKEN = re.compile(r"""
-    (?P<ws>\s+)
-  | (?P<comment>\#[^\n\r]*)
-  | (?P<string>\"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\"|'''(?:[^'\\]|\\.|'(?!''))*'''|"(?:[^"\\\n\r]|\\.)*"|'(?:[^'\\\n\r]|\\.)*')
-  | (?P<iri><[^<>"{}|^`\\\x00-\x20]*>)
-  | (?P<var>[?$][^\s(){}\[\].,;<>"'=!&|+*/^]+)
-  | (?P<lang>@[A-Za-z]+(?:-[A-Za-z0-9]+)*)
-  | (?P<name>(?:[^\W\d][\w\-.\u00B7]*)?:(?:[\w\-.:%\\\u00B7]|\\.)*|[^\W\d][\w\-.\u00B7]*)
-  | (?P<other>.)
-""", re.VERBOSE | re.DOTALL)
-
-
 class _All(Exception):
     """The footprint is every graph."""
 
 
-def _tokens(text: str) -> list[tuple[str, str, int]]:
-    """(kind, text, offset) of the significant tokens of a SPARQL text (no whitespace, no comments)."""
-    out = []
-    for m in _TOKEN.finditer(text):
-        kind = m.lastgroup or "other"
-        if kind not in ("ws", "comment"):
-            out.append((kind, m.group(), m.start()))
-    return out
-
-
-def _word(tokens: list[tuple[str, str, int]], i: int) -> str:
+def _word(tokens: list[Token], i: int) -> str:
     """The upper-cased keyword at ``i`` ('' when it is not a bare word)."""
     if i < len(tokens) and tokens[i][0] == "name" and ":" not in tokens[i][1]:
         return tokens[i][1].upper()
@@ -166,7 +146,7 @@ def _word(tokens: list[tuple[str, str, int]], i: int) -> str:
 
 def footprint(text: str) -> set[GraphName] | None:
     """Graphs a SPARQL update may read or write (the default graph always included); None: all of them."""
-    tokens = _tokens(text)
+    tokens = lexer.tokens(text)
     prefixes: dict[str, str | None] = {}
     out: set[GraphName] = {DEFAULT}
 
@@ -227,7 +207,7 @@ def with_using(text: str, using: tuple[str, ...], using_named: tuple[str, ...]) 
     ValueError when the update has its own USING or WITH (the protocol makes that an error)."""
     clauses = " ".join([*(f"USING <{ox.NamedNode(g).value}>" for g in using),
                         *(f"USING NAMED <{ox.NamedNode(g).value}>" for g in using_named)])
-    tokens = _tokens(text)
+    tokens = lexer.tokens(text)
     if any(_word(tokens, i) in ("USING", "WITH") for i in range(len(tokens))):
         raise ValueError("an update with using-graph-uri or using-named-graph-uri parameters must not have "
                          "USING, USING NAMED or WITH clauses")
