@@ -45,6 +45,8 @@ def test_allow_list() -> None:
     "LOAD <http://evil.example/data.ttl>",
     "load silent <http://evil.example/data.ttl> into graph <urn:g>",
     "INSERT DATA { <urn:a> <urn:b> <urn:c> } ; LOAD <http://evil.example/x>",
+    "INSERT { GRAPH <urn:g> { ?s ?p ?o } } WHERE { SERVICE <http://evil.example/sparql> { ?s ?p ?o } }",
+    "DELETE WHERE { SERVICE <http://evil.example/sparql> { ?s ?p ?o } }",
 ])
 def test_load_refused(update: str) -> None:
     with pytest.raises(Forbidden):
@@ -54,3 +56,11 @@ def test_load_refused(update: str) -> None:
 def test_keywords() -> None:
     assert {"SELECT", "WHERE", "SERVICE"} <= keywords("SELECT * WHERE { SERVICE <x:y> { ?s ?p ?o } }")
     assert "SERVICE" not in keywords('SELECT ?service WHERE { ?s ex:service "service" }')
+
+
+def test_service_in_update_checked_against_allow_list() -> None:
+    check("INSERT { GRAPH <urn:g> { ?s ?p ?o } } WHERE { SERVICE <https://allowed.example/sparql> { ?s ?p ?o } }",
+          update=True, allow=ALLOWED)
+    with pytest.raises(Forbidden, match="not on the federation allow-list"):
+        check("INSERT { GRAPH <urn:g> { ?s ?p ?o } } WHERE { SERVICE <http://evil.example/> { ?s ?p ?o } }",
+              update=True, allow=ALLOWED)

@@ -80,3 +80,22 @@ def test_injection_attempt_stays_a_value(catalog: Catalog, bundled_store) -> Non
     """A value crafted to close the IRI and add a pattern is refused, not executed."""
     with pytest.raises(ParameterError):
         run(bundled_store, catalog.get("uncovered-dimensions"), {"programme": "https://x/> } ?s ?p ?o {<y"})
+
+
+@pytest.mark.parametrize("text, message", [
+    ("SELECT * WHERE { ?s ?p ?_n_decimal }", "unknown type 'decimal'"),
+    ("SELECT * WHERE { ?s ?p ?__a_b_c }", "starts with .+ but is not"),
+])
+def test_bad_parameter_declarations_are_refused(tmp_path: Path, text: str, message: str) -> None:
+    from rkg.catalog import load
+
+    (tmp_path / "q.rq").write_text(text)
+    with pytest.raises(ValueError, match=message):
+        load(tmp_path / "q.rq")
+
+
+def test_parameters_are_variables_not_text(tmp_path: Path) -> None:
+    from rkg.catalog import load
+
+    (tmp_path / "q.rq").write_text('# ?_comment_iri\nSELECT * WHERE { ?s ?p "?_fake_iri" . ?s <x:?_no> ?_n_integer }')
+    assert [(p.name, p.type) for p in load(tmp_path / "q.rq").parameters] == [("n", "integer")]

@@ -28,10 +28,12 @@ from typing import Any
 import pyoxigraph as ox
 import yaml
 
+from . import lexer
 from .namespaces import mint
 from .store import Store, Table
 
-_PARAM = re.compile(r"[?$](__?)([A-Za-z][A-Za-z0-9]*)(?:_([A-Za-z]+))?\b")
+_PARAM = re.compile(r"[?$](__?)([A-Za-z][A-Za-z0-9]*)(?:_([A-Za-z]+))?")
+_TYPES = {"iri", "integer", "number", "literal"}
 _XSD = "http://www.w3.org/2001/XMLSchema#"
 _IRI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:[^\s<>\"{}|^`\\]*$")
 _PROGRAMME_ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
@@ -143,11 +145,18 @@ def load(path: Path, qc: bool = False) -> NamedQuery:
         raise ValueError(f"{path}: bad #+ header: {e}") from None
     defaults = _pairs(meta.get("defaults"))
     allowed = _pairs(meta.get("allowed"))
-    body = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#"))
     params: dict[str, Parameter] = {}
-    for m in _PARAM.finditer(body):
+    for kind, token, _ in lexer.tokens(text):  # variables only: not inside strings, IRIs or comments
+        if kind != "var" or token[1:2] != "_":
+            continue
+        m = _PARAM.fullmatch(token)
+        if m is None:
+            raise ValueError(f"{path}: variable {token} starts with '_' (a parameter) but is not ?_name or ?_name_type")
         optional, name, typ = m.group(1) == "__", m.group(2), (m.group(3) or "literal")
-        variable = m.group(0)[1:]
+        if typ.lower() not in _TYPES and not re.fullmatch(r"[a-z]{2}", typ):
+            raise ValueError(f"{path}: parameter ?{token[1:]} has an unknown type '{typ}' "
+                             f"(known: {', '.join(sorted(_TYPES))}, or a two-letter language tag)")
+        variable = token[1:]
         if name not in params:
             default = defaults.get(name)
             params[name] = Parameter(

@@ -145,7 +145,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             raise InputError("--allow-update needs a token: set RKG_UPDATE_TOKEN or pass --token-file FILE")
         if args.location is None:
             raise InputError("--allow-update needs the persistent store: add --location DIR")
-        if args.workers != 1:
+        if args.workers not in (None, 1):
             raise InputError("with --allow-update one process owns the store: use --workers 1")
     if build_mod.is_stale(project.root, project.build_dir, project.extra_data):
         if progress:
@@ -160,6 +160,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
             if progress:
                 progress(f"creating the persistent store in {location} from {nquads}")
             run_isolated(create_store, str(location), str(nquads))
+        elif progress:
+            progress(f"serving the existing store in {location} as it is (it is not reloaded from build/)")
         digest = "store"
     config = Config(
         nquads=None if location else nquads, location=location, shapes=project.shapes,
@@ -172,7 +174,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     count = run_isolated(count_triples, spec)
     print(f"rkg {__version__}: serving {count} triples (graph version {config.version})", flush=True)
     print(f"SPARQL endpoint: http://{args.host}:{args.port}/sparql" + ("  (updates enabled)" if token else "  (read-only)"), flush=True)
-    serve(config, args.host, args.port, args.workers)
+    serve(config, args.host, args.port, args.workers or (1 if token else 2))
     return EXIT_OK
 
 
@@ -236,7 +238,7 @@ def parser() -> argparse.ArgumentParser:
                         description="Serve the built graph (rebuilt first if stale) as a SPARQL 1.1 endpoint with a production WSGI server. Read-only unless --allow-update is given with a token (RKG_UPDATE_TOKEN or --token-file) and a persistent store (--location).")
     sv.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
     sv.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
-    sv.add_argument("--workers", type=int, default=2, help="web worker processes (default: 2; 1 with --allow-update)")
+    sv.add_argument("--workers", type=int, help="web worker processes (default: 2, or 1 with --allow-update, which allows only 1)")
     sv.add_argument("--sandboxes", type=int, default=2, help="query processes per worker (default: 2)")
     sv.add_argument("--location", type=Path, metavar="DIR", help="persistent on-disk store (created from build/ if empty) instead of memory")
     sv.add_argument("--time-limit", type=float, default=10.0, metavar="SECONDS", help="per-query time limit (default: 10)")

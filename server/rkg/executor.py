@@ -12,7 +12,7 @@ copy), an on-disk store opened read-only, or, when writes are enabled, the on-di
 from __future__ import annotations
 
 import itertools
-import json
+import logging
 import multiprocessing as mp
 import queue
 import threading
@@ -102,6 +102,9 @@ class Executor(Protocol):
     def close(self) -> None: ...
 
 
+log = logging.getLogger("rkg.executor")
+
+
 class Timeout(Exception):
     """The operation ran past the time limit; its sandbox was killed."""
 
@@ -145,7 +148,7 @@ def run_query(store: ox.Store, job: QueryJob) -> Outcome:
         if job.results_media == "application/sparql-results+json":
             body = _native_json(answer, job.max_rows)
             if body is not None:
-                return Outcome(200, job.results_media, body, len(json.loads(body)["results"]["bindings"]))
+                return Outcome(200, job.results_media, body, -1)  # rows not counted: not worth a re-parse
             answer = store.query(job.text, **kwargs)  # too large to be sure it is under the cap: run again, capped
         variables = [v.value for v in answer.variables]
         rows = [tuple(sol[v] for v in variables) for sol in itertools.islice(answer, job.max_rows + 1)]
@@ -233,8 +236,10 @@ def _serve(conn: Connection, spec: StoreSpec) -> None:
                 from .writes import graph_store
 
                 out = graph_store(store, job, spec)
-            else:
+            elif isinstance(job, StatsJob):
                 out = run_stats(store)
+            else:
+                out = Outcome(500, message=f"unknown job {type(job).__name__}")
         except Exception as e:  # an engine error is the client's answer, not the sandbox's death
             out = Outcome(500, message=f"{type(e).__name__}: {e}")
         conn.send(out)
@@ -297,10 +302,16 @@ class Sandbox:
         self.process = ctx.Process(target=_serve, args=(child, spec), daemon=True, name="rkg-sandbox")
         self.process.start()
         child.close()
-        if not self.conn.poll(start_timeout):
+        try:
+            if not self.conn.poll(start_timeout):
+                raise RuntimeError(f"sandbox did not open the store within {start_timeout} s")
+            status, detail = self.conn.recv()
+        except (EOFError, OSError) as e:  # the child died before saying anything
             self.kill()
-            raise RuntimeError(f"sandbox did not open the store within {start_timeout} s")
-        status, detail = self.conn.recv()
+            raise RuntimeError(f"sandbox could not open the store: it ended ({type(e).__name__})") from None
+        except RuntimeError:
+            self.kill()
+            raise
         if status != "ready":
             self.kill()
             raise RuntimeError(f"sandbox could not open the store: {detail}")
@@ -325,11 +336,19 @@ class Pool:
         self._idle: queue.Queue[Sandbox] = queue.Queue()
         self._all: set[Sandbox] = set()
         self._lock = threading.Lock()
-        for _ in range(size):
-            self._add(Sandbox(spec, start_timeout))
+        self._closed = False
+        try:
+            for _ in range(size):
+                self._add(Sandbox(spec, start_timeout))
+        except RuntimeError:
+            self.close()  # no half-started pool left behind
+            raise
 
     def _add(self, sandbox: Sandbox) -> None:
         with self._lock:
+            if self._closed:
+                sandbox.kill()
+                return
             self._all.add(sandbox)
         self._idle.put(sandbox)
 
@@ -338,12 +357,15 @@ class Pool:
             self._all.discard(dead)
 
         def start() -> None:
-            for attempt in range(3):
+            delay = 0.5
+            while not self._closed:  # a slot is never given up: without it every request would wait
                 try:
                     self._add(Sandbox(self.spec, self.start_timeout))
                     return
-                except RuntimeError:
-                    time.sleep(0.5 * (attempt + 1))
+                except RuntimeError as e:
+                    log.error("could not restart a query process (retrying in %.0f s): %s", delay, e)
+                    time.sleep(delay)
+                    delay = min(delay * 2, 30.0)
 
         threading.Thread(target=start, daemon=True, name="rkg-sandbox-restart").start()
 
@@ -368,6 +390,7 @@ class Pool:
 
     def close(self) -> None:
         with self._lock:
+            self._closed = True
             sandboxes = list(self._all)
             self._all.clear()
         for s in sandboxes:

@@ -51,10 +51,11 @@ def endpoints(text: str, update: bool) -> list:
 
 def check(text: str, update: bool, allow: frozenset[str]) -> None:
     """Raise Forbidden unless every endpoint the operation would contact is on ``allow``."""
-    word = "LOAD" if update else "SERVICE"
-    if not has_keyword(text, word):
+    # An update can reach out through LOAD and through SERVICE in its WHERE clause; a query through SERVICE.
+    words = [w for w in (("LOAD", "SERVICE") if update else ("SERVICE",)) if has_keyword(text, w)]
+    if not words:
         return
-    what = "LOAD" if update else "SERVICE (federated query)"
+    what = " and ".join("SERVICE (federated query)" if w == "SERVICE" else w for w in words)
     if not allow:
         raise Forbidden(f"{what} is disabled on this endpoint: it would make the server contact another host")
     try:

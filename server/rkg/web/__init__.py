@@ -6,6 +6,7 @@ import json
 
 from flask import Flask, Response, request
 
+from ..executor import Busy, Timeout
 from ..negotiation import negotiate
 from ..results import CONTENT_TYPES, graph
 from .config import Config
@@ -39,6 +40,12 @@ def create_app(config: Config) -> Flask:
         return Response(graph(triples, media), headers={"Content-Type": CONTENT_TYPES[media], "Vary": "Accept"})
 
     app.register_blueprint(graph_store)
+
+    @app.errorhandler(Busy)
+    @app.errorhandler(Timeout)
+    def unavailable(_e: Exception) -> Response:
+        return Response("the store did not answer within the time limit; retry later\n", 503,
+                        headers={"Retry-After": "1"}, mimetype="text/plain")
 
     @app.after_request
     def cors(response: Response) -> Response:

@@ -58,7 +58,8 @@ def store() -> Response:
     response.headers["Access-Control-Expose-Headers"] = EXPOSED
     graph = request.args.get("graph") or ("default" if "default" in request.args else "-")
     log.info("%s /store %d %.1fms %dB graph=%s", request.method, response.status_code,
-             (time.perf_counter() - started) * 1000, response.content_length or 0, graph[:200])
+             (time.perf_counter() - started) * 1000, response.content_length or 0,
+             graph if graph in ("default", "-") else "h:" + hashlib.sha256(graph.encode()).hexdigest()[:12])
     return response
 
 

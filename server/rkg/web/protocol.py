@@ -92,8 +92,6 @@ class SparqlProtocol:
                 raise ProtocolError(400, "a request carries either a query or an update, not both")
             if queries:
                 digest = hashlib.sha256(queries[0].encode()).hexdigest()[:12]
-                if method not in ("GET", "HEAD", "POST"):
-                    raise ProtocolError(405, "queries are sent with GET or POST", (("Allow", "GET, POST"),))
                 return (*self._query(environ, queries[0], params), digest)
             if updates:
                 digest = hashlib.sha256(updates[0].encode()).hexdigest()[:12]
@@ -209,12 +207,12 @@ class SparqlProtocol:
         state = self.state
         endpoint = base_url(environ) + self.path
         accept = environ.get("HTTP_ACCEPT")
-        stats = state.stats()
         if wants_html(accept):
-            return 200, [("Content-Type", "text/html; charset=utf-8")], summary_page(endpoint, stats, state.version)
+            return 200, [("Content-Type", "text/html; charset=utf-8")], summary_page(endpoint, state.stats(), state.version)
         media = negotiate(accept, SD_FORMATS)
         if media is None:
             raise ProtocolError(406, "the service description is offered as " + ", ".join(SD_FORMATS))
+        stats = state.stats()
         triples = service_description(endpoint, stats, state.config.writable, state.version, bool(state.config.federation_allow))
         return 200, [("Content-Type", CONTENT_TYPES[media]), ("Vary", "Accept")], graph(triples, media)
 
