@@ -86,6 +86,10 @@ def test_busy_when_every_sandbox_is_taken(built_dir: Path) -> None:
         single.close()
 
 
-def test_bad_store_fails_clearly(tmp_path: Path) -> None:
+def test_bad_store_fails_clearly_and_leaves_no_process(tmp_path: Path) -> None:
+    import multiprocessing
+
+    before = {p.pid for p in multiprocessing.active_children()}
     with pytest.raises(RuntimeError, match="could not open the store"):
-        Pool(StoreSpec("memory", str(tmp_path / "missing.nq")), size=1)
+        Pool(StoreSpec("memory", str(tmp_path / "missing.nq")), size=2)
+    assert {p.pid for p in multiprocessing.active_children()} - before == set()
