@@ -363,6 +363,8 @@ class Pool:
                     self._add(Sandbox(self.spec, self.start_timeout))
                     return
                 except RuntimeError as e:
+                    if self._closed:
+                        return
                     log.error("could not restart a query process (retrying in %.0f s): %s", delay, e)
                     time.sleep(delay)
                     delay = min(delay * 2, 30.0)
