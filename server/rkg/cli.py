@@ -164,7 +164,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             progress(f"serving the existing store in {location} as it is (it is not reloaded from build/)")
         digest = "store"
     config = Config(
-        nquads=None if location else nquads, location=location, shapes=project.shapes,
+        nquads=None if location else nquads, location=location, shapes=project.shapes, queries=project.queries,
         version=f"{__version__}+{digest}", time_limit=args.time_limit, max_rows=args.max_rows,
         max_request_bytes=args.max_request_bytes, update_token=token,
         federation_allow=frozenset(args.federation_allow or ()), sandboxes=args.sandboxes,

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from flask import Flask, Response, request
 
+from ..catalog import Catalog
 from ..executor import Busy, Timeout
 from ..negotiation import negotiate
 from ..results import CONTENT_TYPES, graph
+from . import api
 from .config import Config
 from .describe import void_description
 from .graph_store import blueprint as graph_store
@@ -21,6 +24,8 @@ def create_app(config: Config) -> Flask:
     app = Flask(__name__)
     state = EndpointState(config)
     app.extensions["rkg"] = state
+    app.extensions["rkg.catalog"] = Catalog.from_folder(config.queries) if config.queries else Catalog(Path("."))
+    app.register_blueprint(api.blueprint)
 
     @app.get("/health")
     def health() -> Response:

@@ -14,6 +14,8 @@ class Config:
     """Persistent on-disk store (instead of ``nquads``)."""
     shapes: Path | None = None
     """SHACL shapes that writes are validated against."""
+    queries: Path | None = None
+    """Folder of named queries served at /api/queries (none when not given)."""
     version: str = ""
     """Version of the graph, shown by /health and used in ETags."""
     time_limit: float = 10.0

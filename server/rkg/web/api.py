@@ -1,0 +1,127 @@
+"""The named-query API: ``/api/queries`` lists the questions of ``queries/``, ``/api/queries/<name>``
+runs one with checked parameters, ``/api/openapi.json`` describes both (OpenAPI 3.0, generated from the
+query headers). Parameters are bound by ``rkg.catalog`` as typed terms, never pasted into the text."""
+
+from __future__ import annotations
+
+import html
+import json
+from typing import Any
+
+from flask import Blueprint, Response, current_app, request
+
+from ..bindings import bind
+from ..catalog import Catalog, NamedQuery, ParameterError
+from ..executor import QueryJob
+from ..negotiation import negotiate
+from .state import EndpointState
+
+blueprint = Blueprint("api", __name__, url_prefix="/api")
+
+FORMATS = {"application/json": "json", "text/csv": "csv", "text/html": "html"}
+RESULT_MEDIA = {"json": "application/sparql-results+json", "csv": "text/csv", "html": "application/sparql-results+json"}
+_SCHEMA_TYPES = {"iri": {"type": "string", "format": "uri"}, "integer": {"type": "integer"}, "number": {"type": "integer"}}
+
+
+def _catalog() -> Catalog:
+    return current_app.extensions["rkg.catalog"]
+
+
+def describe(name: str, q: NamedQuery) -> dict[str, Any]:
+    return {
+        "name": name,
+        "summary": {"en": q.summary, "fr": q.summary_in("fr")},
+        "description": {"en": q.meta.get("description", ""), "fr": q.meta.get("description_fr", "")},
+        "tags": list(q.meta.get("tags") or []),
+        "qc": q.qc,
+        "parameters": [{"name": p.name, "type": p.type, "required": p.required and p.default is None,
+                        "default": p.default, "allowed": list(p.allowed)} for p in q.parameters],
+        "columns": [next(iter(c)) for c in q.meta.get("columns") or []],
+        "href": f"/api/queries/{name}",
+    }
+
+
+@blueprint.get("/queries")
+def list_queries() -> Response:
+    body = [describe(name, q) for name, q in _catalog().queries.items()]
+    return Response(json.dumps(body, ensure_ascii=False, indent=1), mimetype="application/json")
+
+
+@blueprint.get("/queries/<path:name>")
+def run_query(name: str) -> Response:
+    catalog = _catalog()
+    query = catalog.queries.get(name)
+    if query is None:
+        return _error(404, f"no named query '{name}'; see /api/queries")
+    asked = request.args.get("format")
+    fmt = asked if asked in RESULT_MEDIA else FORMATS.get(negotiate(request.headers.get("Accept"), FORMATS) or "")
+    if fmt is None:
+        return _error(406, "offered: " + ", ".join(FORMATS))
+    values = {k: v for k, v in request.args.items() if k != "format"}
+    try:
+        text = bind(query.text, query.bindings(values))
+    except ParameterError as e:
+        return _error(400, str(e))
+    state: EndpointState = current_app.extensions["rkg"]
+    config = state.config
+    out = state.pool.run(QueryJob(text, RESULT_MEDIA[fmt], None, max_rows=config.max_rows), config.time_limit)
+    if out.status != 200:
+        return _error(out.status, out.message)
+    if fmt == "html":
+        return Response(_html_table(query, json.loads(out.body)), mimetype="text/html")
+    return Response(out.body, mimetype="text/csv" if fmt == "csv" else "application/json")
+
+
+def _error(status: int, message: str) -> Response:
+    return Response(json.dumps({"error": message}, ensure_ascii=False), status, mimetype="application/json")
+
+
+def _html_table(query: NamedQuery, data: dict) -> bytes:
+    columns = data["head"]["vars"]
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
+    rows = "".join("<tr>" + "".join(f"<td>{html.escape(b.get(c, {}).get('value', ''))}</td>" for c in columns) + "</tr>"
+                   for b in data["results"]["bindings"])
+    title = html.escape(query.summary)
+    return (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{title}</title></head><body>'
+            f"<h1>{title}</h1><table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table></body></html>\n").encode()
+
+
+@blueprint.get("/openapi.json")
+def openapi() -> Response:
+    return Response(json.dumps(openapi_spec(_catalog()), ensure_ascii=False, indent=1), mimetype="application/json")
+
+
+def openapi_spec(catalog: Catalog) -> dict[str, Any]:
+    paths: dict[str, Any] = {
+        "/api/queries": {"get": {"operationId": "listQueries", "summary": "List the named queries",
+                                 "responses": {"200": {"description": "The named queries with their parameters",
+                                                       "content": {"application/json": {"schema": {"type": "array", "items": {"type": "object"}}}}}}}},
+    }
+    for name, q in catalog.queries.items():
+        params = []
+        for p in q.parameters:
+            schema: dict[str, Any] = dict(_SCHEMA_TYPES.get(p.type, {"type": "string"}))
+            if p.allowed:
+                schema["enum"] = list(p.allowed)
+            if p.default is not None:
+                schema["default"] = p.default
+            params.append({"name": p.name, "in": "query", "required": p.required and p.default is None, "schema": schema,
+                           "description": f"{p.type}" + (" (IRI or short programme id, e.g. rncp31854-pif)" if p.name == "programme" else "")})
+        params.append({"name": "format", "in": "query", "required": False,
+                       "schema": {"type": "string", "enum": ["json", "csv", "html"]}, "description": "instead of Accept"})
+        op_id = "query_" + name.replace("/", "_").replace("-", "_")
+        paths[f"/api/queries/{name}"] = {"get": {
+            "operationId": op_id, "summary": q.summary, "description": str(q.meta.get("description", "")),
+            "tags": ["qc" if q.qc else "questions", *[str(t) for t in q.meta.get("tags") or []]],
+            "parameters": params,
+            "responses": {
+                "200": {"description": "SPARQL 1.1 JSON results (default), CSV or an HTML table",
+                        "content": {"application/json": {"schema": {"type": "object"}}, "text/csv": {"schema": {"type": "string"}},
+                                    "text/html": {"schema": {"type": "string"}}}},
+                "400": {"description": "A parameter does not fit the query header (the message lists allowed values)"},
+                "503": {"description": "Stopped by the time limit"},
+            }}}
+    return {"openapi": "3.0.3",
+            "info": {"title": "rkg named queries", "version": "1",
+                     "description": "Named questions over the competency-framework graph, generated from queries/*.rq headers."},
+            "paths": paths}
