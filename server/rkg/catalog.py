@@ -29,6 +29,7 @@ import pyoxigraph as ox
 import yaml
 
 from . import lexer
+from .build import search_key
 from .namespaces import mint
 from .store import Store, Table
 
@@ -109,8 +110,15 @@ class NamedQuery:
                 if p.required:
                     raise ParameterError(f"query '{self.name}' needs parameter '{p.name}' ({p.type})")
                 continue
+            if p.name in self.folded:
+                raw = search_key(str(raw))
             out[p.variable] = p.bind(str(raw))
         return out
+
+    @property
+    def folded(self) -> set[str]:
+        """Parameters compared with the build's search keys: folded the same way (``#+ fold:``)."""
+        return {str(n) for n in self.meta.get("fold") or []}
 
 
 def parse_header(text: str) -> dict[str, Any]:
