@@ -50,3 +50,11 @@ def test_health_and_cache(app) -> None:
     first = client.get("/sparql", query_string={"query": SECRET_QUERY})
     again = client.get("/sparql", query_string={"query": SECRET_QUERY}, headers={"If-None-Match": first.headers["ETag"]})
     assert again.status_code == 304 and again.data == b""
+
+
+def test_nondeterministic_queries_are_not_cached(app) -> None:
+    client = app.test_client()
+    query = "SELECT (STRUUID() AS ?u) WHERE {}"
+    first = client.get("/sparql", query_string={"query": query}).get_json()
+    second = client.get("/sparql", query_string={"query": query}).get_json()
+    assert first["results"]["bindings"][0]["u"]["value"] != second["results"]["bindings"][0]["u"]["value"]

@@ -20,6 +20,7 @@ from urllib.parse import parse_qsl
 import pyoxigraph as ox
 
 from .. import guard
+from ..lexer import keywords
 from ..executor import Busy, QueryJob, Timeout, UpdateJob
 from ..negotiation import GRAPHS, RESULTS, negotiate, wants_html
 from ..results import CONTENT_TYPES, graph
@@ -39,6 +40,7 @@ STATUS = {200: "200 OK", 204: "204 No Content", 304: "304 Not Modified", 400: "4
 CORS = (("Access-Control-Allow-Origin", "*"),
         ("Access-Control-Expose-Headers", "ETag, X-RKG-Truncated, X-RKG-Changed-Graphs, X-RKG-Validated-Graphs"))
 FORMAT_PARAMS = ("format", "output", "results")
+NONDETERMINISTIC = frozenset({"RAND", "NOW", "UUID", "STRUUID", "BNODE"})
 SD_FORMATS = {"text/turtle": 0, "application/rdf+xml": 1, "application/n-triples": 2, "application/ld+json": 3}
 BASE_IRI = re.compile(r"https?://[A-Za-z0-9._~:\[\]%-]+(/[A-Za-z0-9._~:/@!$&'()*+,;=%-]*)?")
 HOST = re.compile(r"(?:(?:[A-Za-z0-9._~!$&'()*+,;=-]|%[0-9A-Fa-f]{2})*|\[[0-9A-Fa-f:.]+\])(?::[0-9]*)?")
@@ -173,7 +175,8 @@ class SparqlProtocol:
             if out.truncated:
                 headers.append(("X-RKG-Truncated", f"results cut at {config.max_rows} rows"))
             hit = Cached(200, tuple(headers), out.body, etag)
-            state.cache.put(key, hit)
+            if not NONDETERMINISTIC & keywords(text):  # RAND(), NOW(), UUID()… answer anew each time
+                state.cache.put(key, hit)
         if etag_matches(environ.get("HTTP_IF_NONE_MATCH"), hit.etag):
             return 304, [("ETag", hit.etag), ("Vary", "Accept")], b""
         return hit.status, list(hit.headers), hit.body
