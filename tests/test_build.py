@@ -109,3 +109,15 @@ def test_write_is_atomic_on_failure(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     with pytest.raises(OSError):
         write(result, tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == [NQUADS_NAME]  # the first file, whole; no temp files left
+
+
+def test_manifest_records_what_serve_reports(built_dir: Path) -> None:
+    import hashlib
+
+    from rkg.build import read_manifest
+
+    m = read_manifest(built_dir)
+    triples = {(q.subject, q.predicate, q.object) for q in ox.parse(path=str(built_dir / NQUADS_NAME), format=ox.RdfFormat.N_QUADS)}
+    assert m["triples"] == len(triples)
+    assert m["digest"] == hashlib.sha256((built_dir / NQUADS_NAME).read_bytes()).hexdigest()
+    assert set(m["sources"]) >= {"ontology/rkg.ttl", "data/rncp31854-pif/2024-2028/referentiel.ttl"}

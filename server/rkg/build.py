@@ -6,6 +6,7 @@ and renamed into place, so a failed build never leaves a half-written ``build/``
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -176,7 +177,12 @@ def write(result: BuildResult, out_dir: Path) -> list[Path]:
         (NQUADS_NAME, lambda f: ox.serialize(result.quads, f, ox.RdfFormat.N_QUADS)),
         (TRIG_NAME, lambda f: ox.serialize(result.quads, f, ox.RdfFormat.TRIG, prefixes=PREFIXES)),
         (TURTLE_NAME, lambda f: ox.serialize(triples, f, ox.RdfFormat.TURTLE, prefixes=PREFIXES)),
-        (MANIFEST_NAME, lambda f: f.write(json.dumps(_manifest(result.sources), indent=1).encode())),
+        # Last, once rkg.nq is in place: what was built from, and what `rkg serve` reports without reloading.
+        (MANIFEST_NAME, lambda f: f.write(json.dumps({
+            "sources": _manifest(result.sources),
+            "triples": len(triples),
+            "digest": hashlib.sha256((out_dir / NQUADS_NAME).read_bytes()).hexdigest(),
+        }, indent=1).encode())),
     ]
     written = []
     for name, dump in targets:
@@ -204,11 +210,16 @@ def _manifest(sources: list[Source]) -> dict[str, float]:
     return {s.name: s.path.stat().st_mtime for s in sources}
 
 
+def read_manifest(out_dir: Path) -> dict:
+    """``{"sources": {file: mtime}, "triples": union triple count, "digest": sha256 of rkg.nq}``."""
+    return json.loads((out_dir / MANIFEST_NAME).read_text())
+
+
 def is_stale(root: Path, out_dir: Path, extra_data: Iterable[Path] = ()) -> bool:
     """True when ``build/`` is missing, was built from other files, or a source changed since."""
     try:
-        recorded = json.loads((out_dir / MANIFEST_NAME).read_text())
+        recorded = read_manifest(out_dir)
         sources = discover(root, extra_data)
     except (OSError, ValueError, BuildError):
         return True
-    return recorded != _manifest(sources) or not (out_dir / NQUADS_NAME).exists()
+    return recorded.get("sources") != _manifest(sources) or not (out_dir / NQUADS_NAME).exists()

@@ -122,7 +122,6 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    import hashlib
     import os
 
     from . import build as build_mod
@@ -152,7 +151,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
             progress("build/ is missing or older than the sources: building")
         project.build(progress)
     nquads = project.build_dir / build_mod.NQUADS_NAME
-    digest = hashlib.sha256(nquads.read_bytes()).hexdigest()[:10]
+    built = build_mod.read_manifest(project.build_dir)
+    digest = built["digest"][:10]
     location = None
     if args.location is not None:
         location = args.location.resolve()
@@ -170,8 +170,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         federation_allow=frozenset(args.federation_allow or ()), sandboxes=args.sandboxes,
     )
     config.check()
-    spec = StoreSpec("readonly", str(location)) if location else StoreSpec("memory", str(nquads))
-    count = run_isolated(count_triples, spec)
+    # The build recorded the count; an on-disk store is counted in a child (the master must not open RocksDB).
+    count = run_isolated(count_triples, StoreSpec("readonly", str(location))) if location else built["triples"]
     print(f"rkg {__version__}: serving {count} triples (graph version {config.version})", flush=True)
     print(f"SPARQL endpoint: http://{args.host}:{args.port}/sparql" + ("  (updates enabled)" if token else "  (read-only)"), flush=True)
     serve(config, args.host, args.port, args.workers or (1 if token else 2))

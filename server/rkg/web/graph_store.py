@@ -135,12 +135,8 @@ def _read(state: EndpointState, graph: str | None) -> Response:
         out = state.pool.run(GraphStoreJob("GET", graph, media, max_rows=config.max_rows), config.time_limit)
         if out.status != 200:
             return _error(out, [])
-        etag = '"' + hashlib.blake2b(out.body, digest_size=12).hexdigest() + '"'
-        headers = [("Content-Type", CONTENT_TYPES[media]), ("ETag", etag), ("Vary", "Accept"),
-                   ("Cache-Control", "no-cache")]
-        if out.truncated:
-            headers.append(("X-RKG-Truncated", f"graph cut at {config.max_rows} triples"))
-        hit = Cached(200, tuple(headers), out.body, etag)
+        hit = Cached.answer(out.body, CONTENT_TYPES[media],
+                            f"graph cut at {config.max_rows} triples" if out.truncated else None)
         state.cache.put(key, hit)
     if etag_matches(request.headers.get("If-None-Match"), hit.etag):
         return Response(status=304, headers=[("ETag", hit.etag), ("Vary", "Accept")])

@@ -169,12 +169,8 @@ class SparqlProtocol:
                                  config.time_limit)
             if out.status != 200:
                 raise ProtocolError(out.status, out.message)
-            etag = '"' + hashlib.blake2b(out.body, digest_size=12).hexdigest() + '"'
-            headers = [("Content-Type", CONTENT_TYPES[out.media or ""]), ("ETag", etag), ("Vary", "Accept"),
-                       ("Cache-Control", "no-cache")]
-            if out.truncated:
-                headers.append(("X-RKG-Truncated", f"results cut at {config.max_rows} rows"))
-            hit = Cached(200, tuple(headers), out.body, etag)
+            hit = Cached.answer(out.body, CONTENT_TYPES[out.media or ""],
+                                f"results cut at {config.max_rows} rows" if out.truncated else None)
             if not NONDETERMINISTIC & keywords(text):  # RAND(), NOW(), UUID()… answer anew each time
                 state.cache.put(key, hit)
         if etag_matches(environ.get("HTTP_IF_NONE_MATCH"), hit.etag):

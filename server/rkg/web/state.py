@@ -6,6 +6,7 @@ server has forked its workers.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -20,6 +21,15 @@ class Cached:
     headers: tuple[tuple[str, str], ...]
     body: bytes
     etag: str
+
+    @classmethod
+    def answer(cls, body: bytes, content_type: str, truncated: str | None = None) -> "Cached":
+        """A 200 answer with its ETag (a hash of the body) and the caching headers every read shares."""
+        etag = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
+        headers = [("Content-Type", content_type), ("ETag", etag), ("Vary", "Accept"), ("Cache-Control", "no-cache")]
+        if truncated:
+            headers.append(("X-RKG-Truncated", truncated))
+        return cls(200, tuple(headers), body, etag)
 
 
 class ResultCache:
