@@ -165,6 +165,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         digest = "store"
     config = Config(
         nquads=None if location else nquads, location=location, shapes=project.shapes, queries=project.queries,
+        assets=project.assets if project.assets.is_dir() else None,
         version=f"{__version__}+{digest}", time_limit=args.time_limit, max_rows=args.max_rows,
         max_request_bytes=args.max_request_bytes, update_token=token,
         federation_allow=frozenset(args.federation_allow or ()), sandboxes=args.sandboxes,

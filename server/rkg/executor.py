@@ -82,6 +82,16 @@ class StatsJob:
 
 
 @dataclass(frozen=True)
+class ValidationJob:
+    """SHACL shapes and QC queries on the sandbox's store; answers ``rkg validate --format json``."""
+
+    shapes: str
+    """Folder of SHACL shapes."""
+    queries: str | None = None
+    """Folder of named queries whose ``qc/`` queries run beside the shapes."""
+
+
+@dataclass(frozen=True)
 class Outcome:
     status: int
     media: str | None = None
@@ -210,6 +220,18 @@ def run_stats(store: ox.Store) -> Outcome:
     return Outcome(200, extra={"graphs": counts, "default": default, "quads": len(store), "triples": int(union.value)})
 
 
+def run_validation(store: ox.Store, job: ValidationJob) -> Outcome:
+    from pathlib import Path
+
+    from .catalog import Catalog
+    from .store import EmbeddedStore
+    from .validation import load_shapes, render_json, validate
+
+    catalog = Catalog.from_folder(Path(job.queries)) if job.queries else Catalog(Path("."))
+    report, _ = validate(EmbeddedStore.wrap(store), load_shapes(Path(job.shapes)), catalog)
+    return Outcome(200, "application/json", render_json(report).encode())
+
+
 def _serve(conn: Connection, spec: StoreSpec) -> None:
     try:
         store = open_store(spec)
@@ -238,6 +260,8 @@ def _serve(conn: Connection, spec: StoreSpec) -> None:
                 out = graph_store(store, job, spec)
             elif isinstance(job, StatsJob):
                 out = run_stats(store)
+            elif isinstance(job, ValidationJob):
+                out = run_validation(store, job)
             else:
                 out = Outcome(500, message=f"unknown job {type(job).__name__}")
         except Exception as e:  # an engine error is the client's answer, not the sandbox's death

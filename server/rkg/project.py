@@ -28,6 +28,11 @@ class Project:
     def queries(self) -> Path:
         return self.root / "queries"
 
+    @property
+    def assets(self) -> Path:
+        """Front-end packages installed by ``npm ci`` (package.json at the project root)."""
+        return self.root / "node_modules"
+
     @classmethod
     def locate(cls, root: Path | None = None, build_dir: Path | None = None,
                extra_data: Sequence[Path] = ()) -> "Project":

@@ -49,6 +49,13 @@ class EmbeddedStore:
         self._store = ox.Store(str(path)) if path else ox.Store()
 
     @classmethod
+    def wrap(cls, store: ox.Store) -> "EmbeddedStore":
+        """An existing pyoxigraph store (a sandbox's), read through this class."""
+        out = cls.__new__(cls)
+        out._store = store
+        return out
+
+    @classmethod
     def from_quads(cls, quads: Iterable[ox.Quad]) -> "EmbeddedStore":
         store = cls()
         store._store.extend(quads)

@@ -186,16 +186,17 @@ def render_text(report: Report, lang: str = "fr") -> str:
         for f in found:
             groups[f.rule].append(f)
         for rule, items in groups.items():
-            lines.append(f"-- {_pick(items[0].rule_name, lang) or rule} [{_short(rule)}] ({len(items)})")
+            lines.append(f"-- {_pick(items[0].rule_name, lang) or rule} [{short_iri(rule)}] ({len(items)})")
             for f in items:
-                lines.append(f"   {_short(f.focus)}: {f.text(lang)}")
+                lines.append(f"   {short_iri(f.focus)}: {f.text(lang)}")
         lines.append("")
     lines.append(h["summary"].format(v=report.count("violation"), w=report.count("warning"), i=report.count("info"))
                  if report.findings else h["none"])
     return "\n".join(lines) + "\n"
 
 
-def _short(iri: str) -> str:
+def short_iri(iri: str) -> str:
+    """``BC01/ac/AC1`` for an instance of rkg, ``rkgsh:Name`` for a shape, ``qc:name`` for a QC query."""
     for prefix, short in ((BASE + "id/", ""), (BASE + "shapes#", "rkgsh:"), (QC_BASE, "qc:")):
         if iri.startswith(prefix):
             return short + iri[len(prefix):]

@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
 
-from flask import Flask, Response, request
+from flask import Flask, Response, render_template, request
+from werkzeug.exceptions import HTTPException
 
+from .. import __version__
 from ..catalog import Catalog
 from ..executor import Busy, Timeout
-from ..negotiation import negotiate
+from ..namespaces import BASE
+from ..negotiation import negotiate, wants_html
 from ..results import CONTENT_TYPES, graph
-from . import api
+from ..validation import short_iri
+from . import api, i18n, linked_data, pages
 from .config import Config
 from .describe import void_description
 from .graph_store import blueprint as graph_store
@@ -25,7 +31,33 @@ def create_app(config: Config) -> Flask:
     state = EndpointState(config)
     app.extensions["rkg"] = state
     app.extensions["rkg.catalog"] = Catalog.from_folder(config.queries) if config.queries else Catalog(Path("."))
+    app.config["RKG_ASSETS"] = config.assets
     app.register_blueprint(api.blueprint)
+    app.register_blueprint(pages.blueprint)
+    app.register_blueprint(linked_data.blueprint)
+
+    @app.context_processor
+    def page_context() -> dict[str, Any]:
+        lang = i18n.choose(request)
+        other = "en" if lang == "fr" else "fr"
+        args = {k: v for k, v in request.args.items() if k != "lang"}
+        return {
+            "lang": lang, "other_lang": other, "w": i18n.WORDS[lang],
+            "switch_url": request.path + "?" + urlencode({**args, "lang": other}),
+            "pick": i18n.pick, "href": linked_data.href, "curie": linked_data.curie, "short": short_iri,
+            "programme_short": pages.programme_short, "entity_label": pages.entity_label,
+            "class_label": lambda name: pages.class_label(state, name, lang), "kinds": pages.heatmap.KINDS,
+            "rkg_version": __version__, "graph_version": state.version, "base": BASE,
+        }
+
+    @app.after_request
+    def remember_language(response: Response) -> Response:
+        asked = request.args.get("lang")
+        if asked in i18n.LANGS and response.mimetype == "text/html":
+            response.set_cookie(i18n.COOKIE, asked, max_age=365 * 86400, samesite="Lax")
+        if response.mimetype == "text/html":
+            response.vary.update(("Accept-Language", "Cookie"))
+        return response
 
     @app.get("/health")
     def health() -> Response:
@@ -51,6 +83,16 @@ def create_app(config: Config) -> Flask:
     def unavailable(_e: Exception) -> Response:
         return Response("the store did not answer within the time limit; retry later\n", 503,
                         headers={"Retry-After": "1"}, mimetype="text/plain")
+
+    @app.errorhandler(HTTPException)
+    def http_error(e: HTTPException) -> Response:
+        """Pages answer errors as a page for browsers, as one line of text for programs."""
+        message = e.description or e.name
+        if wants_html(request.headers.get("Accept")):
+            return Response(render_template("error.html", code=e.code, name=e.name, message=message), e.code,
+                            mimetype="text/html")
+        return Response(message + "\n", e.code, mimetype="text/plain", headers=e.get_headers() and
+                        [h for h in e.get_headers() if h[0] != "Content-Type"])
 
     @app.after_request
     def cors(response: Response) -> Response:

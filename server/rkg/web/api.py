@@ -4,16 +4,17 @@ query headers). Parameters are bound by ``rkg.catalog`` as typed terms, never pa
 
 from __future__ import annotations
 
-import html
 import json
 from typing import Any
+from urllib.parse import urlencode
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, current_app, render_template, request
 
 from ..bindings import bind
 from ..catalog import Catalog, NamedQuery, ParameterError
 from ..executor import QueryJob
 from ..negotiation import negotiate
+from .i18n import choose
 from .state import EndpointState
 
 blueprint = Blueprint("api", __name__, url_prefix="/api")
@@ -57,7 +58,10 @@ def run_query(name: str) -> Response:
     fmt = asked if asked in RESULT_MEDIA else FORMATS.get(negotiate(request.headers.get("Accept"), FORMATS) or "")
     if fmt is None:
         return _error(406, "offered: " + ", ".join(FORMATS))
-    values = {k: v for k, v in request.args.items() if k != "format"}
+    names = {p.name for p in query.parameters}
+    # format= chooses the answer's format, lang= the interface language of the HTML table (unless the
+    # query itself has a parameter of that name)
+    values = {k: v for k, v in request.args.items() if k != "format" and (k != "lang" or k in names)}
     try:
         text = bind(query.text, query.bindings(values))
     except ParameterError as e:
@@ -68,7 +72,7 @@ def run_query(name: str) -> Response:
     if out.status != 200:
         return _error(out.status, out.message)
     if fmt == "html":
-        return Response(_html_table(query, json.loads(out.body)), mimetype="text/html")
+        return Response(_html_table(name, query, values, json.loads(out.body)), mimetype="text/html")
     return Response(out.body, mimetype="text/csv" if fmt == "csv" else "application/json")
 
 
@@ -76,14 +80,13 @@ def _error(status: int, message: str) -> Response:
     return Response(json.dumps({"error": message}, ensure_ascii=False), status, mimetype="application/json")
 
 
-def _html_table(query: NamedQuery, data: dict) -> bytes:
-    columns = data["head"]["vars"]
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
-    rows = "".join("<tr>" + "".join(f"<td>{html.escape(b.get(c, {}).get('value', ''))}</td>" for c in columns) + "</tr>"
-                   for b in data["results"]["bindings"])
-    title = html.escape(query.summary)
-    return (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{title}</title></head><body>'
-            f"<h1>{title}</h1><table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table></body></html>\n").encode()
+def _html_table(name: str, query: NamedQuery, values: dict[str, str], data: dict) -> str:
+    lang = choose(request)
+    link = f"/api/queries/{name}?" + urlencode(values)
+    return render_template("table.html", name=name, title=query.summary_in(lang) if lang != "en" else query.summary,
+                           description=query.meta.get(f"description_{lang}") or query.meta.get("description", ""),
+                           params=values, columns=data["head"]["vars"], rows=data["results"]["bindings"],
+                           csv_url=link + "&format=csv", json_url=link + "&format=json")
 
 
 @blueprint.get("/openapi.json")

@@ -16,6 +16,8 @@ class Config:
     """SHACL shapes that writes are validated against."""
     queries: Path | None = None
     """Folder of named queries served at /api/queries (none when not given)."""
+    assets: Path | None = None
+    """``node_modules`` folder where ``npm ci`` installed the front-end files (YASGUI); None: plain editor."""
     version: str = ""
     """Version of the graph, shown by /health and used in ETags."""
     time_limit: float = 10.0
@@ -28,6 +30,8 @@ class Config:
     """Bearer token for SPARQL Update and the Graph Store protocol; None keeps the service read-only."""
     federation_allow: frozenset[str] = field(default_factory=frozenset)
     """SERVICE endpoints (and LOAD sources) the engine may contact; empty: none."""
+    validation_time_limit: float = 300.0
+    """Seconds the validation report of the served graph may take (the /validation page)."""
     sandboxes: int = 2
     """Query processes per web worker (1 when writes are enabled)."""
     cache_entries: int = 1024

@@ -10,7 +10,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
-import html
 import logging
 import re
 import time
@@ -63,7 +62,7 @@ class SparqlProtocol:
             start_response(STATUS[400], [("Content-Type", "text/plain; charset=utf-8"), *CORS,
                                          ("Content-Length", str(len(body)))])
             return [body]
-        if environ.get("PATH_INFO") != self.path:
+        if environ.get("PATH_INFO") != self.path or self._editor(environ):
             return self.app(environ, start_response)
         started = time.perf_counter()
         status, headers, body, digest = self._handle(environ)
@@ -72,6 +71,16 @@ class SparqlProtocol:
         log.info("%s %s %d %.1fms %dB%s", environ.get("REQUEST_METHOD"), self.path, status,
                  (time.perf_counter() - started) * 1000, len(body), f" q={digest}" if digest else "")
         return [b"" if environ.get("REQUEST_METHOD") == "HEAD" else body]
+
+    @staticmethod
+    def _editor(environ: dict) -> bool:
+        """A browser opening /sparql without an operation gets the editor page (served by Flask)."""
+        if environ.get("REQUEST_METHOD") not in ("GET", "HEAD"):
+            return False
+        qs = environ.get("QUERY_STRING", "")
+        if "query=" in qs or "update=" in qs or not wants_html(environ.get("HTTP_ACCEPT")):
+            return False
+        return not {k for k, _ in parse_form(qs)} & {"query", "update"}
 
     # ------------------------------------------------------------ request → operation
 
@@ -205,10 +214,7 @@ class SparqlProtocol:
     def _describe(self, environ: dict) -> tuple[int, list, bytes]:
         state = self.state
         endpoint = base_url(environ) + self.path
-        accept = environ.get("HTTP_ACCEPT")
-        if wants_html(accept):
-            return 200, [("Content-Type", "text/html; charset=utf-8")], summary_page(endpoint, state.stats(), state.version)
-        media = negotiate(accept, SD_FORMATS)
+        media = negotiate(environ.get("HTTP_ACCEPT"), SD_FORMATS)
         if media is None:
             raise ProtocolError(406, "the service description is offered as " + ", ".join(SD_FORMATS))
         stats = state.stats()
@@ -265,17 +271,3 @@ def base_url(environ: dict) -> str:
     scheme = environ.get("wsgi.url_scheme", "http")
     host = environ.get("HTTP_HOST") or f"{environ.get('SERVER_NAME', 'localhost')}:{environ.get('SERVER_PORT', '80')}"
     return f"{scheme}://{host}{environ.get('SCRIPT_NAME', '')}"
-
-
-def summary_page(endpoint: str, stats: dict, version: str) -> bytes:
-    rows = "".join(f"<tr><td>{html.escape(g)}</td><td>{n}</td></tr>" for g, n in sorted(stats["graphs"].items()))
-    e = html.escape(endpoint)
-    return f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>rkg SPARQL endpoint</title></head>
-<body><h1>rkg SPARQL endpoint</h1>
-<p>SPARQL 1.1 endpoint: <code>{e}</code> (GET or POST, <code>query=</code>). The default graph is the union of
-all named graphs. Graph version <code>{html.escape(version)}</code>, {stats['triples']} triples.</p>
-<p>Service description: request this URL with <code>Accept: text/turtle</code>. Dataset description:
-<a href="/.well-known/void">/.well-known/void</a>.</p>
-<table><thead><tr><th>named graph</th><th>triples</th></tr></thead><tbody>{rows}</tbody></table>
-</body></html>
-""".encode()

@@ -7,11 +7,12 @@ server has forked its workers.
 from __future__ import annotations
 
 import hashlib
+import json
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from ..executor import Executor, Outcome, Pool, StatsJob, StoreSpec
+from ..executor import Executor, Outcome, Pool, StatsJob, StoreSpec, ValidationJob
 from .config import Config
 
 
@@ -69,6 +70,8 @@ class EndpointState:
         self._lock = threading.Lock()
         self._writes = 0
         self._stats: tuple[str, dict] | None = None
+        self._validation: tuple[str, dict] | None = None
+        self._validating = threading.Lock()
 
     @property
     def spec(self) -> StoreSpec:
@@ -107,6 +110,23 @@ class EndpointState:
         out: Outcome = self.pool.run(StatsJob(), self.config.time_limit)
         self._stats = (version, out.extra)
         return out.extra
+
+    def validation(self) -> dict:
+        """The validation report of the served graph (``rkg validate --format json``), made in a sandbox
+        once per version; concurrent requests wait for the one run."""
+        if self.config.shapes is None:
+            raise LookupError("no shapes folder configured")
+        with self._validating:
+            version = self.version
+            if self._validation and self._validation[0] == version:
+                return self._validation[1]
+            job = ValidationJob(str(self.config.shapes), str(self.config.queries) if self.config.queries else None)
+            out = self.pool.run(job, self.config.validation_time_limit)
+            if out.status != 200:
+                raise RuntimeError(out.message)
+            report = json.loads(out.body)
+            self._validation = (version, report)
+            return report
 
     def close(self) -> None:
         if self._pool is not None:

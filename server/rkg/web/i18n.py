@@ -1,0 +1,97 @@
+"""The interface in French and English: which language a request gets, and the words of the pages.
+
+The language comes from ``?lang=`` (the switch on every page, remembered in a cookie), else the cookie,
+else ``Accept-Language``; French when nothing matches (the language of the source). Labels from the data
+are picked in that language, falling back to the other one: most entities only have a French label.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from flask import Request
+
+LANGS = ("fr", "en")
+DEFAULT = "fr"
+COOKIE = "rkg_lang"
+
+WORDS: dict[str, dict[str, str]] = {
+    "fr": {
+        "title": "Graphe de connaissances des référentiels de compétences",
+        "home": "Accueil", "editor": "Éditeur SPARQL", "questions": "Questions", "coverage": "Couverture",
+        "validation": "Validation", "switch": "English", "graph_version": "Version du graphe",
+        "triples": "triplets", "graphs": "graphes nommés", "programmes": "Programmes",
+        "programme": "Programme", "counts": "Effectifs", "links": "Liens",
+        "home_intro": "Ce service contient les référentiels ci-dessous, interrogeables en SPARQL, par des questions nommées et par ces pages.",
+        "for_machines": "Pour les programmes", "service_description": "Description du service (SPARQL 1.1)",
+        "void": "Description du jeu de données (VoID)", "openapi": "API des questions nommées (OpenAPI)",
+        "editor_intro": "Écrivez une requête SPARQL 1.1 ; le graphe par défaut est l'union de tous les graphes nommés.",
+        "examples": "Exemples (questions nommées)", "load_example": "Charger",
+        "editor_missing": "L'éditeur YASGUI n'est pas installé sur ce serveur (lancer « npm ci » à la racine du projet) : formulaire simple.",
+        "run": "Exécuter", "results_format": "Format des résultats",
+        "questions_intro": "Chaque question est un fichier .rq de queries/ ; ses paramètres sont vérifiés avant l'exécution.",
+        "parameters": "Paramètres", "columns": "Colonnes", "table": "Tableau", "none": "aucun",
+        "coverage_intro": "Chaque case compte les blocs qui relient la ligne et l'unité ; cliquer une case montre les preuves.",
+        "rows_block": "Blocs × UE", "rows_competency": "Compétences × UE", "rows_dimension": "Dimensions × UE",
+        "download_csv": "Télécharger en CSV", "evidence": "Preuves", "unit": "Unité", "block": "Bloc",
+        "no_evidence": "Aucun bloc ne relie cette ligne et cette unité.", "statement": "Énoncé", "source_graph": "Graphe source",
+        "validation_intro": "Rapport SHACL et requêtes de contrôle qualité (queries/qc) sur le graphe servi.",
+        "violation": "Violations", "warning": "Avertissements", "info": "Informations", "no_findings": "Aucun constat.",
+        "entity": "Entité", "labels": "Libellés", "codes": "Codes", "types": "Types", "out_links": "Propriétés",
+        "in_links": "Liens entrants", "provenance": "Provenance", "interpretations": "Interprétations",
+        "reason": "Raison", "derived_from": "Tiré de", "other_formats": "Autres formats",
+        "not_found": "Rien n'est connu de cette IRI dans le graphe.", "value": "Valeur", "property": "Propriété",
+        "subject": "Sujet", "graph": "Graphe", "file": "Fichier", "external": "IRI externe",
+        "bad_request": "Requête incorrecte", "results": "Résultats", "rows": "lignes",
+        "matrix": "Matrice", "total": "Total", "uncovered": "aucune unité",
+        "terms": "Termes de l'ontologie", "term": "Terme", "definition": "Définition",
+    },
+    "en": {
+        "title": "Knowledge graph of competency frameworks",
+        "home": "Home", "editor": "SPARQL editor", "questions": "Questions", "coverage": "Coverage",
+        "validation": "Validation", "switch": "Français", "graph_version": "Graph version",
+        "triples": "triples", "graphs": "named graphs", "programmes": "Programmes",
+        "programme": "Programme", "counts": "Counts", "links": "Links",
+        "home_intro": "This service holds the frameworks below, open to SPARQL, named questions and these pages.",
+        "for_machines": "For programs", "service_description": "Service description (SPARQL 1.1)",
+        "void": "Dataset description (VoID)", "openapi": "Named-question API (OpenAPI)",
+        "editor_intro": "Write a SPARQL 1.1 query; the default graph is the union of all named graphs.",
+        "examples": "Examples (named questions)", "load_example": "Load",
+        "editor_missing": "The YASGUI editor is not installed on this server (run \"npm ci\" in the project folder): plain form.",
+        "run": "Run", "results_format": "Results format",
+        "questions_intro": "Each question is a .rq file of queries/; its parameters are checked before it runs.",
+        "parameters": "Parameters", "columns": "Columns", "table": "Table", "none": "none",
+        "coverage_intro": "Each cell counts the blocks that link the row and the unit; click a cell for the evidence.",
+        "rows_block": "Blocks × UEs", "rows_competency": "Competencies × UEs", "rows_dimension": "Dimensions × UEs",
+        "download_csv": "Download as CSV", "evidence": "Evidence", "unit": "Unit", "block": "Block",
+        "no_evidence": "No block links this row and this unit.", "statement": "Statement", "source_graph": "Source graph",
+        "validation_intro": "SHACL report and quality-control queries (queries/qc) on the served graph.",
+        "violation": "Violations", "warning": "Warnings", "info": "Information", "no_findings": "No findings.",
+        "entity": "Entity", "labels": "Labels", "codes": "Codes", "types": "Types", "out_links": "Properties",
+        "in_links": "Links in", "provenance": "Provenance", "interpretations": "Interpretations",
+        "reason": "Reason", "derived_from": "Derived from", "other_formats": "Other formats",
+        "not_found": "Nothing is known about this IRI in the graph.", "value": "Value", "property": "Property",
+        "subject": "Subject", "graph": "Graph", "file": "File", "external": "External IRI",
+        "bad_request": "Bad request", "results": "Results", "rows": "rows",
+        "matrix": "Matrix", "total": "Total", "uncovered": "no unit",
+        "terms": "Terms of the ontology", "term": "Term", "definition": "Definition",
+    },
+}
+
+
+def choose(request: Request) -> str:
+    asked = request.args.get("lang")
+    if asked in LANGS:
+        return asked
+    remembered = request.cookies.get(COOKIE)
+    if remembered in LANGS:
+        return remembered
+    return request.accept_languages.best_match(LANGS, default=DEFAULT) or DEFAULT
+
+
+def pick(texts: Mapping[str, str], lang: str) -> str:
+    """The text in ``lang``, else in the other interface language, else untagged, else any."""
+    for key in (lang, *LANGS, ""):
+        if texts.get(key):
+            return texts[key]
+    return next(iter(texts.values()), "")

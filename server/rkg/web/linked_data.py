@@ -1,0 +1,220 @@
+"""Linked Data: every IRI of the graph has a page here, and the same URL gives RDF by content negotiation.
+
+One rule maps IRIs to this server (README, « Linked Data »): an IRI under ``https://w3id.org/rkg/``
+without a fragment is served at the same path here (``…/rkg/id/rncp31854-pif/block/BC01`` →
+``/id/rncp31854-pif/block/BC01``); any other IRI (ontology terms with ``#``, external IRIs) at
+``/resource?iri=<IRI>``. ``Accept`` chooses HTML (browsers), Turtle, JSON-LD, N-Triples or RDF/XML;
+``?format=`` overrides it (``html``, ``turtle``, ``jsonld``, ``nt``, ``rdf``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from urllib.parse import quote
+
+import pyoxigraph as ox
+from flask import Blueprint, Response, abort, current_app, render_template, request
+
+from ..namespaces import BASE, PREFIXES
+from ..negotiation import negotiate
+from ..results import CONTENT_TYPES
+from . import reads
+from .heatmap import natural
+from .reads import Value
+from .state import EndpointState
+
+blueprint = Blueprint("linked_data", __name__)
+
+OFFERS = {"text/html": "html", "text/turtle": "turtle", "application/ld+json": "jsonld",
+          "application/n-triples": "nt", "application/rdf+xml": "rdf"}
+SHORT = {"html": "text/html", "ttl": "text/turtle", "turtle": "text/turtle", "jsonld": "application/ld+json",
+         "json-ld": "application/ld+json", "nt": "application/n-triples", "rdf": "application/rdf+xml"}
+LABEL_PROPERTIES = {"http://www.w3.org/2004/02/skos/core#prefLabel", "http://www.w3.org/2000/01/rdf-schema#label",
+                    "http://purl.org/dc/terms/title"}
+NOTATION = "http://www.w3.org/2004/02/skos/core#notation"
+TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+OWL_ONTOLOGY = "http://www.w3.org/2002/07/owl#Ontology"
+FIRST = {p: i for i, p in enumerate(["http://www.w3.org/2004/02/skos/core#prefLabel", "http://www.w3.org/2000/01/rdf-schema#label",
+                                     "http://purl.org/dc/terms/title", NOTATION, "http://www.w3.org/2004/02/skos/core#altLabel",
+                                     "http://www.w3.org/2000/01/rdf-schema#comment"])}
+"""Properties shown first on a page, in this order; the others follow by their prefixed name."""
+LOCAL_ROOTS = ("id", "graph", "ontology")
+"""First path segments of the IRIs under BASE that this server answers at the same path."""
+
+
+def href(iri: str) -> str:
+    """Where this server shows ``iri``."""
+    if iri.startswith(BASE) and "#" not in iri and iri[len(BASE):].split("/", 1)[0] in LOCAL_ROOTS:
+        return "/" + iri[len(BASE):]
+    return "/resource?iri=" + quote(iri, safe="")
+
+
+def curie(iri: str) -> str:
+    """``skos:prefLabel`` for a known namespace, else the IRI."""
+    best = max(((p, ns) for p, ns in PREFIXES.items() if iri.startswith(ns)), key=lambda x: len(x[1]), default=None)
+    return f"{best[0]}:{iri[len(best[1]):]}" if best else iri
+
+
+@dataclass
+class Link:
+    property: str
+    property_labels: dict[str, str]
+    value: Value
+    labels: dict[str, str] = field(default_factory=dict)
+    code: str = ""
+    graphs: set[str] = field(default_factory=set)
+
+
+@dataclass
+class Interpretation:
+    property: str
+    property_labels: dict[str, str]
+    value: str
+    reasons: dict[str, str]
+    derived_from: list[str]
+    graph: str
+
+
+@dataclass
+class Term:
+    iri: str
+    type: str
+    labels: dict[str, str]
+    comments: dict[str, str]
+
+    @property
+    def anchor(self) -> str:
+        return self.iri.rsplit("#", 1)[-1]
+
+
+@dataclass
+class Entity:
+    iri: str
+    labels: dict[str, str]
+    codes: list[str]
+    types: list[Link]
+    out: dict[str, list[Link]]
+    """Property IRI → its values (labels and codes shown in the header are kept here too)."""
+    inward: dict[str, list[Link]]
+    graphs: dict[str, str]
+    """Named graphs stating something about the entity → their source file."""
+    interpretations: list[Interpretation]
+    terms: list[Term] = field(default_factory=list)
+    """For an ontology: the terms of its hash namespace (the page hash IRIs resolve to)."""
+
+    @property
+    def known(self) -> bool:
+        return bool(self.types or self.out or self.inward)
+
+
+def _links(rows: list[dict[str, Value]], prop: str, target: str, target_label: str, target_code: str) -> dict[str, list[Link]]:
+    grouped: dict[tuple[str, str, str, str, str], Link] = {}
+    for r in rows:
+        value = r[target]
+        key = (r[prop].value, value.kind, value.value, value.lang, value.datatype)
+        link = grouped.get(key)
+        if link is None:
+            link = grouped[key] = Link(r[prop].value, {}, value)
+        if "plabel" in r:
+            link.property_labels.setdefault(r["plabel"].lang, r["plabel"].value)
+        if target_label in r:
+            link.labels.setdefault(r[target_label].lang, r[target_label].value)
+        if target_code in r:
+            link.code = r[target_code].value
+        link.graphs.add(r["g"].value)
+    out: dict[str, list[Link]] = {}
+    for link in sorted(grouped.values(), key=lambda x: (FIRST.get(x.property, len(FIRST)), curie(x.property))):
+        out.setdefault(link.property, []).append(link)
+    for links in out.values():
+        links.sort(key=lambda x: (natural(x.code or x.value.value), x.value.lang))
+    return out
+
+
+def describe(state: EndpointState, iri: str) -> Entity:
+    this = ox.NamedNode(iri)
+    out_rows = reads.select(state, "entity-out", this=this)
+    in_rows = reads.select(state, "entity-in", this=this)
+    out = _links(out_rows, "p", "o", "olabel", "ocode")
+    inward = _links(in_rows, "p", "s", "slabel", "scode")
+    labels: dict[str, str] = {}
+    for prop in LABEL_PROPERTIES:
+        for link in out.get(prop, []):
+            labels.setdefault(link.value.lang, link.value.value)
+    codes = [link.value.value for link in out.get(NOTATION, [])]
+    files = {r["graph"].value: r["file"].value for r in reads.select(state, "graphs") if "file" in r}
+    used = {g for links in (*out.values(), *inward.values()) for link in links for g in link.graphs}
+    interpretations: dict[str, Interpretation] = {}
+    for r in reads.select(state, "entity-axioms", this=this):
+        it = interpretations.setdefault(r["axiom"].value, Interpretation(
+            r["p"].value, {}, r["o"].value, {}, [], r["g"].value))
+        if "plabel" in r:
+            it.property_labels.setdefault(r["plabel"].lang, r["plabel"].value)
+        if "reason" in r:
+            it.reasons.setdefault(r["reason"].lang, r["reason"].value)
+        if "from" in r and r["from"].value not in it.derived_from:
+            it.derived_from.append(r["from"].value)
+    types = out.pop(TYPE, [])
+    terms: dict[str, Term] = {}
+    if any(t.value.value == OWL_ONTOLOGY for t in types):
+        for r in reads.select(state, "ontology-terms", this=this):
+            term = terms.setdefault(r["term"].value, Term(r["term"].value, r["type"].value, {}, {}))
+            if "label" in r:
+                term.labels.setdefault(r["label"].lang, r["label"].value)
+            if "comment" in r:
+                term.comments.setdefault(r["comment"].lang, r["comment"].value)
+    return Entity(iri, labels, codes, types, out, inward, {g: files.get(g, "") for g in sorted(used)},
+                  sorted(interpretations.values(), key=lambda i: (i.property, natural(i.value))),
+                  sorted(terms.values(), key=lambda t: (t.type, t.anchor)))
+
+
+def _state() -> EndpointState:
+    return current_app.extensions["rkg"]
+
+
+def answer(iri: str) -> Response:
+    try:
+        ox.NamedNode(iri)
+    except ValueError:
+        abort(400, description=f"not an absolute IRI: {iri!r}")
+    asked = request.args.get("format")
+    media = SHORT.get(asked or "") or negotiate(request.headers.get("Accept"), OFFERS)
+    if asked and asked not in SHORT:
+        abort(400, description=f"format must be one of {', '.join(SHORT)}")
+    if media is None:
+        return Response("offered: " + ", ".join(OFFERS) + "\n", 406, mimetype="text/plain")
+    state = _state()
+    if media != "text/html":
+        if not reads.select(state, "entity-known", this=ox.NamedNode(iri)):
+            return Response(f"nothing is known about <{iri}> in this graph\n", 404, mimetype="text/plain")
+        graph = reads.construct(state, "entity-describe", media, this=ox.NamedNode(iri))
+        return Response(graph.body, headers={"Content-Type": CONTENT_TYPES[media], "Vary": "Accept",
+                                             "Link": f'<{iri}>; rel="describes"'})
+    entity = describe(state, iri)
+    page = render_template("entity.html", entity=entity, formats=[("turtle", "Turtle"), ("jsonld", "JSON-LD"),
+                                                                   ("nt", "N-Triples"), ("rdf", "RDF/XML")])
+    return Response(page, 200 if entity.known else 404, headers={"Vary": "Accept, Accept-Language, Cookie"},
+                    mimetype="text/html")
+
+
+def _raw_path() -> str:
+    """The request path as sent (percent-escapes kept), so that the IRI is the one minted."""
+    raw = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI")
+    if raw:
+        return raw.split("?", 1)[0].removeprefix(request.script_root)
+    return quote(request.path, safe="/-._~!$&'()*+,;=:@%")
+
+
+@blueprint.get("/id/<path:rest>")
+@blueprint.get("/graph/<path:rest>")
+@blueprint.get("/ontology", defaults={"rest": ""})
+@blueprint.get("/ontology/<path:rest>")
+def local(rest: str) -> Response:
+    return answer(BASE + _raw_path().lstrip("/"))
+
+
+@blueprint.get("/resource")
+def resource() -> Response:
+    iri = request.args.get("iri", "")
+    if not iri:
+        abort(400, description="give the IRI to describe: /resource?iri=<IRI>")
+    return answer(iri)

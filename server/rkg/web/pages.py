@@ -1,0 +1,179 @@
+"""The pages a person reads: home, SPARQL editor, named questions, coverage heat maps with their
+evidence, and the validation report. Templates in ``templates/`` escape every value (Jinja2 autoescape):
+labels from the data are text, never markup."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from flask import Blueprint, Response, abort, current_app, render_template, request, send_from_directory, url_for
+
+from ..bindings import bind
+from ..catalog import Catalog, ParameterError
+from ..namespaces import PREFIXES, mint
+from . import heatmap, reads
+from .i18n import pick
+from .state import EndpointState
+
+blueprint = Blueprint("pages", __name__)
+
+YASGUI = "@zazuko/yasgui/build"
+"""Folder of the YASGUI build under ``node_modules`` (package.json pins the version)."""
+EDITOR_PREFIXES = ("rkg", "rkgid", "skos", "rdfs", "rdf", "owl", "xsd", "dcterms", "prov")
+_PROGRAMME_ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+COUNTED = ("CompetencyBlock", "Competency", "CriticalLearning", "EvaluationModality", "TeachingUnit",
+           "TeachingUnitElement", "GenericDimension", "ProgrammeOutcome")
+
+
+def _state() -> EndpointState:
+    return current_app.extensions["rkg"]
+
+
+def _catalog() -> Catalog:
+    return current_app.extensions["rkg.catalog"]
+
+
+@dataclass
+class Programme:
+    iri: str
+    labels: dict[str, str] = field(default_factory=dict)
+    rncp: str = ""
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+def programmes(state: EndpointState) -> list[Programme]:
+    found: dict[str, Programme] = {}
+    for r in reads.select(state, "programmes"):
+        p = found.setdefault(r["programme"].value, Programme(r["programme"].value))
+        if "label" in r:
+            p.labels.setdefault(r["label"].lang, r["label"].value)
+        if "rncp" in r:
+            p.rncp = r["rncp"].value
+        if "class" in r and r["class"].value:
+            p.counts[r["class"].value] = int(r["count"].value)
+    return sorted(found.values(), key=lambda p: p.iri)
+
+
+def programme_arg(state: EndpointState) -> str:
+    """The ``programme`` parameter (IRI or short id), checked to be a programme of the graph; the first
+    programme when absent."""
+    known = [p.iri for p in programmes(state)]
+    raw = request.args.get("programme", "").strip()
+    if not raw:
+        if not known:
+            abort(404, description="the graph holds no programme")
+        return known[0]
+    iri = mint(raw) if _PROGRAMME_ID.match(raw) else raw
+    if iri not in known:
+        abort(404, description=f"no programme '{raw}' in the graph; programmes: {', '.join(known) or 'none'}")
+    return iri
+
+
+def kind_arg() -> str:
+    kind = request.args.get("kind", "block")
+    if kind not in heatmap.KINDS:
+        abort(400, description=f"kind must be one of {', '.join(heatmap.KINDS)}, not {kind!r}")
+    return kind
+
+
+def class_label(state: EndpointState, name: str, lang: str) -> str:
+    """The label of the ontology term ``rkg:name`` in ``lang``."""
+    terms = reads.labels(reads.select(state, "term-labels"), "term", "label")
+    return pick(terms.get(PREFIXES["rkg"] + name, {}), lang) or name
+
+
+@blueprint.get("/")
+def home() -> str:
+    state = _state()
+    files = {r["graph"].value: r["file"].value for r in reads.select(state, "graphs") if "file" in r}
+    return render_template("home.html", programmes=programmes(state), stats=state.stats(), counted=COUNTED,
+                           files=files, questions=len([q for q in _catalog().queries.values() if not q.qc]))
+
+
+@blueprint.get("/sparql")
+def editor() -> str:
+    """Reached only by browsers: the protocol layer answers every other request to /sparql."""
+    examples = []
+    for name, q in _catalog().queries.items():
+        if q.qc:
+            continue
+        try:
+            text = bind(q.text, q.bindings({}))
+        except ParameterError:  # a required parameter without default: show the query as written
+            text = q.text
+        examples.append({"name": name, "summary": {"en": q.summary, "fr": q.summary_in("fr")}, "query": text})
+    prefixes = "".join(f"PREFIX {p}: <{PREFIXES[p]}>\n" for p in EDITOR_PREFIXES)
+    start = prefixes + "\nSELECT ?class (COUNT(?s) AS ?n) WHERE {\n  ?s a ?class .\n}\nGROUP BY ?class\nORDER BY DESC(?n)\n"
+    assets = current_app.config["RKG_ASSETS"]
+    return render_template("editor.html", examples=examples, start=start,
+                           yasgui=assets is not None and (assets / YASGUI / "yasgui.min.js").is_file())
+
+
+@blueprint.get("/assets/yasgui/<path:name>")
+def yasgui(name: str) -> Response:
+    assets: Path | None = current_app.config["RKG_ASSETS"]
+    if assets is None:
+        abort(404)
+    response = send_from_directory(assets / YASGUI, name, max_age=86400)
+    return response
+
+
+@blueprint.get("/questions")
+def questions() -> str:
+    items = [(name, q) for name, q in _catalog().queries.items()]
+    return render_template("questions.html", items=items)
+
+
+@blueprint.get("/coverage")
+def coverage() -> str:
+    state = _state()
+    programme = programme_arg(state)
+    kind = kind_arg()
+    all_programmes = programmes(state)
+    current = next(p for p in all_programmes if p.iri == programme)
+    return render_template("coverage.html", m=heatmap.matrix(state, programme, kind), programme=current,
+                           programmes=all_programmes, kinds=heatmap.KINDS)
+
+
+@blueprint.get("/coverage.csv")
+def coverage_csv() -> Response:
+    state = _state()
+    programme, kind = programme_arg(state), kind_arg()
+    lang = request.args.get("lang", "fr")
+    name = f"coverage-{programme.rstrip('/').rsplit('/', 1)[-1]}-{kind}.csv"
+    return Response(heatmap.matrix(state, programme, kind).csv(lang), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@blueprint.get("/coverage/cell")
+def cell() -> str:
+    state = _state()
+    programme, kind = programme_arg(state), kind_arg()
+    m = heatmap.matrix(state, programme, kind)
+    row = next((r for r in m.rows if r.iri == request.args.get("row")), None)
+    unit = next((u for u in m.units if u.iri == request.args.get("unit")), None)
+    if row is None or unit is None:
+        abort(404, description="row and unit must be IRIs of a row and a unit of this matrix")
+    return render_template("cell.html", m=m, row=row, unit=unit, blocks=m.evidence(row.iri, unit.iri),
+                           back=url_for("pages.coverage", programme=programme, kind=kind))
+
+
+@blueprint.get("/validation")
+def validation() -> str:
+    report = _state().validation()
+    groups: dict[str, dict[str, list[dict]]] = {}
+    for f in report["findings"]:
+        groups.setdefault(f["severity"], {}).setdefault(f["rule"], []).append(f)
+    return render_template("validation.html", report=report, groups=groups)
+
+
+def programme_short(iri: str) -> str:
+    return iri.rstrip("/").rsplit("/", 1)[-1]
+
+
+def entity_label(labels: dict[str, str], code: str, lang: str) -> str:
+    text = pick(labels, lang)
+    return f"{code} — {text}" if code and text and text != code else (text or code)
+

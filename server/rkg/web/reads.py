@@ -1,0 +1,81 @@
+"""What the pages read from the store: the queries of ``web/sparql/``, run in the sandbox pool with
+typed bindings, their SPARQL JSON results turned into rows of plain values. Answers are kept in the
+app's result cache under the graph version, like those of /sparql."""
+
+from __future__ import annotations
+
+import functools
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyoxigraph as ox
+
+from ..bindings import bind
+from ..executor import QueryJob
+from .state import Cached, EndpointState
+
+FOLDER = Path(__file__).parent / "sparql"
+Term = ox.NamedNode | ox.Literal
+
+
+@dataclass(frozen=True)
+class Value:
+    value: str
+    kind: str
+    """``uri``, ``literal`` or ``bnode``."""
+    lang: str = ""
+    datatype: str = ""
+
+    @property
+    def is_iri(self) -> bool:
+        return self.kind == "uri"
+
+
+class ReadError(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@functools.cache
+def text(name: str) -> str:
+    return (FOLDER / f"{name}.rq").read_text(encoding="utf-8")
+
+
+def _run(state: EndpointState, query: str, results_media: str | None, graph_media: str | None) -> Cached:
+    key = ("page", state.version, query, results_media, graph_media)
+    hit = state.cache.get(key)
+    if hit is None:
+        config = state.config
+        out = state.pool.run(QueryJob(query, results_media, graph_media, max_rows=config.max_rows), config.time_limit)
+        if out.status != 200:
+            raise ReadError(out.status, out.message)
+        hit = Cached.answer(out.body, out.media or "")
+        state.cache.put(key, hit)
+    return hit
+
+
+def select(state: EndpointState, name: str, **params: Term) -> list[dict[str, Value]]:
+    """Rows of the page query ``name`` with ``params`` bound (as a VALUES block, never pasted)."""
+    body = _run(state, bind(text(name), params), "application/sparql-results+json", None).body
+    rows = []
+    for b in json.loads(body)["results"]["bindings"]:
+        rows.append({k: Value(v["value"], v["type"], v.get("xml:lang", ""), v.get("datatype", "")) for k, v in b.items()})
+    return rows
+
+
+def construct(state: EndpointState, name: str, media: str, **params: Term) -> Cached:
+    """The graph of the CONSTRUCT page query ``name``, serialised in ``media``."""
+    return _run(state, bind(text(name), params), None, media)
+
+
+def labels(rows: list[dict[str, Value]], key: str, label: str) -> dict[str, dict[str, str]]:
+    """Labels by language of each value of column ``key`` (a row per label, as OPTIONAL joins give them)."""
+    out: dict[str, dict[str, str]] = {}
+    for r in rows:
+        if key in r:
+            texts = out.setdefault(r[key].value, {})
+            if label in r:
+                texts.setdefault(r[label].lang, r[label].value)
+    return out

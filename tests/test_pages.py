@@ -1,0 +1,412 @@
+"""The web pages (in-process WSGI): home, editor, questions, heat maps with evidence and CSV, validation
+report, Linked Data pages with content negotiation, language choice, escaping. The browser tests
+(tests/web/test_browser.py) drive the same pages in Chromium.
+
+Expected values are read from the source (see tests/queries/*.json, written from the seed), not from
+a first run of the pages.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from rdflib import Graph, URIRef
+from rdflib.namespace import RDF, SKOS
+
+from conftest import PIF, ROOT
+from rkg.build import NQUADS_NAME, build, write
+from rkg.web import create_app
+from rkg.web.config import Config
+
+HOSTILE_DATA = ROOT / "tests" / "fixtures" / "hostile"
+HOSTILE = "https://w3id.org/rkg/id/rncp99998-hostile"
+BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+RKG = "https://w3id.org/rkg/ontology#"
+DIMENSIONS_BY_BLOCK = {"RNCP31854BC01": {"1"}, "RNCP31854BC02": {"1", "2", "8"}, "RNCP31854BC03": {"2", "3", "4", "6", "7"},
+                       "RNCP31854BC04": {"1", "2", "3", "4", "9"}}
+"""Generic dimensions column of each block in the source's block tables."""
+
+
+def units_by_block() -> dict[str, set[str]]:
+    """UE column of each block, as tests/queries/units-by-block.json states it from the source."""
+    out: dict[str, set[str]] = {}
+    for block, unit, _kind in json.loads((ROOT / "tests" / "queries" / "units-by-block.json").read_text())["expected"]:
+        out.setdefault(block, set()).add(unit)
+    return out
+
+
+@pytest.fixture(scope="module")
+def graph_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bundled graph beside the hostile fixture (labels made of markup)."""
+    out = tmp_path_factory.mktemp("pages-build")
+    write(build(ROOT, [HOSTILE_DATA]), out)
+    return out
+
+
+@pytest.fixture(scope="module")
+def client(graph_dir: Path):
+    app = create_app(Config(nquads=graph_dir / NQUADS_NAME, queries=ROOT / "queries", shapes=ROOT / "shapes",
+                            assets=ROOT / "node_modules", version="test"))
+    yield app.test_client()
+    app.extensions["rkg"].close()
+
+
+def page(client, url: str, lang: str = "en", status: int = 200) -> str:
+    r = client.get(url, headers={"Accept": BROWSER, "Accept-Language": lang})
+    assert r.status_code == status, r.get_data(as_text=True)[:2000]
+    assert r.mimetype == "text/html"
+    return r.get_data(as_text=True)
+
+
+class Tables(HTMLParser):
+    """Cells of the tables of a page, by table id: rows of (text, href of the first link, attributes)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tables: dict[str, list[list[dict]]] = {}
+        self._table: str | None = None
+        self._cell: dict | None = None
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "table":
+            self._table = a.get("id", "")
+            self.tables[self._table] = []
+        elif tag == "tr" and self._table is not None:
+            self.tables[self._table].append([])
+        elif tag in ("td", "th") and self._table is not None:
+            self._cell = {"text": "", "href": None, "attrs": a}
+            self.tables[self._table][-1].append(self._cell)
+        elif tag == "a" and self._cell is not None and self._cell["href"] is None:
+            self._cell["href"] = a.get("href")
+        elif tag in ("br", "div") and self._cell is not None:
+            self._cell["text"] += " "
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th"):
+            self._cell = None
+        elif tag == "table":
+            self._table = None
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell["text"] += data
+
+
+def tables(html: str) -> dict[str, list[list[dict]]]:
+    p = Tables()
+    p.feed(html)
+    return p.tables
+
+
+# ---------------------------------------------------------------- home
+
+
+def test_home_counts_every_programme(client) -> None:
+    rows = tables(page(client, "/"))["programmes"]
+    head = [c["text"].strip() for c in rows[0]]
+    by_code = {r[0]["text"].split()[-1]: dict(zip(head, (c["text"].strip() for c in r))) for r in rows[1:]}
+    pif = by_code["rncp31854-pif"]
+    assert pif["RNCP"] == "RNCP31854"
+    expected = {"Competency block": "4", "Competency": "14", "Critical learning": "36", "Teaching unit (UE)": "20",
+                "Teaching unit element (ECUE)": "2", "Generic dimension": "10", "Programme learning outcome": "10"}
+    assert {k: pif[k] for k in expected} == expected
+    modalities = next(k for k in head if "modalit" in k.lower())
+    assert pif[modalities] == "20"  # 4 + 5 + 6 + 5 evaluation modalities in the four blocks
+    assert "rncp99998-hostile" in by_code
+
+
+def test_home_links_everything(client) -> None:
+    html = page(client, "/")
+    for href in ("/sparql", "/questions", "/coverage", "/validation", "/.well-known/void", "/api/openapi.json",
+                 "/id/rncp31854-pif", "/coverage?programme=rncp31854-pif&amp;kind=dimension"):
+        assert f'href="{href}"' in html, href
+    graphs = {r[0]["text"] for r in tables(html)["graphs"][1:]}
+    assert "rkgg:rncp31854-pif/2024-2028/referentiel" in graphs
+
+
+# ---------------------------------------------------------------- language
+
+
+@pytest.mark.parametrize("accept, word", [("fr-FR,fr;q=0.9", "Accueil"), ("en-GB,en;q=0.8", "Home"),
+                                          ("de-DE", "Accueil"), ("de, en;q=0.5", "Home")])
+def test_language_from_accept_language(client, accept: str, word: str) -> None:
+    html = page(client, "/", lang=accept)
+    assert f'data-nav="home">{word}</a>' in html
+    assert f'<html lang="{"fr" if word == "Accueil" else "en"}">' in html
+
+
+def test_language_switch_is_remembered(graph_dir: Path) -> None:
+    app = create_app(Config(nquads=graph_dir / NQUADS_NAME, queries=ROOT / "queries", version="test"))
+    try:
+        c = app.test_client()
+        assert 'data-nav="home">Home</a>' in page(c, "/questions", lang="en")
+        html = page(c, "/questions?lang=fr", lang="en")
+        assert 'data-nav="home">Accueil</a>' in html and 'href="/questions?lang=en"' in html
+        assert 'data-nav="home">Accueil</a>' in page(c, "/", lang="en")  # the cookie wins over Accept-Language
+        assert "Critical learnings per block" in page(c, "/questions?lang=en", lang="fr")
+    finally:
+        app.extensions["rkg"].close()
+
+
+def test_data_labels_follow_the_language(client) -> None:
+    fr = tables(page(client, "/coverage?kind=dimension", lang="fr"))["heatmap"]
+    en = tables(page(client, "/coverage?kind=dimension", lang="en"))["heatmap"]
+    assert fr[10][0]["text"].startswith("10 Contribuer à la transformation en contexte professionnel")
+    assert en[10][0]["text"].startswith("10 Contribute to transformation in a professional context")
+
+
+# ---------------------------------------------------------------- escaping
+
+
+def test_markup_in_labels_is_text(client) -> None:
+    """Labels and codes of the hostile fixture appear escaped on every page that shows them."""
+    urls = ["/", "/coverage?programme=rncp99998-hostile&kind=block", "/coverage?programme=rncp99998-hostile&kind=competency",
+            "/coverage?programme=rncp99998-hostile&kind=dimension", "/id/rncp99998-hostile", "/id/rncp99998-hostile/block/BC01",
+            "/id/rncp99998-hostile/ue/UE1", "/api/queries/units-by-block?programme=rncp99998-hostile&format=html"]
+    for url in urls:
+        html = page(client, url)
+        assert "window.rkgXss" in html, url  # the label is there…
+        assert "<script>window" not in html and "<img src=x" not in html and "<i>BC01" not in html, url  # …as text
+    assert "&lt;script&gt;window.rkgXss = 1&lt;/script&gt;Master &amp; « hostile »" in page(client, "/id/rncp99998-hostile")
+
+
+# ---------------------------------------------------------------- editor and questions
+
+
+def test_editor_for_browsers(client) -> None:
+    html = page(client, "/sparql")
+    assert "/assets/yasgui/yasgui.min.js" in html, "YASGUI missing: run npm ci in the project folder"
+    examples = json.loads(re.search(r'<script type="application/json" id="examples-data">(.*?)</script>', html, re.S).group(1))
+    names = {e["name"] for e in examples}
+    assert {"ues-covering-dimension", "uncovered-dimensions", "coverage-dimension-ue"} <= names
+    assert not any(n.startswith("qc/") for n in names)
+    start = json.loads(re.search(r'id="start-query">(.*?)</script>', html, re.S).group(1))
+    assert "PREFIX rkg: <https://w3id.org/rkg/ontology#>" in start and "PREFIX skos:" in start
+    assert client.get("/assets/yasgui/yasgui.min.js").status_code == 200
+    assert client.get("/assets/yasgui/../../../package.json").status_code == 404
+
+
+def test_editor_without_yasgui_is_a_plain_form(graph_dir: Path) -> None:
+    app = create_app(Config(nquads=graph_dir / NQUADS_NAME, queries=ROOT / "queries", version="test"))
+    try:
+        html = page(app.test_client(), "/sparql")
+        assert 'id="plain-editor"' in html and "npm ci" in html and "yasgui.min.js" not in html
+    finally:
+        app.extensions["rkg"].close()
+
+
+def test_sparql_still_answers_programs(client) -> None:
+    r = client.get("/sparql", headers={"Accept": "text/turtle"})
+    assert r.status_code == 200 and r.mimetype == "text/turtle"  # service description
+    r = client.get("/sparql", query_string={"query": "ASK {}"}, headers={"Accept": BROWSER})
+    assert r.status_code == 200 and r.mimetype == "application/sparql-results+xml"
+
+
+def test_questions_page_lists_every_named_query(client) -> None:
+    html = page(client, "/questions")
+    listed = {row[0]["text"].split()[-1] for row in tables(html)["questions"][1:] if row[0]["text"].strip()}
+    names = {p.stem for p in (ROOT / "queries").glob("*.rq")} | {f"qc/{p.stem}" for p in (ROOT / "queries" / "qc").glob("*.rq")}
+    assert {n for n in names} <= {w for row in tables(html)["questions"][1:] for w in row[0]["text"].split()}, listed
+    assert 'href="/api/queries/uncovered-dimensions?format=html"' in html
+
+
+def test_question_as_html_table(client) -> None:
+    html = page(client, "/api/queries/ues-covering-dimension?dimension=https%3A%2F%2Fw3id.org%2Frkg%2Fid%2Frncp31854-pif%2Fdimension%2F8&format=html")
+    rows = tables(html)["results"]
+    assert [c["text"] for c in rows[0]] == ["unit", "block"]
+    assert {r[0]["text"] for r in rows[1:]} == units_by_block()["RNCP31854BC02"]  # dimension 8: BC02 only
+    assert 'href="/api/queries/ues-covering-dimension?dimension=https%3A%2F%2Fw3id.org%2Frkg%2Fid%2Frncp31854-pif%2Fdimension%2F8&amp;format=csv"' in html
+
+
+# ---------------------------------------------------------------- heat maps
+
+
+def expected_cells(kind: str) -> dict[tuple[str, str], set[str]]:
+    """(row code, unit) → blocks linking them, from the source's block tables."""
+    units = units_by_block()
+    competencies = {"RNCP31854BC01": 3, "RNCP31854BC02": 4, "RNCP31854BC03": 4, "RNCP31854BC04": 3}
+    out: dict[tuple[str, str], set[str]] = {}
+    for block, block_units in units.items():
+        if kind == "block":
+            rows = {block}
+        elif kind == "dimension":
+            rows = DIMENSIONS_BY_BLOCK[block]
+        else:
+            rows = {f"competency-of-{block}-{i}" for i in range(competencies[block])}
+        for row in rows:
+            for u in block_units:
+                out.setdefault((row, u), set()).add(block)
+    return out
+
+
+def heatmap(client, kind: str) -> tuple[list[str], dict[str, dict[str, dict]]]:
+    rows = tables(page(client, f"/coverage?programme=rncp31854-pif&kind={kind}"))["heatmap"]
+    units = [c["text"] for c in rows[0][1:-1]]
+    return units, {r[0]["text"].split()[0]: dict(zip(units, r[1:-1])) for r in rows[1:]}
+
+
+def test_heatmap_every_unit_is_a_column(client) -> None:
+    units, _ = heatmap(client, "block")
+    assert sorted(units) == sorted(set().union(*units_by_block().values()))
+    assert len(units) == 22  # 20 UEs and 2 ECUEs
+
+
+@pytest.mark.parametrize("kind", ["block", "dimension"])
+def test_heatmap_cells(client, kind: str) -> None:
+    _, rows = heatmap(client, kind)
+    expected = expected_cells(kind)
+    got = {(r, u): int(c["attrs"]["data-count"]) for r, cells in rows.items() for u, c in cells.items() if c["attrs"]["data-count"] != "0"}
+    assert got == {k: len(v) for k, v in expected.items()}
+    if kind == "dimension":
+        assert set(rows) == {str(i) for i in range(1, 11)}
+        assert {r for r, cells in rows.items() if not any(c["attrs"]["data-count"] != "0" for c in cells.values())} == {"5", "10"}
+
+
+def test_heatmap_competencies(client) -> None:
+    _, rows = heatmap(client, "competency")
+    assert len(rows) == 14
+    block_of = {"C.1": "RNCP31854BC01", "C.2": "RNCP31854BC02", "C.3": "RNCP31854BC03", "C.4": "RNCP31854BC04", "C4": "RNCP31854BC04"}
+    units = units_by_block()
+    for code, cells in rows.items():
+        block = block_of[re.match(r"C\.?\d", code).group(0)]
+        assert {u for u, c in cells.items() if c["attrs"]["data-count"] == "1"} == units[block], code
+
+
+def test_heatmap_cell_links_to_its_evidence(client) -> None:
+    _, rows = heatmap(client, "dimension")
+    href = rows["1"]["UE19"]["href"].replace("&amp;", "&")
+    evidence = tables(page(client, href))["evidence"]
+    assert {r[0]["text"] for r in evidence[1:]} == expected_cells("dimension")[("1", "UE19")]
+    assert all(r[0]["href"].startswith("/id/rncp31854-pif/block/") for r in evidence[1:])
+
+
+def test_heatmap_csv(client) -> None:
+    r = client.get("/coverage.csv?programme=rncp31854-pif&kind=dimension&lang=en")
+    assert r.mimetype == "text/csv" and "attachment" in r.headers["Content-Disposition"]
+    table = list(csv.reader(io.StringIO(r.get_data(as_text=True))))
+    units = table[0][2:]
+    got = {(row[0], u): int(n) for row in table[1:] for u, n in zip(units, row[2:]) if n != "0"}
+    assert got == {k: len(v) for k, v in expected_cells("dimension").items()}
+    assert table[10][:2] == ["10", "Contribute to transformation in a professional context"]
+
+
+@pytest.mark.parametrize("url, status", [("/coverage?kind=everything", 400), ("/coverage?programme=rncp00000-none", 404),
+                                         ("/coverage/cell?kind=block&row=x&unit=y", 404)])
+def test_heatmap_bad_parameters(client, url: str, status: int) -> None:
+    r = client.get(url, headers={"Accept": "text/plain"})
+    assert r.status_code == status and r.mimetype == "text/plain"
+    assert page(client, url, status=status)  # a page for browsers
+
+
+# ---------------------------------------------------------------- validation
+
+
+def test_validation_page(client) -> None:
+    html = page(client, "/validation")
+    counts = dict(re.findall(r'data-severity="(\w+)">(\d+)<', html))
+    assert int(counts["warning"]) >= 23  # the bundled graph's 23 and the hostile fixture's own
+    assert 'data-rule="https://w3id.org/rkg/shapes#' in html
+    assert 'href="/id/rncp31854-pif/dimension/5"' in html and 'href="/id/rncp31854-pif/dimension/10"' in html
+
+
+def test_validation_page_of_the_bundled_graph(built_dir: Path) -> None:
+    app = create_app(Config(nquads=built_dir / NQUADS_NAME, queries=ROOT / "queries", shapes=ROOT / "shapes", version="t"))
+    try:
+        html = page(app.test_client(), "/validation")
+        assert dict(re.findall(r'data-severity="(\w+)">(\d+)<', html)) == {"violation": "0", "warning": "23", "info": "0"}
+        assert len(re.findall(r'<li><a href="/id/rncp31854-pif/', html)) == 23
+    finally:
+        app.extensions["rkg"].close()
+
+
+# ---------------------------------------------------------------- Linked Data
+
+
+def entity_iris(graph_dir: Path) -> list[str]:
+    import pyoxigraph as ox
+
+    store = ox.Store()
+    store.bulk_load(path=str(graph_dir / NQUADS_NAME), format=ox.RdfFormat.N_QUADS)
+    return sorted({q.subject.value for q in store if isinstance(q.subject, ox.NamedNode)})
+
+
+def test_every_iri_of_the_graph_has_a_page(client, graph_dir: Path) -> None:
+    failures = []
+    iris = entity_iris(graph_dir)
+    assert len(iris) > 150
+    for iri in iris:
+        from rkg.web.linked_data import href
+
+        r = client.get(href(iri), headers={"Accept": BROWSER})
+        html = r.get_data(as_text=True)
+        if r.status_code != 200 or f'<code id="entity-iri">{iri.replace("&", "&amp;")}</code>' not in html:
+            failures.append((iri, r.status_code))
+    assert not failures
+
+
+@pytest.mark.parametrize("accept, fmt, media", [("text/turtle", "turtle", "text/turtle"),
+                                                ("application/ld+json", "json-ld", "application/ld+json"),
+                                                ("application/n-triples", "nt", "application/n-triples"),
+                                                ("application/rdf+xml", "xml", "application/rdf+xml")])
+def test_entity_as_rdf(client, accept: str, fmt: str, media: str) -> None:
+    block = URIRef(PIF + "/block/BC01")
+    for url in ("/id/rncp31854-pif/block/BC01", "/id/rncp31854-pif/block/BC01?format=" + {"text/turtle": "turtle", "application/ld+json": "jsonld",
+                                                                                          "application/n-triples": "nt", "application/rdf+xml": "rdf"}[accept]):
+        r = client.get(url, headers={"Accept": accept if "format" not in url else BROWSER})
+        assert r.status_code == 200 and r.mimetype == media and "Accept" in r.headers["Vary"]
+        g = Graph().parse(data=r.get_data(as_text=True), format=fmt)
+        assert (block, RDF.type, URIRef(RKG + "CompetencyBlock")) in g
+        assert (block, SKOS.notation, None) in g
+        assert (URIRef(PIF), URIRef(RKG + "hasBlock"), block) in g  # links in
+        assert len(set(g.objects(block, URIRef(RKG + "hasCriticalLearning")))) == 8
+
+
+def test_entity_rdf_carries_interpretations(client) -> None:
+    r = client.get("/id/rncp31854-pif/block/BC01/ac/AC4", headers={"Accept": "text/turtle"})
+    g = Graph().parse(data=r.get_data(as_text=True), format="turtle")
+    axioms = set(g.subjects(URIRef("http://www.w3.org/2002/07/owl#annotatedSource"), URIRef(PIF + "/block/BC01/ac/AC4")))
+    assert len(axioms) == 2  # M1 and M2, each read from the level column by position
+
+
+def test_entity_page_content(client) -> None:
+    html = page(client, "/id/rncp31854-pif/block/BC01/ac/AC4", lang="fr")
+    t = tables(html)
+    assert "AC4" in re.search(r'<h1 id="entity-title">(.*?)</h1>', html, re.S).group(1)
+    props = [r[0]["text"] for r in t["out"][1:]]
+    assert props[:2] == ["skos:prefLabel", "skos:notation"] and "situé en année" in props
+    assert any("/id/rncp31854-pif/block/BC01" == r[0]["href"] for r in t["in"][1:])  # the block links to it
+    reasons = [r[1]["text"] for r in t["interpretations"][1:]]
+    assert len(reasons) == 2 and all("la n-ième valeur est attribuée au n-ième AC" in x for x in reasons)
+    files = {r[1]["text"] for r in t["provenance"][1:]}
+    assert {"data/rncp31854-pif/2024-2028/referentiel.ttl", "data/rncp31854-pif/2024-2028/interpretations.ttl"} <= files
+
+
+def test_ontology_terms_and_external_iris(client) -> None:
+    html = page(client, "/resource?iri=" + "https%3A%2F%2Fw3id.org%2Frkg%2Fontology%23CompetencyBlock")
+    assert "Competency block" in html
+    html = page(client, "/ontology")  # the document hash IRIs resolve to: it lists the terms, with anchors
+    terms = {r[0]["text"] for r in tables(html)["terms"][1:]}
+    assert {"rkg:CompetencyBlock", "rkg:hasCriticalLearning", "rkg:mobilisesDimension"} <= terms
+    assert '<tr id="CompetencyBlock">' in html and 'href="/ontology/0.1.0"' in html
+    html = page(client, "/resource?iri=http%3A%2F%2Fdata.europa.eu%2Fsnb%2Feqf%2F7")
+    assert 'rel="external"' in html
+
+
+@pytest.mark.parametrize("url, accept, status", [
+    ("/id/rncp31854-pif/block/BC99", BROWSER, 404),
+    ("/id/rncp31854-pif/block/BC99", "text/turtle", 404),
+    ("/id/rncp31854-pif/block/BC01", "image/png", 406),
+    ("/id/rncp31854-pif/block/BC01?format=pdf", "text/turtle", 400),
+    ("/resource", BROWSER, 400),
+    ("/resource?iri=not%20an%20iri", "text/turtle", 400),
+])
+def test_entity_errors(client, url: str, accept: str, status: int) -> None:
+    r = client.get(url, headers={"Accept": accept})
+    assert r.status_code == status
