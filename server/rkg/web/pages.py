@@ -103,11 +103,13 @@ def editor() -> str:
             text = bind(q.text, q.bindings({}))
         except ParameterError:  # a required parameter without default: show the query as written
             text = q.text
-        examples.append({"name": name, "summary": {"en": q.summary, "fr": q.summary_in("fr")}, "query": text})
+        body = "\n".join(line for line in text.splitlines() if not line.startswith("#+"))  # the API header
+        examples.append({"name": name, "summary": {"en": q.summary, "fr": q.summary_in("fr")},
+                         "query": f"# {q.summary}\n# {q.summary_in('fr')}\n{body.lstrip()}"})
     prefixes = "".join(f"PREFIX {p}: <{PREFIXES[p]}>\n" for p in EDITOR_PREFIXES)
     start = prefixes + "\nSELECT ?class (COUNT(?s) AS ?n) WHERE {\n  ?s a ?class .\n}\nGROUP BY ?class\nORDER BY DESC(?n)\n"
     assets = current_app.config["RKG_ASSETS"]
-    return render_template("editor.html", examples=examples, start=start,
+    return render_template("editor.html", examples=examples, start=start, prefixes=PREFIXES,
                            yasgui=assets is not None and (assets / YASGUI / "yasgui.min.js").is_file())
 
 

@@ -11,7 +11,7 @@
     endpointCatalogueOptions: { getData: () => [{ endpoint: endpoint }] },
     persistenceId: "rkg-yasgui",
     yasqe: { value: start, autocompleters: ["prefixes", "variables"] },
-    yasr: { prefixes: {} },
+    yasr: { prefixes: JSON.parse(document.getElementById("prefixes").textContent) },
   });
   const tab = yasgui.getTab();
   if (tab.getEndpoint() !== endpoint) tab.setEndpoint(endpoint);
