@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 SEED = SHARED / "seed" / "000_5ad04cdbbef53940.txt"
 DEMO_DATA = ROOT / "tests" / "fixtures" / "demo"
+VERSIONS_DATA = ROOT / "tests" / "fixtures" / "versions"
 PIF = "https://w3id.org/rkg/id/rncp31854-pif"
 DEMO = "https://w3id.org/rkg/id/rncp99999-demo"
 
@@ -31,6 +32,12 @@ def bundled_store() -> EmbeddedStore:
 def multi_store() -> EmbeddedStore:
     """The bundled référentiel and the made-up one of tests/fixtures/demo in one dataset."""
     return EmbeddedStore.from_quads(build(ROOT, [DEMO_DATA]).quads)
+
+
+@pytest.fixture(scope="session")
+def versions_store() -> EmbeddedStore:
+    """The bundled référentiel and the made-up two-version one of tests/fixtures/versions."""
+    return EmbeddedStore.from_quads(build(ROOT, [VERSIONS_DATA]).quads)
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,8 @@
 A case file names the query (``query``, default: the file stem before ``--``), its ``params``, the
 ``columns`` compared, and the ``expected`` rows, compared as sets. ``token_sets`` lists columns whose
 value is a space-separated set (GROUP_CONCAT order is not defined). ``store: multi`` runs the case on the
-bundled graph plus the made-up demo référentiel.
+bundled graph plus the made-up demo référentiel, ``store: versions`` beside the made-up référentiel in
+two versions.
 """
 
 from __future__ import annotations
@@ -25,10 +26,10 @@ def _normalise(row: tuple, columns: list[str], token_sets: set[str]) -> tuple:
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.stem for c in CASES])
-def test_named_query(case: Path, catalog: Catalog, bundled_store, multi_store) -> None:
+def test_named_query(case: Path, catalog: Catalog, request: pytest.FixtureRequest) -> None:
     spec = json.loads(case.read_text(encoding="utf-8"))
     query = catalog.get(spec.get("query", case.stem.split("--")[0]))
-    store = multi_store if spec.get("store") == "multi" else bundled_store
+    store = request.getfixturevalue({"multi": "multi_store", "versions": "versions_store"}.get(spec.get("store"), "bundled_store"))
     table = run(store, query, spec["params"])
     columns = spec["columns"] or table.columns
     index = [table.columns.index(c) for c in columns]

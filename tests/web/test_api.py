@@ -1,0 +1,123 @@
+"""The named-query API over HTTP (a real ``rkg serve``): listing, running every question with checked
+parameters, bad parameters for every question, formats, OpenAPI."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+import requests
+from openapi_spec_validator import validate
+
+from rkg.catalog import Catalog
+
+from .conftest import ROOT, Server
+
+CASES = sorted(p for p in (ROOT / "tests" / "queries").glob("*.json") if "store" not in json.loads(p.read_text()))
+CATALOG = Catalog.from_folder(ROOT / "queries")
+TIMEOUT = 30
+
+
+class Client:
+    """GET requests to the server, answered as requests' responses."""
+
+    def __init__(self, server: Server) -> None:
+        self.base = server.base
+
+    def get(self, url: str, query_string: dict | None = None, headers: dict | None = None) -> requests.Response:
+        return requests.get(self.base + url, params=query_string, headers=headers, timeout=TIMEOUT)
+
+
+@pytest.fixture(scope="module")
+def client(endpoint: Server) -> Client:
+    return Client(endpoint)
+
+
+def media(r: requests.Response) -> str:
+    return r.headers["Content-Type"].split(";")[0]
+
+
+def test_list(client) -> None:
+    listed = {q["name"]: q for q in client.get("/api/queries").json()}
+    assert {"uncovered-dimensions", "ues-covering-dimension", "qc/entity-without-source"} <= set(listed)
+    ues = listed["ues-covering-dimension"]
+    assert [(p["name"], p["required"]) for p in ues["parameters"]] == [("programme", False), ("dimension", True)]
+    assert ues["columns"] == ["unit", "block"] and ues["summary"]["fr"].startswith("Unités")
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.stem for c in CASES])
+def test_same_answers_as_the_catalogue(client, case: Path) -> None:
+    """Every case of tests/queries, through HTTP: same rows (compared as sets)."""
+    spec = json.loads(case.read_text())
+    name = spec.get("query", case.stem.split("--")[0])
+    r = client.get(f"/api/queries/{name}", query_string=spec["params"])
+    assert r.status_code == 200, r.text
+    data = r.json()
+    columns = spec["columns"] or data["head"]["vars"]
+    tokens = set(spec.get("token_sets", []))
+
+    def norm(row):
+        return tuple(" ".join(sorted((v or "").split())) if c in tokens else v for c, v in zip(columns, row))
+
+    got = {norm(tuple(b.get(c, {}).get("value") for c in columns)) for b in data["results"]["bindings"]}
+    assert got == {norm(tuple(row)) for row in spec["expected"]}
+
+
+def test_csv_and_html(client) -> None:
+    r = client.get("/api/queries/uncovered-dimensions", headers={"Accept": "text/csv"})
+    assert media(r) == "text/csv"
+    assert {row["dimension"] for row in csv.DictReader(io.StringIO(r.text))} == {"5", "10"}
+    r = client.get("/api/queries/uncovered-dimensions?format=html")
+    assert media(r) == "text/html" and "<td>Contribuer à la transformation en contexte professionnel</td>" in r.text
+
+
+@pytest.mark.parametrize("url, status, message", [
+    ("/api/queries/units-by-block?rollup=maybe", 400, "allowed values: false, true"),
+    ("/api/queries/ues-covering-dimension", 400, "needs parameter 'dimension'"),
+    ("/api/queries/uncovered-dimensions?programme=not%20an%20iri", 400, "not an absolute IRI"),
+    ("/api/queries/uncovered-dimensions?colour=red", 400, "has no parameter 'colour'"),
+    ("/api/queries/no-such-query", 404, "no named query"),
+])
+def test_errors(client, url: str, status: int, message: str) -> None:
+    r = client.get(url)
+    assert r.status_code == status and message in r.json()["error"]
+
+
+def test_406(client) -> None:
+    assert client.get("/api/queries/uncovered-dimensions", headers={"Accept": "image/png"}).status_code == 406
+
+
+def test_openapi_is_valid_and_covers_every_query(client) -> None:
+    spec = client.get("/api/openapi.json").json()
+    validate(spec)  # raises on an invalid OpenAPI 3 document
+    names = {q["name"] for q in client.get("/api/queries").json()}
+    assert {f"/api/queries/{n}" for n in names} | {"/api/queries"} == set(spec["paths"])
+    rollup = next(p for p in spec["paths"]["/api/queries/units-by-block"]["get"]["parameters"] if p["name"] == "rollup")
+    assert rollup["schema"]["enum"] == ["false", "true"] and rollup["schema"]["default"] == "false"
+
+
+def bad_values(name: str) -> list[tuple[dict[str, str], str]]:
+    """Requests that break the header of query ``name``, with a piece of the 400 message each must get."""
+    q = CATALOG.queries[name]
+    known = ", ".join(sorted(p.name for p in q.parameters)) or "none"
+    cases = [({"nonsense": "1"}, f"its parameters: {known}")]
+    for p in q.parameters:
+        if p.allowed:
+            cases.append(({p.name: "no-such-value"}, "allowed values: " + ", ".join(p.allowed)))
+        elif p.type == "iri":
+            cases.append(({p.name: "not an iri"}, "not an absolute IRI"))
+        elif p.type in ("integer", "number"):
+            cases.append(({p.name: "many"}, "not an integer"))
+    return cases
+
+
+@pytest.mark.parametrize("name", sorted(CATALOG.queries))
+def test_every_question_refuses_bad_parameters(client, name: str) -> None:
+    required = {p.name: "https://w3id.org/rkg/id/rncp31854-pif/dimension/1" for p in CATALOG.queries[name].parameters
+                if p.required and p.default is None}
+    for params, message in bad_values(name):
+        r = client.get(f"/api/queries/{name}", query_string={**required, **params})
+        assert r.status_code == 400 and message in r.json()["error"], (params, r.text)
