@@ -91,8 +91,8 @@ def create_app(config: Config) -> Flask:
         if wants_html(request.headers.get("Accept")):
             return Response(render_template("error.html", code=e.code, name=e.name, message=message), e.code,
                             mimetype="text/html")
-        return Response(message + "\n", e.code, mimetype="text/plain", headers=e.get_headers() and
-                        [h for h in e.get_headers() if h[0] != "Content-Type"])
+        return Response(message + "\n", e.code, mimetype="text/plain",
+                        headers=[h for h in e.get_headers() if h[0] != "Content-Type"])
 
     @app.after_request
     def cors(response: Response) -> Response:

@@ -44,7 +44,7 @@ WORDS: dict[str, dict[str, str]] = {
         "subject": "Sujet", "graph": "Graphe", "file": "Fichier", "external": "IRI externe",
         "bad_request": "Requête incorrecte", "results": "Résultats", "rows": "lignes",
         "matrix": "Matrice", "total": "Total", "uncovered": "aucune unité",
-        "terms": "Termes de l'ontologie", "derived_by_build": "calculé par rkg build (clés de recherche, VoID)", "term": "Terme", "definition": "Définition",
+        "anonymous": "Liens depuis des nœuds anonymes (annotations d'axiomes, restrictions, listes)", "terms": "Termes de l'ontologie", "derived_by_build": "calculé par rkg build (clés de recherche, VoID)", "term": "Terme", "definition": "Définition",
     },
     "en": {
         "title": "Knowledge graph of competency frameworks",
@@ -74,7 +74,7 @@ WORDS: dict[str, dict[str, str]] = {
         "subject": "Subject", "graph": "Graph", "file": "File", "external": "External IRI",
         "bad_request": "Bad request", "results": "Results", "rows": "rows",
         "matrix": "Matrix", "total": "Total", "uncovered": "no unit",
-        "terms": "Terms of the ontology", "derived_by_build": "computed by rkg build (search keys, VoID)", "term": "Term", "definition": "Definition",
+        "anonymous": "Links from anonymous nodes (axiom annotations, restrictions, lists)", "terms": "Terms of the ontology", "derived_by_build": "computed by rkg build (search keys, VoID)", "term": "Term", "definition": "Definition",
     },
 }
 

@@ -101,10 +101,12 @@ class Entity:
     interpretations: list[Interpretation]
     terms: list[Term] = field(default_factory=list)
     """For an ontology: the terms of its hash namespace (the page hash IRIs resolve to)."""
+    anonymous: dict[str, tuple[dict[str, str], int]] = field(default_factory=dict)
+    """Property → (its labels, how many blank nodes link to the entity with it)."""
 
     @property
     def known(self) -> bool:
-        return bool(self.types or self.out or self.inward)
+        return bool(self.types or self.out or self.inward or self.anonymous)
 
 
 def _links(rows: list[dict[str, Value]], prop: str, target: str, target_label: str, target_code: str) -> dict[str, list[Link]]:
@@ -162,9 +164,15 @@ def describe(state: EndpointState, iri: str) -> Entity:
                 term.labels.setdefault(r["label"].lang, r["label"].value)
             if "comment" in r:
                 term.comments.setdefault(r["comment"].lang, r["comment"].value)
+    anonymous: dict[str, tuple[dict[str, str], int]] = {}
+    for r in reads.select(state, "entity-in-anonymous", this=this):
+        labels_of, n = anonymous.get(r["p"].value, ({}, int(r["n"].value)))
+        if "plabel" in r:
+            labels_of.setdefault(r["plabel"].lang, r["plabel"].value)
+        anonymous[r["p"].value] = (labels_of, n)
     return Entity(iri, labels, codes, types, out, inward, {g: files.get(g, "") for g in sorted(used)},
                   sorted(interpretations.values(), key=lambda i: (i.property, natural(i.value))),
-                  sorted(terms.values(), key=lambda t: (t.type, t.anchor)))
+                  sorted(terms.values(), key=lambda t: (t.type, t.anchor)), anonymous)
 
 
 def _state() -> EndpointState:
