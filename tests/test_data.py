@@ -231,7 +231,7 @@ def test_every_entity_has_french_and_english_labels(bundled_store: EmbeddedStore
 
 
 def test_every_entity_points_to_the_source_document(bundled_store: EmbeddedStore) -> None:
-    missing = values(bundled_store, f"SELECT ?e WHERE {{ ?e rkg:inProgramme ?p FILTER NOT EXISTS {{ ?e dcterms:source ?s . ?s a rkg:SourceDocument }} }}", p=PIF)
+    missing = values(bundled_store, "SELECT ?e WHERE { ?e rkg:inProgramme ?p FILTER NOT EXISTS { ?e dcterms:source ?s . ?s a rkg:SourceDocument } }", p=PIF)
     assert missing == set()
     rights = values(bundled_store, "SELECT ?r WHERE { ?s a rkg:SourceDocument ; dcterms:rights ?r FILTER(lang(?r)='en') }")
     assert len(rights) == 1 and "university" in next(iter(rights))

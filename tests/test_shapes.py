@@ -29,7 +29,6 @@ import pyshacl
 import pytest
 from pyshacl.entrypoints import meta_validate
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
-from rdflib.collection import Collection
 from rdflib.namespace import DCTERMS, OWL, RDF, RDFS, SH
 
 from rkg.validation import Finding, load_shapes, run_shacl, validate

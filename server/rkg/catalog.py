@@ -30,14 +30,13 @@ import yaml
 
 from . import lexer
 from .build import search_key
-from .namespaces import mint
+from .namespaces import programme_iri
 from .store import Store, Table
 
 _PARAM = re.compile(r"[?$](__?)([A-Za-z][A-Za-z0-9]*)(?:_([A-Za-z]+))?")
 _TYPES = {"iri", "integer", "number", "literal"}
 _XSD = "http://www.w3.org/2001/XMLSchema#"
 _IRI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:[^\s<>\"{}|^`\\]*$")
-_PROGRAMME_ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 
 
 class ParameterError(ValueError):
@@ -62,8 +61,8 @@ class Parameter:
         if self.allowed and raw not in self.allowed:
             raise ParameterError(f"parameter '{self.name}': '{raw}' is not allowed; allowed values: {', '.join(self.allowed)}")
         if self.type == "iri":
-            if self.name == "programme" and _PROGRAMME_ID.match(raw):
-                raw = mint(raw)
+            if self.name == "programme":
+                raw = programme_iri(raw)
             if not _IRI.match(raw):
                 raise ParameterError(f"parameter '{self.name}': '{raw}' is not an absolute IRI (e.g. https://w3id.org/rkg/id/...)")
             return ox.NamedNode(raw)

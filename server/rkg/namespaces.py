@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import PurePosixPath
 from urllib.parse import quote
 
@@ -66,6 +67,25 @@ def mint(programme: str, *path: str) -> str:
         raise ValueError(f"kind and code must come in pairs, got {path!r}")
     parts = [segment(programme), *(segment(p) for p in path)]
     return str(ID) + "/".join(parts)
+
+
+PROGRAMME_ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+"""A programme's short id, the segment its IRIs are minted under (``rncp31854-pif``)."""
+
+
+def programme_iri(value: str) -> str:
+    """A programme given by its IRI or its short id (``rncp31854-pif`` → ``https://w3id.org/rkg/id/rncp31854-pif``)."""
+    return mint(value) if PROGRAMME_ID.match(value) else value
+
+
+def programme_id(iri: str) -> str:
+    """The short id of a programme IRI (its last path segment)."""
+    return iri.rstrip("/").rsplit("/", 1)[-1]
+
+
+def natural(text: str) -> list[str | int]:
+    """Sort key that puts C.1.9 before C.1.10 and dimension/5 before dimension/10."""
+    return [int(p) if p.isdigit() else p for p in re.split(r"(\d+)", text)]
 
 
 def mint_rncp(code: str) -> str:

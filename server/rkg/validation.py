@@ -15,7 +15,7 @@ from rdflib.namespace import RDF, SH
 
 from .build import BuildError, Source, parse_source
 from .catalog import Catalog, run
-from .namespaces import BASE
+from .namespaces import BASE, natural
 from .store import EmbeddedStore
 
 SEVERITIES = ("violation", "warning", "info")
@@ -60,11 +60,6 @@ class Report:
 
     def by(self, severity: str) -> list[Finding]:
         return [f for f in self.findings if f.severity == severity]
-
-
-def _natural(text: str) -> list[str | int]:
-    """Sort key that puts dimension/5 before dimension/10."""
-    return [int(p) if p.isdigit() else p for p in re.split(r"(\d+)", text)]
 
 
 def _pick(texts: dict[str, str], lang: str) -> str:
@@ -167,7 +162,7 @@ def validate(store: EmbeddedStore, shapes: Graph, catalog: Catalog) -> tuple[Rep
     findings, results = run_shacl(data, shapes)
     findings += run_qc(store, catalog)
     order = {s: i for i, s in enumerate(SEVERITIES)}
-    findings.sort(key=lambda f: (order[f.severity], f.rule, _natural(f.focus), f.value or ""))
+    findings.sort(key=lambda f: (order[f.severity], f.rule, natural(f.focus), f.value or ""))
     return Report(findings), results
 
 

@@ -177,7 +177,7 @@ def test_head_matches_get(endpoint: Server) -> None:
 
 DATASET_CASES = [
     # (method, params, query, expected answer)
-    ("GET", [], f"SELECT (COUNT(DISTINCT ?g) AS ?n) WHERE {{ GRAPH ?g {{ ?s ?p ?o }} }}", "6"),
+    ("GET", [], "SELECT (COUNT(DISTINCT ?g) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }", "6"),
     ("GET", [("default-graph-uri", LABELS_EN)], SELECT, ["en"]),
     ("POST-form", [("default-graph-uri", LABELS_EN)], SELECT, ["en"]),
     ("POST-direct", [("default-graph-uri", REFERENTIEL)], SELECT, ["fr"]),

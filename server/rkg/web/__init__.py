@@ -13,7 +13,7 @@ from werkzeug.exceptions import HTTPException
 from .. import __version__
 from ..catalog import Catalog
 from ..executor import Busy, Timeout
-from ..namespaces import BASE
+from ..namespaces import BASE, programme_id
 from ..negotiation import negotiate, wants_html
 from ..results import CONTENT_TYPES, graph
 from ..validation import short_iri
@@ -45,7 +45,7 @@ def create_app(config: Config) -> Flask:
             "lang": lang, "other_lang": other, "w": i18n.WORDS[lang],
             "switch_url": request.path + "?" + urlencode({**args, "lang": other}),
             "pick": i18n.pick, "href": linked_data.href, "curie": linked_data.curie, "short": short_iri,
-            "programme_short": pages.programme_short, "entity_label": pages.entity_label,
+            "programme_short": programme_id, "entity_label": pages.entity_label,
             "class_label": lambda name: pages.class_label(state, name, lang), "kinds": pages.heatmap.KINDS,
             "rkg_version": __version__, "graph_version": state.version, "base": BASE,
         }

@@ -83,7 +83,7 @@ def _error(status: int, message: str) -> Response:
 def _html_table(name: str, query: NamedQuery, values: dict[str, str], data: dict) -> str:
     lang = choose(request)
     link = f"/api/queries/{name}?" + urlencode(values)
-    return render_template("table.html", name=name, title=query.summary_in(lang) if lang != "en" else query.summary,
+    return render_template("table.html", name=name, title=query.summary_in(lang),
                            description=query.meta.get(f"description_{lang}") or query.meta.get("description", ""),
                            params=values, columns=data["head"]["vars"], rows=data["results"]["bindings"],
                            csv_url=link + "&format=csv", json_url=link + "&format=json")

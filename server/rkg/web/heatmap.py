@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from dataclasses import dataclass, field
 
 import pyoxigraph as ox
 
+from ..namespaces import natural
 from . import reads
 from .i18n import pick
 from .state import EndpointState
@@ -61,11 +61,6 @@ class Matrix:
         for r in self.rows:
             w.writerow([r.code, pick(r.labels, lang), *(self.count(r.iri, u.iri) for u in self.units)])
         return out.getvalue()
-
-
-def natural(code: str) -> list[str | int]:
-    """Sort key that puts C.1.10 after C.1.9 and UE4 before UE10."""
-    return [int(p) if p.isdigit() else p for p in re.split(r"(\d+)", code)]
 
 
 def matrix(state: EndpointState, programme: str, kind: str) -> Matrix:

@@ -15,11 +15,10 @@ from urllib.parse import quote
 import pyoxigraph as ox
 from flask import Blueprint, Response, abort, current_app, render_template, request
 
-from ..namespaces import BASE, PREFIXES
+from ..namespaces import BASE, PREFIXES, natural
 from ..negotiation import negotiate
 from ..results import CONTENT_TYPES
 from . import reads
-from .heatmap import natural
 from .reads import Value
 from .state import EndpointState
 

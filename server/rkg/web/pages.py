@@ -4,7 +4,6 @@ labels from the data are text, never markup."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -12,7 +11,7 @@ from flask import Blueprint, Response, abort, current_app, render_template, requ
 
 from ..bindings import bind
 from ..catalog import Catalog, ParameterError
-from ..namespaces import PREFIXES, mint
+from ..namespaces import PREFIXES, programme_id, programme_iri
 from . import heatmap, reads
 from .i18n import pick
 from .state import EndpointState
@@ -22,7 +21,6 @@ blueprint = Blueprint("pages", __name__)
 YASGUI = "@zazuko/yasgui/build"
 """Folder of the YASGUI build under ``node_modules`` (package.json pins the version)."""
 EDITOR_PREFIXES = ("rkg", "rkgid", "skos", "rdfs", "rdf", "owl", "xsd", "dcterms", "prov")
-_PROGRAMME_ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 COUNTED = ("CompetencyBlock", "Competency", "CriticalLearning", "EvaluationModality", "TeachingUnit",
            "TeachingUnitElement", "GenericDimension", "ProgrammeOutcome")
 
@@ -65,7 +63,7 @@ def programme_arg(state: EndpointState) -> str:
         if not known:
             abort(404, description="the graph holds no programme")
         return known[0]
-    iri = mint(raw) if _PROGRAMME_ID.match(raw) else raw
+    iri = programme_iri(raw)
     if iri not in known:
         abort(404, description=f"no programme '{raw}' in the graph; programmes: {', '.join(known) or 'none'}")
     return iri
@@ -144,7 +142,7 @@ def coverage_csv() -> Response:
     state = _state()
     programme, kind = programme_arg(state), kind_arg()
     lang = request.args.get("lang", "fr")
-    name = f"coverage-{programme.rstrip('/').rsplit('/', 1)[-1]}-{kind}.csv"
+    name = f"coverage-{programme_id(programme)}-{kind}.csv"
     return Response(heatmap.matrix(state, programme, kind).csv(lang), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
@@ -164,15 +162,13 @@ def cell() -> str:
 
 @blueprint.get("/validation")
 def validation() -> str:
+    if _state().config.shapes is None:
+        abort(404, description="this service was started without a shapes folder: no validation report")
     report = _state().validation()
     groups: dict[str, dict[str, list[dict]]] = {}
     for f in report["findings"]:
         groups.setdefault(f["severity"], {}).setdefault(f["rule"], []).append(f)
     return render_template("validation.html", report=report, groups=groups)
-
-
-def programme_short(iri: str) -> str:
-    return iri.rstrip("/").rsplit("/", 1)[-1]
 
 
 def entity_label(labels: dict[str, str], code: str, lang: str) -> str:
