@@ -19,6 +19,7 @@ SHARED = ROOT.parent / "shared"
 SEED = SHARED / "seed" / "000_5ad04cdbbef53940.txt"
 DEMO_DATA = ROOT / "tests" / "fixtures" / "demo"
 VERSIONS_DATA = ROOT / "tests" / "fixtures" / "versions"
+ESCO_FIXTURES = ROOT / "tests" / "fixtures" / "esco"
 PIF = "https://w3id.org/rkg/id/rncp31854-pif"
 DEMO = "https://w3id.org/rkg/id/rncp99999-demo"
 
@@ -38,6 +39,16 @@ def multi_store() -> EmbeddedStore:
 def versions_store() -> EmbeddedStore:
     """The bundled référentiel and the made-up two-version one of tests/fixtures/versions."""
     return EmbeddedStore.from_quads(build(ROOT, [VERSIONS_DATA]).quads)
+
+
+@pytest.fixture(scope="session")
+def esco_store(tmp_path_factory: pytest.TempPathFactory) -> EmbeddedStore:
+    """The bundled référentiel and its mappings, with the sample ESCO dump imported (tests/fixtures/esco)."""
+    from rkg.interop.esco import import_rdf
+
+    imports = tmp_path_factory.mktemp("esco-build") / "imports"
+    import_rdf(ESCO_FIXTURES / "sample-dump.ttl", imports / "esco-sample.nt")
+    return EmbeddedStore.from_quads(build(ROOT, imports=imports).quads)
 
 
 @pytest.fixture(scope="session")

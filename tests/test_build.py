@@ -20,9 +20,11 @@ MANIFEST = json.loads((ERRORS / "manifest.json").read_text())
 
 def test_one_named_graph_per_source_file() -> None:
     result = build(ROOT)
-    files = sorted(p.relative_to(ROOT).as_posix() for p in [*ROOT.glob("ontology/*.ttl"), *ROOT.glob("data/**/*.ttl")])
+    files = sorted(p.relative_to(ROOT).as_posix() for p in [*ROOT.glob("ontology/*.ttl"), *ROOT.glob("data/**/*.ttl"),
+                                                             *ROOT.glob("data/mappings/*.sssom.tsv")])
     assert set(result.counts) == {graph_iri(f) for f in files} | {BUILD_GRAPH}
     assert graph_iri("data/rncp31854-pif/2024-2028/referentiel.ttl") == "https://w3id.org/rkg/graph/rncp31854-pif/2024-2028/referentiel"
+    assert graph_iri("data/mappings/rncp31854-pif-esco.sssom.tsv") == "https://w3id.org/rkg/graph/mappings/rncp31854-pif-esco"
     assert all(n > 0 for n in result.counts.values())
     assert result.total == len(result.quads)
 

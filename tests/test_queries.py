@@ -4,7 +4,7 @@ A case file names the query (``query``, default: the file stem before ``--``), i
 ``columns`` compared, and the ``expected`` rows, compared as sets. ``token_sets`` lists columns whose
 value is a space-separated set (GROUP_CONCAT order is not defined). ``store: multi`` runs the case on the
 bundled graph plus the made-up demo référentiel, ``store: versions`` beside the made-up référentiel in
-two versions.
+two versions, ``store: esco`` with the sample ESCO dump imported.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ def _normalise(row: tuple, columns: list[str], token_sets: set[str]) -> tuple:
 def test_named_query(case: Path, catalog: Catalog, request: pytest.FixtureRequest) -> None:
     spec = json.loads(case.read_text(encoding="utf-8"))
     query = catalog.get(spec.get("query", case.stem.split("--")[0]))
-    store = request.getfixturevalue({"multi": "multi_store", "versions": "versions_store"}.get(spec.get("store"), "bundled_store"))
+    store = request.getfixturevalue({"multi": "multi_store", "versions": "versions_store", "esco": "esco_store"}.get(spec.get("store"), "bundled_store"))
     table = run(store, query, spec["params"])
     columns = spec["columns"] or table.columns
     index = [table.columns.index(c) for c in columns]

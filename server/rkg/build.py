@@ -18,9 +18,16 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from .namespaces import BUILD_GRAPH, PREFIXES, RKG, graph_iri
+from .namespaces import BUILD_GRAPH, IMPORTS_GRAPHS, PREFIXES, RKG, graph_iri
+
+IMPORT_SEARCH_KEYS = IMPORTS_GRAPHS + "search-keys"
+"""Graph of the search keys of imported labels (the build graph holds those of the sources)."""
 
 SOURCE_SUFFIXES = {".ttl": ox.RdfFormat.TURTLE, ".nt": ox.RdfFormat.N_TRIPLES}
+MAPPING_SUFFIX = ".sssom.tsv"
+"""SSSOM mapping sets (data/mappings/), turned into SKOS mapping triples by the build."""
+IMPORTS = "imports"
+"""Folder of build/ where ``rkg import`` writes what it converted (N-Triples); loaded by the build too."""
 NQUADS_NAME = "rkg.nq"
 TRIG_NAME = "rkg.trig"
 TURTLE_NAME = "rkg.ttl"
@@ -70,8 +77,9 @@ class BuildResult:
         return sum(self.counts.values())
 
 
-def discover(root: Path, extra_data: Iterable[Path] = ()) -> list[Source]:
-    """Source files in a stable order: ``ontology/``, then ``data/``, then extra data folders."""
+def discover(root: Path, extra_data: Iterable[Path] = (), imports: Path | None = None) -> list[Source]:
+    """Source files in a stable order: ``ontology/``, then ``data/``, then extra data folders, then what
+    ``rkg import`` wrote into ``imports`` (``build/imports/``)."""
     sources: list[Source] = []
     for folder in (root / "ontology", root / "data"):
         sources += _files(folder, root)
@@ -80,6 +88,8 @@ def discover(root: Path, extra_data: Iterable[Path] = ()) -> list[Source]:
         if not folder.is_dir():
             raise BuildError(str(folder), "data folder not found")
         sources += _files(folder, folder.parent)
+    if imports is not None:
+        sources += _files(imports, imports.parent)
     names = [s.name for s in sources]
     dupes = {n for n in names if names.count(n) > 1}
     if dupes:
@@ -90,12 +100,21 @@ def discover(root: Path, extra_data: Iterable[Path] = ()) -> list[Source]:
 def _files(folder: Path, base: Path) -> list[Source]:
     if not folder.is_dir():
         return []
-    found = [p for p in folder.rglob("*") if p.suffix in SOURCE_SUFFIXES and p.is_file()]
+    found = [p for p in folder.rglob("*") if (p.suffix in SOURCE_SUFFIXES or p.name.endswith(MAPPING_SUFFIX)) and p.is_file()]
     return [Source(p, p.relative_to(base).as_posix()) for p in sorted(found)]
 
 
 def parse_source(source: Source) -> list[ox.Quad]:
     graph = ox.NamedNode(source.graph)
+    if source.name.endswith(MAPPING_SUFFIX):
+        from .interop.sssom import SssomError, read
+
+        try:
+            return read(source.path, source.name, graph)
+        except SssomError as e:
+            raise BuildError(source.name, e.message, e.line, e.column) from None
+        except UnicodeDecodeError as e:
+            raise BuildError(source.name, f"not UTF-8 text ({e.reason} at byte {e.start})") from None
     try:
         with source.path.open("rb") as f:
             triples = list(ox.parse(f, format=SOURCE_SUFFIXES[source.path.suffix], base_iri=None))
@@ -141,19 +160,23 @@ def _build_graph(sources: list[Source], counts: dict[str, int], quads: list[ox.Q
             ox.Quad(node, ox.NamedNode(_VOID + "triples"), ox.Literal(str(counts[s.graph]), datatype=ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer")), g),
         ]
     key = ox.NamedNode(str(RKG.searchKey))
+    # Keys of imported labels stay beside the imports (left out of validation with them).
+    imported = ox.NamedNode(IMPORT_SEARCH_KEYS)
     seen: set[tuple[ox.NamedNode | ox.BlankNode, str]] = set()
     for q in quads:
         if q.predicate.value in _LABELS and isinstance(q.object, ox.Literal):
             k = search_key(q.object.value)
             if (q.subject, k) not in seen:
                 seen.add((q.subject, k))
-                out.append(ox.Quad(q.subject, key, ox.Literal(k), g))
+                target = imported if q.graph_name.value.startswith(IMPORTS_GRAPHS) else g
+                out.append(ox.Quad(q.subject, key, ox.Literal(k), target))
     return out
 
 
-def build(root: Path, extra_data: Iterable[Path] = (), progress: Progress | None = None) -> BuildResult:
+def build(root: Path, extra_data: Iterable[Path] = (), progress: Progress | None = None,
+          imports: Path | None = None) -> BuildResult:
     """Parse every source into its named graph and add the build graph. Raises BuildError."""
-    sources = discover(root, extra_data)
+    sources = discover(root, extra_data, imports)
     if not sources:
         raise BuildError(str(root), "no source files found (expected ontology/*.ttl and data/**/*.ttl)")
     quads: list[ox.Quad] = []
@@ -165,7 +188,8 @@ def build(root: Path, extra_data: Iterable[Path] = (), progress: Progress | None
         counts[s.graph] = len(part)
         quads += part
     extra = _build_graph(sources, counts, quads)
-    counts[BUILD_GRAPH] = len(extra)
+    for q in extra:
+        counts[q.graph_name.value] = counts.get(q.graph_name.value, 0) + 1
     return BuildResult(quads + extra, sources, counts)
 
 
@@ -216,10 +240,10 @@ def read_manifest(out_dir: Path) -> dict:
 
 
 def is_stale(root: Path, out_dir: Path, extra_data: Iterable[Path] = ()) -> bool:
-    """True when ``build/`` is missing, was built from other files, or a source changed since."""
+    """True when ``build/`` is missing, was built from other files, or a source (or an import) changed since."""
     try:
         recorded = read_manifest(out_dir)
-        sources = discover(root, extra_data)
+        sources = discover(root, extra_data, out_dir / IMPORTS)
     except (OSError, ValueError, BuildError):
         return True
     return recorded.get("sources") != _manifest(sources) or not (out_dir / NQUADS_NAME).exists()

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from . import __version__, results
 from .build import BuildError
+from .namespaces import graph_iri
 from .catalog import Catalog, ParameterError, UnknownQuery, run
 from .project import Project, ProjectError
 from .store import QueryError, Table
@@ -57,7 +58,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     shapes = load_shapes(project.shapes)
     if progress:
         progress(f"validating {len(store)} quads against {len(shapes)} shape triples and the QC queries")
-    report, results = validate(store, shapes, Catalog.from_folder(project.queries))
+    report, results = validate(store, shapes, Catalog.from_folder(project.queries), args.include_imports)
     if args.format == "json":
         out = render_json(report)
     elif args.format == "turtle":
@@ -179,6 +180,39 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_import(args: argparse.Namespace) -> int:
+    import re
+
+    from .build import IMPORTS
+    from .interop import esco
+
+    project = _project(args)
+    source: Path = args.source
+    default = source.name if source.is_dir() else source.stem
+    name = args.name or re.sub(r"[^a-z0-9._-]+", "-", default.lower()).strip("-.") or "import"
+    if not re.fullmatch(r"[a-z0-9][a-z0-9._-]*", name):
+        raise InputError(f"--name {name!r}: use lower-case letters, digits, '.', '_' or '-' (it names the graph)")
+    target = project.build_dir / IMPORTS / f"{name}.nt"
+    progress = _progress(args)
+    try:
+        if source.is_dir():
+            report = esco.import_csv(source, target, args.lang, progress)
+        elif source.is_file():
+            report = esco.import_rdf(source, target, progress)
+        else:
+            raise InputError(f"{source}: no such file or folder")
+    except esco.EscoError as e:
+        raise InputError(str(e)) from None
+    for table, n in report.tables.items():
+        print(f"{table:<28}  {n:>8}")
+    print(f"{'triples':<28}  {report.triples:>8}")
+    if report.missing and progress:
+        progress("tables not found (skipped): " + ", ".join(report.missing))
+    if progress:
+        progress(f"written to {target}; graph {graph_iri(f'{IMPORTS}/{name}.nt')} joins the next build")
+    return EXIT_OK
+
+
 # ---------------------------------------------------------------- output
 
 
@@ -219,6 +253,7 @@ def parser() -> argparse.ArgumentParser:
     v.add_argument("--format", choices=("text", "turtle", "json"), default="text", help="report format (default: text)")
     v.add_argument("--fail-on", choices=SEVERITIES, default="violation", help="lowest severity that makes the exit code 1 (default: violation)")
     v.add_argument("--lang", choices=("fr", "en"), default="fr", help="language of the text report (default: fr)")
+    v.add_argument("--include-imports", action="store_true", help="validate the imported vocabularies too (build/imports: ESCO…); left out by default")
     v.set_defaults(func=cmd_validate)
 
     q = sub.add_parser("query", parents=[common], help="run a named query of queries/ or a .rq file",
@@ -234,6 +269,16 @@ def parser() -> argparse.ArgumentParser:
                        description="Counts per class and coverage ratios for every programme in the built graph.")
     s.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
     s.set_defaults(func=cmd_stats)
+
+    im = sub.add_parser("import", help="convert an outside source into a named graph of the next build",
+                        description="Convert an outside source into RDF under build/imports/ (a named graph of its own, https://w3id.org/rkg/graph/imports/NAME, loaded by the next build). Streams the input; a failed import leaves nothing behind.")
+    im_sub = im.add_subparsers(dest="kind", required=True, metavar="KIND")
+    ie = im_sub.add_parser("esco", parents=[common], help="ESCO: the CSV download (a folder) or an RDF dump (a file)",
+                           description="Read the official ESCO CSV files of a folder (occupations, skills, skillGroups, broaderRelations*, skillSkillRelations, occupationSkillRelations; those absent are skipped) or an ESCO RDF dump (.ttl, .nt, .nq, .rdf) into ESCO's own RDF model.")
+    ie.add_argument("source", type=Path, metavar="DIR|FILE", help="folder of <table>_<lang>.csv files, or an RDF dump")
+    ie.add_argument("--lang", default="en", help="language of the CSV files and of their labels (default: en)")
+    ie.add_argument("--name", help="name of the import and of its graph (default: the folder or file name, e.g. esco-1.2.0)")
+    ie.set_defaults(func=cmd_import)
 
     sv = sub.add_parser("serve", parents=[common], help="SPARQL 1.1 endpoint on the built graph (gunicorn)",
                         description="Serve the built graph (rebuilt first if stale) as a SPARQL 1.1 endpoint with a production WSGI server. Read-only unless --allow-update is given with a token (RKG_UPDATE_TOKEN or --token-file) and a persistent store (--location).")

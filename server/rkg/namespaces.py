@@ -99,12 +99,14 @@ def graph_iri(relative_path: str) -> str:
     ``data/rncp31854-pif/2024-2028/referentiel.ttl`` → ``https://w3id.org/rkg/graph/rncp31854-pif/2024-2028/referentiel``;
     ``ontology/rkg.ttl`` → ``https://w3id.org/rkg/graph/ontology/rkg``. The leading ``data/`` is dropped.
     """
-    p = PurePosixPath(relative_path)
+    p = PurePosixPath(relative_path.removesuffix(".sssom.tsv"))
     parts = list(p.with_suffix("").parts)
     if parts and parts[0] == "data":
         parts = parts[1:]
     return str(GRAPH) + "/".join(segment(x) for x in parts)
 
 
+IMPORTS_GRAPHS = str(GRAPH) + "imports/"
+"""Named graphs ``rkg import`` produced (ESCO…): outside vocabularies, not validated by default."""
 BUILD_GRAPH = str(GRAPH) + "build"
 """Named graph the build writes: provenance of every other graph, and derived search keys."""

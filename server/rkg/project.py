@@ -48,7 +48,7 @@ class Project:
         return cls(root.resolve(), (build_dir or root / "build").resolve(), tuple(extra_data))
 
     def build(self, progress: Callable[[str], None] | None = None) -> build_mod.BuildResult:
-        result = build_mod.build(self.root, self.extra_data, progress)
+        result = build_mod.build(self.root, self.extra_data, progress, self.build_dir / build_mod.IMPORTS)
         build_mod.write(result, self.build_dir)
         return result
 

@@ -105,6 +105,13 @@ class EmbeddedStore:
         triples = self.construct("CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }")
         return ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES) or b""
 
+    def without_graphs(self, prefix: str) -> "EmbeddedStore":
+        """A copy in memory without the named graphs whose IRI starts with ``prefix`` (self when none does)."""
+        if not any(g.startswith(prefix) for g in self.graphs()):
+            return self
+        return EmbeddedStore.from_quads(q for q in self._store
+                                        if not (isinstance(q.graph_name, ox.NamedNode) and q.graph_name.value.startswith(prefix)))
+
     def flush(self) -> None:
         """Write what is buffered to disk (on-disk stores)."""
         self._store.flush()

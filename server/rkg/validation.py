@@ -15,7 +15,7 @@ from rdflib.namespace import RDF, SH
 
 from .build import BuildError, Source, parse_source
 from .catalog import Catalog, run
-from .namespaces import BASE, natural
+from .namespaces import BASE, IMPORTS_GRAPHS, natural
 from .store import EmbeddedStore
 
 SEVERITIES = ("violation", "warning", "info")
@@ -154,9 +154,13 @@ def run_qc(store: EmbeddedStore, catalog: Catalog) -> list[Finding]:
     return findings
 
 
-def validate(store: EmbeddedStore, shapes: Graph, catalog: Catalog) -> tuple[Report, Graph]:
-    """Shapes and QC queries on the union of the store's graphs. pySHACL reads the union from an in-memory
-    Oxigraph store (it accepts one as data graph), about twice as fast as from an rdflib graph, same findings."""
+def validate(store: EmbeddedStore, shapes: Graph, catalog: Catalog, imports: bool = False) -> tuple[Report, Graph]:
+    """Shapes and QC queries on the union of the store's graphs, the imported vocabularies (ESCO…) left out
+    unless ``imports``: they are someone else's data, and the shapes are about référentiels. pySHACL reads
+    the union from an in-memory Oxigraph store (it accepts one as data graph), about twice as fast as from
+    an rdflib graph, same findings."""
+    if not imports:
+        store = store.without_graphs(IMPORTS_GRAPHS)
     data = ox.Store()
     data.load(store.union_ntriples(), format=ox.RdfFormat.N_TRIPLES)
     findings, results = run_shacl(data, shapes)

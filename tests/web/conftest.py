@@ -91,8 +91,11 @@ def option(args: list[str], name: str, default: int) -> int:
 
 def start_server(args: list[str], log: Path, env: dict[str, str] | None = None) -> Server:
     """``rkg serve`` on a free port, in a session of its own; returned once /health answers and every
-    worker has started its sandboxes."""
+    worker has started its sandboxes. Unless ``args`` name one, the build folder is one of the tests'
+    (next to ``log``), never the developer's build/, which may hold imports."""
     port = free_port()
+    if "--build-dir" not in args:
+        args = [*args, "--build-dir", str(log.parent / "build")]
     cmd = [sys.executable, "-m", "rkg", "serve", "--port", str(port), "-q", *args]
     with log.open("wb") as out:
         process = subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
@@ -141,14 +144,19 @@ def stop_server(server: Server) -> None:
 
 
 @pytest.fixture(scope="session")
-def nquads() -> Path:
-    """The built graph, rebuilt first if stale (as ``rkg serve`` would do)."""
+def build_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tests' own build folder: what a developer imported into build/ stays out of the tests."""
+    return tmp_path_factory.mktemp("served-build")
+
+
+@pytest.fixture(scope="session")
+def nquads(build_dir: Path) -> Path:
+    """The built graph (of the sources only), as ``rkg serve`` builds it."""
     from rkg import build as build_mod
     from rkg.project import Project
 
-    project = Project.locate(ROOT)
-    if build_mod.is_stale(project.root, project.build_dir):
-        project.build()
+    project = Project.locate(ROOT, build_dir)
+    project.build()
     return project.build_dir / build_mod.NQUADS_NAME
 
 

@@ -1,0 +1,104 @@
+"""The ESCO mapping set (data/mappings/*.sssom.tsv) as the build turns it into RDF: SKOS mapping triples,
+each annotated with its SSSOM row; every competency covered; only ESCO URIs that exist.
+
+"Exist" means listed in ../shared/reference/esco.md (its verified tables) or present in the ESCO 1.2.0
+CSV files of ../shared/data/esco-1.2.0/ (the same rule the curators followed).
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+
+import pytest
+
+from conftest import PIF, ROOT, SHARED
+
+MAPPINGS = ROOT / "data" / "mappings" / "rncp31854-pif-esco.sssom.tsv"
+GRAPH = "https://w3id.org/rkg/graph/mappings/rncp31854-pif-esco"
+PREFIXES = """PREFIX rkg: <https://w3id.org/rkg/ontology#>
+PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
+PREFIX owl: <http://www.w3.org/2002/07/owl#>
+PREFIX sssom: <https://w3id.org/sssom/>
+PREFIX dcterms: <http://purl.org/dc/terms/>
+PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+"""
+
+
+def known_esco_uris() -> set[str]:
+    text = (SHARED / "reference" / "esco.md").read_text(encoding="utf-8")
+    uris = set(re.findall(r"http://data\.europa\.eu/esco/[\w/.-]+[\w]", text))
+    section = None
+    for line in text.splitlines():  # table rows give ids under the prefix stated above the table
+        m = re.search(r"Prefix `(http://data\.europa\.eu/esco/\w+/)`", line)
+        section = m.group(1) if m else section
+        row = re.match(r"\| ([0-9a-f-]{36}) \|", line)
+        if row and section:
+            uris.add(section + row.group(1))
+    folder = SHARED / "data" / "esco-1.2.0"
+    for name in ("occupations_en.csv", "skillGroups_en.csv", "broaderRelationsSkillPillar_en.csv", "skillSkillRelations_en.csv"):
+        for r in csv.DictReader((folder / name).open(encoding="utf-8")):
+            uris.update(v for k, v in r.items() if k in ("conceptUri", "broaderUri", "originalSkillUri", "relatedSkillUri"))
+            if name == "occupations_en.csv":
+                uris.add(f"http://data.europa.eu/esco/isco/C{r['iscoGroup']}")
+    return uris
+
+
+def rows(bundled_store) -> list[tuple]:
+    return bundled_store.select(PREFIXES + f"""SELECT ?s ?p ?o ?confidence ?justification ?version ?comment WHERE {{
+        GRAPH <{GRAPH}> {{ ?ax a owl:Axiom ; owl:annotatedSource ?s ; owl:annotatedProperty ?p ; owl:annotatedTarget ?o ;
+            sssom:confidence ?confidence ; sssom:mapping_justification ?justification ;
+            sssom:object_source_version ?version ; rdfs:comment ?comment }} }}""").values()
+
+
+def test_one_annotated_axiom_per_row(bundled_store) -> None:
+    table = [ln for ln in MAPPINGS.read_text(encoding="utf-8").splitlines() if ln and not ln.startswith("#")][1:]
+    got = rows(bundled_store)
+    assert len(got) == len(table)
+    for s, p, o, confidence, justification, version, comment in got:
+        assert 0.0 <= float(confidence) <= 1.0 and comment
+        assert justification == "https://w3id.org/semapv/vocab/ManualMappingCuration"
+        assert version == "ESCO v1.2.0"  # the ESCO version travels with every mapping
+
+
+def test_mapping_triples_except_for_no_term_found(bundled_store) -> None:
+    got = rows(bundled_store)
+    real = {(s, p, o) for s, p, o, *_ in got if o != "https://w3id.org/sssom/NoTermFound"}
+    triples = set(bundled_store.select(PREFIXES + f"SELECT ?s ?p ?o WHERE {{ GRAPH <{GRAPH}> {{ ?s ?p ?o FILTER(STRSTARTS(STR(?p), STR(skos:))) }} }}").values())
+    assert triples == real
+    assert not any(o == "https://w3id.org/sssom/NoTermFound" for _, _, o in triples)
+
+
+def test_every_competency_has_a_row(bundled_store) -> None:
+    competencies = {r[0] for r in bundled_store.select(PREFIXES + f"SELECT ?c WHERE {{ ?c a rkg:Competency ; rkg:inProgramme <{PIF}> }}").values()}
+    assert len(competencies) == 14
+    assert competencies <= {s for s, *_ in rows(bundled_store)}
+    no_term = {s for s, _, o, *_ in rows(bundled_store) if o == "https://w3id.org/sssom/NoTermFound"}
+    assert no_term == {PIF + "/competency/C.2.3", PIF + "/competency/C.4.3", PIF + "/competency/C4.1", PIF + "/competency/C4.2"}
+
+
+def test_only_esco_uris_that_exist(bundled_store) -> None:
+    known = known_esco_uris()
+    assert "http://data.europa.eu/esco/skill/4dafe480-f2ae-46b5-bd5e-8d4e538f50c7" in known  # the table reader works
+    objects = {o for _, _, o, *_ in rows(bundled_store) if o != "https://w3id.org/sssom/NoTermFound"}
+    assert objects and all(o.startswith("http://data.europa.eu/esco/") for o in objects)
+    assert objects - known == set()
+
+
+def test_subjects_are_entities_of_the_graph(bundled_store) -> None:
+    subjects = {s for s, *_ in rows(bundled_store)}
+    typed = {r[0] for r in bundled_store.select("SELECT DISTINCT ?s WHERE { GRAPH ?g { ?s a ?c } FILTER(?g != <%s>) }" % GRAPH).values()}
+    assert subjects <= typed
+
+
+def test_mapping_set_metadata(bundled_store) -> None:
+    (row,) = bundled_store.select(PREFIXES + f"""SELECT ?set ?license ?version WHERE {{ GRAPH <{GRAPH}> {{
+        ?set a sssom:MappingSet ; dcterms:license ?license ; owl:versionInfo ?version ; sssom:object_source_version "ESCO v1.2.0" }} }}""").values()
+    assert row == ("https://w3id.org/rkg/mappings/rncp31854-pif-esco", "https://creativecommons.org/licenses/by/4.0/", "2026-11-29")
+
+
+@pytest.mark.parametrize("query", ["qc/competency-without-esco-mapping"])
+def test_qc_holds_on_the_bundled_graph(catalog, bundled_store, query: str) -> None:
+    from rkg.catalog import run
+
+    assert run(bundled_store, catalog.get(query)).rows == []
