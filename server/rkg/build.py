@@ -23,7 +23,8 @@ from .namespaces import BUILD_GRAPH, IMPORTS_GRAPHS, PREFIXES, RKG, graph_iri
 IMPORT_SEARCH_KEYS = IMPORTS_GRAPHS + "search-keys"
 """Graph of the search keys of imported labels (the build graph holds those of the sources)."""
 
-SOURCE_SUFFIXES = {".ttl": ox.RdfFormat.TURTLE, ".nt": ox.RdfFormat.N_TRIPLES}
+SOURCE_SUFFIXES = {".ttl": ox.RdfFormat.TURTLE, ".nt": ox.RdfFormat.N_TRIPLES, ".nq": ox.RdfFormat.N_QUADS}
+"""An N-Quads source (what ``rkg import rncp`` writes: one graph per fiche) keeps its own graph names."""
 MAPPING_SUFFIX = ".sssom.tsv"
 """SSSOM mapping sets (data/mappings/), turned into SKOS mapping triples by the build."""
 IMPORTS = "imports"
@@ -123,6 +124,8 @@ def parse_source(source: Source) -> list[ox.Quad]:
         raise BuildError(source.name, _clean(str(e)), line, col) from None
     except UnicodeDecodeError as e:
         raise BuildError(source.name, f"not UTF-8 text ({e.reason} at byte {e.start})") from None
+    if source.path.suffix == ".nq":
+        return triples  # quads, in the graphs the file names (a triple in the default graph goes to the file's graph)
     return [ox.Quad(t.subject, t.predicate, t.object, graph) for t in triples]
 
 
@@ -148,16 +151,16 @@ def search_key(text: str) -> str:
     return " ".join(bare.casefold().split())
 
 
-def _build_graph(sources: list[Source], counts: dict[str, int], quads: list[ox.Quad]) -> list[ox.Quad]:
-    """Provenance of each source graph (VoID + Dublin Core) and search keys of every label."""
+def _build_graph(graphs: dict[str, Source], counts: dict[str, int], quads: list[ox.Quad]) -> list[ox.Quad]:
+    """Provenance of each source graph (VoID + Dublin Core: the file it comes from) and search keys of every label."""
     g = ox.NamedNode(BUILD_GRAPH)
     out: list[ox.Quad] = []
-    for s in sources:
-        node = ox.NamedNode(s.graph)
+    for graph, s in graphs.items():
+        node = ox.NamedNode(graph)
         out += [
             ox.Quad(node, _RDF_TYPE, ox.NamedNode(_VOID + "Dataset"), g),
             ox.Quad(node, ox.NamedNode(_DCT + "source"), ox.Literal(s.name), g),
-            ox.Quad(node, ox.NamedNode(_VOID + "triples"), ox.Literal(str(counts[s.graph]), datatype=ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer")), g),
+            ox.Quad(node, ox.NamedNode(_VOID + "triples"), ox.Literal(str(counts[graph]), datatype=ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer")), g),
         ]
     key = ox.NamedNode(str(RKG.searchKey))
     # Keys of imported labels stay beside the imports (left out of validation with them).
@@ -181,13 +184,23 @@ def build(root: Path, extra_data: Iterable[Path] = (), progress: Progress | None
         raise BuildError(str(root), "no source files found (expected ontology/*.ttl and data/**/*.ttl)")
     quads: list[ox.Quad] = []
     counts: dict[str, int] = {}
+    graphs: dict[str, Source] = {}
     for i, s in enumerate(sources, 1):
         if progress:
             progress(f"[{i}/{len(sources)}] {s.name}")
         part = parse_source(s)
-        counts[s.graph] = len(part)
+        if s.path.suffix == ".nq":
+            part = [q if isinstance(q.graph_name, ox.NamedNode) else ox.Quad(q.subject, q.predicate, q.object, ox.NamedNode(s.graph))
+                    for q in part]
+        for q in part:
+            g = q.graph_name.value
+            if graphs.setdefault(g, s) is not s:
+                raise BuildError(s.name, f"graph <{g}> is also filled by {graphs[g].name}")
+            counts[g] = counts.get(g, 0) + 1
+        if not part:
+            graphs[s.graph], counts[s.graph] = s, 0
         quads += part
-    extra = _build_graph(sources, counts, quads)
+    extra = _build_graph(graphs, counts, quads)
     for q in extra:
         counts[q.graph_name.value] = counts.get(q.graph_name.value, 0) + 1
     return BuildResult(quads + extra, sources, counts)

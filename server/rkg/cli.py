@@ -184,7 +184,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     import re
 
     from .build import IMPORTS
-    from .interop import esco
+    from .interop import esco, rncp
 
     project = _project(args)
     source: Path = args.source
@@ -192,8 +192,21 @@ def cmd_import(args: argparse.Namespace) -> int:
     name = args.name or re.sub(r"[^a-z0-9._-]+", "-", default.lower()).strip("-.") or "import"
     if not re.fullmatch(r"[a-z0-9][a-z0-9._-]*", name):
         raise InputError(f"--name {name!r}: use lower-case letters, digits, '.', '_' or '-' (it names the graph)")
-    target = project.build_dir / IMPORTS / f"{name}.nt"
     progress = _progress(args)
+    if args.kind == "rncp":
+        if not source.is_file():
+            raise InputError(f"{source}: no such file")
+        target = project.build_dir / IMPORTS / f"{name}.nq"
+        try:
+            r = rncp.import_xml(source, target, args.fiche or (), progress)
+        except rncp.RncpError as e:
+            raise InputError(str(e)) from None
+        for label, n in (("fiches read", r.seen), ("fiches written", r.fiches), ("blocks", r.blocks), ("triples", r.triples)):
+            print(f"{label:<28}  {n:>8}")
+        if progress:
+            progress(f"written to {target}; one graph per fiche under {rncp.GRAPHS}, joining the next build")
+        return EXIT_OK
+    target = project.build_dir / IMPORTS / f"{name}.nt"
     try:
         if source.is_dir():
             report = esco.import_csv(source, target, args.lang, progress)
@@ -279,6 +292,12 @@ def parser() -> argparse.ArgumentParser:
     ie.add_argument("--lang", default="en", help="language of the CSV files and of their labels (default: en)")
     ie.add_argument("--name", help="name of the import and of its graph (default: the folder or file name, e.g. esco-1.2.0)")
     ie.set_defaults(func=cmd_import)
+    ir = im_sub.add_parser("rncp", parents=[common], help="RNCP: France Compétences' XML export v4.1",
+                           description="Read an RNCP XML export (v4.1, FICHES/FICHE) as a stream into one named graph per fiche (https://w3id.org/rkg/graph/imports/rncp/RNCPnnnnn): certification, level, status, dates, certifiers, ROME/NSF/Formacode codes, blocks with their competencies and evaluation modalities cut out of the free text (original text kept).")
+    ir.add_argument("source", type=Path, metavar="FILE.xml", help="the export file")
+    ir.add_argument("--fiche", action="append", metavar="RNCPnnnnn", help="import only this fiche; repeatable (default: all)")
+    ir.add_argument("--name", help="name of the import (default: the file name)")
+    ir.set_defaults(func=cmd_import)
 
     sv = sub.add_parser("serve", parents=[common], help="SPARQL 1.1 endpoint on the built graph (gunicorn)",
                         description="Serve the built graph (rebuilt first if stale) as a SPARQL 1.1 endpoint with a production WSGI server. Read-only unless --allow-update is given with a token (RKG_UPDATE_TOKEN or --token-file) and a persistent store (--location).")
