@@ -193,6 +193,21 @@ def cmd_import(args: argparse.Namespace) -> int:
     if not re.fullmatch(r"[a-z0-9][a-z0-9._-]*", name):
         raise InputError(f"--name {name!r}: use lower-case letters, digits, '.', '_' or '-' (it names the graph)")
     progress = _progress(args)
+    if args.kind == "moodle":
+        from .interop import moodle
+
+        if not source.is_file():
+            raise InputError(f"{source}: no such file")
+        try:
+            fw = moodle.read(source.read_text(encoding="utf-8-sig"), args.programme, source.name)
+        except moodle.MoodleError as e:
+            raise InputError(str(e)) from None
+        target = project.build_dir / IMPORTS / f"{name}.nt"
+        _write_atomic(target, ox_serialize_nt(moodle.to_rdf(fw)))
+        print(f"{'entities':<28}  {len(fw.nodes) + 1:>8}")
+        if progress:
+            progress(f"written to {target}; graph {graph_iri(f'{IMPORTS}/{name}.nt')} joins the next build")
+        return EXIT_OK
     if args.kind == "rncp":
         if not source.is_file():
             raise InputError(f"{source}: no such file")
@@ -224,6 +239,49 @@ def cmd_import(args: argparse.Namespace) -> int:
     if progress:
         progress(f"written to {target}; graph {graph_iri(f'{IMPORTS}/{name}.nt')} joins the next build")
     return EXIT_OK
+
+
+EXPORTS = ("ctdl-asn", "case", "moodle", "badges", "skos")
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from .interop import badges, case, ctdl, framework, moodle, skos
+
+    project = _project(args)
+    store = project.store(_progress(args))
+    try:
+        fw = framework.read(store, args.programme)
+    except ValueError as e:
+        raise InputError(str(e)) from None
+    text = {"ctdl-asn": lambda: ctdl.export(fw), "case": lambda: case.export(fw), "moodle": lambda: moodle.export(fw),
+            "badges": lambda: badges.export(fw, store), "skos": lambda: skos.export(fw, store)}[args.format]()
+    if args.output:
+        _write_atomic(args.output, text.encode("utf-8"))
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK
+
+
+def _write_atomic(target: Path, data: bytes) -> None:
+    import os
+    import tempfile
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def ox_serialize_nt(triples) -> bytes:
+    import pyoxigraph as ox
+
+    return ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES) or b""
 
 
 # ---------------------------------------------------------------- output
@@ -298,6 +356,20 @@ def parser() -> argparse.ArgumentParser:
     ir.add_argument("--fiche", action="append", metavar="RNCPnnnnn", help="import only this fiche; repeatable (default: all)")
     ir.add_argument("--name", help="name of the import (default: the file name)")
     ir.set_defaults(func=cmd_import)
+
+    im_m = im_sub.add_parser("moodle", parents=[common], help="a Moodle competency framework CSV (tool_lpimportcsv)",
+                             description="Read a Moodle competency framework CSV (the tool_lpimportcsv format, e.g. written by rkg export moodle) into a new référentiel: programme, blocks, competencies and critical learnings minted under --programme.")
+    im_m.add_argument("source", type=Path, metavar="FILE.csv")
+    im_m.add_argument("--programme", required=True, help="short id of the référentiel to create (e.g. rncp99999-x)")
+    im_m.add_argument("--name", help="name of the import (default: the file name)")
+    im_m.set_defaults(func=cmd_import)
+
+    ex = sub.add_parser("export", parents=[common], help="write a programme's framework in another format",
+                        description="Write one programme's framework for another ecosystem: ctdl-asn (CTDL-ASN JSON-LD), case (CASE 1.0 CFPackage JSON), moodle (Moodle competency framework CSV), badges (Open Badges 3.0 Achievements, one per block), skos (SKOS concept scheme, Turtle). The README lists what each format cannot carry.")
+    ex.add_argument("format", choices=EXPORTS)
+    ex.add_argument("--programme", default="rncp31854-pif", help="IRI or short id (default: rncp31854-pif)")
+    ex.add_argument("--output", "-o", type=Path, metavar="FILE", help="write to FILE (whole or not at all) instead of stdout")
+    ex.set_defaults(func=cmd_export)
 
     sv = sub.add_parser("serve", parents=[common], help="SPARQL 1.1 endpoint on the built graph (gunicorn)",
                         description="Serve the built graph (rebuilt first if stale) as a SPARQL 1.1 endpoint with a production WSGI server. Read-only unless --allow-update is given with a token (RKG_UPDATE_TOKEN or --token-file) and a persistent store (--location).")

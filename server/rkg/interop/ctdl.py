@@ -1,0 +1,79 @@
+"""CTDL-ASN out (Credential Engine): the framework as a ``ceasn:CompetencyFramework`` and its blocks,
+competencies and critical learnings as ``ceasn:Competency`` (JSON-LD with an inline context, so it reads
+offline). Hierarchy by ``ceasn:isTopChildOf``/``hasTopChild`` (blocks) and ``isChildOf``/``hasChild``;
+every competency has the properties CTDL-ASN requires: ``ceasn:competencyText`` (a language map),
+``ceasn:inLanguage``, ``ceasn:isPartOf`` and ``ceterms:ctid`` (``ce-`` + a UUID 5 of the IRI, stable).
+The kind is in ``ceasn:competencyCategory``; years of study in ``ceasn:educationLevelType``.
+Not carried: evaluation modalities, teaching units, generic dimensions (CTDL-ASN has no place for them in
+a framework)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rdflib import Graph, Literal, URIRef
+
+from ..namespaces import CEASN, CETERMS, RKG
+from .framework import Framework, Node
+
+CONTEXT = {"ceasn": str(CEASN), "ceterms": str(CETERMS), "rkg": str(RKG),
+           "ceasn:competencyText": {"@container": "@language"}, "ceasn:name": {"@container": "@language"},
+           "ceasn:competencyCategory": {"@container": "@language"},
+           "ceasn:isPartOf": {"@type": "@id"}, "ceasn:isChildOf": {"@type": "@id"}, "ceasn:hasChild": {"@type": "@id", "@container": "@set"},
+           "ceasn:isTopChildOf": {"@type": "@id"}, "ceasn:hasTopChild": {"@type": "@id", "@container": "@set"},
+           "ceasn:educationLevelType": {"@type": "@id", "@container": "@set"}, "ceasn:inLanguage": {"@container": "@set"}}
+CATEGORY = {"block": {"fr": "Bloc de compétences", "en": "Competency block"},
+            "competency": {"fr": "Compétence", "en": "Competency"},
+            "learning": {"fr": "Apprentissage critique", "en": "Critical learning"}}
+CARRIED = ("block", "competency", "learning")
+
+
+def _ctid(node: Node) -> str:
+    return "ce-" + node.uuid
+
+
+def export(fw: Framework) -> str:
+    langs = fw.languages
+    graph: list[dict[str, Any]] = [{
+        "@id": fw.programme.iri, "@type": "ceasn:CompetencyFramework", "ceterms:ctid": _ctid(fw.programme),
+        "ceasn:name": {k: v for k, v in fw.programme.labels.items() if k}, "ceasn:inLanguage": langs,
+        "ceasn:codedNotation": fw.programme.code, "ceasn:hasTopChild": [b.iri for b in fw.blocks]}]
+    for block in fw.blocks:
+        children = [n for n in fw.children(block.iri) if n.kind in CARRIED]
+        graph.append(_competency(fw, block, langs, top=True, children=[c.iri for c in children]))
+        graph += [_competency(fw, c, langs, parent=block.iri) for c in children]
+    return json.dumps({"@context": CONTEXT, "@graph": graph}, ensure_ascii=False, indent=1) + "\n"
+
+
+def _competency(fw: Framework, node: Node, langs: list[str], top: bool = False, parent: str | None = None,
+                children: list[str] | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {"@id": node.iri, "@type": "ceasn:Competency", "ceterms:ctid": _ctid(node),
+                           "ceasn:competencyText": {k: v for k, v in node.labels.items() if k},
+                           "ceasn:inLanguage": langs, "ceasn:isPartOf": fw.programme.iri,
+                           "ceasn:codedNotation": node.code, "ceasn:competencyCategory": CATEGORY[node.kind]}
+    if top:
+        out["ceasn:isTopChildOf"] = fw.programme.iri
+        out["ceasn:hasChild"] = children or []
+    if parent:
+        out["ceasn:isChildOf"] = parent
+    if node.levels:
+        out["ceasn:educationLevelType"] = [str(RKG) + level for level in sorted(node.levels)]
+    return out
+
+
+def read_back(text: str) -> Framework:
+    """The framework a CTDL-ASN document describes (for round-trip and loss checks)."""
+    g = Graph().parse(data=text, format="json-ld")
+    kinds = {v["en"]: k for k, v in CATEGORY.items()}
+    fw_iri = next(g.subjects(URIRef("http://www.w3.org/1999/02/22-rdf-syntax-ns#type"), CEASN.CompetencyFramework))
+    programme = Node(str(fw_iri), "programme", code=str(g.value(fw_iri, CEASN.codedNotation) or ""),
+                     labels={o.language or "": str(o) for o in g.objects(fw_iri, CEASN.name)})
+    nodes = {}
+    for c in g.subjects(URIRef("http://www.w3.org/1999/02/22-rdf-syntax-ns#type"), CEASN.Competency):
+        kind = next(kinds[str(o)] for o in g.objects(c, CEASN.competencyCategory) if isinstance(o, Literal) and o.language == "en")
+        parent = g.value(c, CEASN.isChildOf) or g.value(c, CEASN.isTopChildOf)
+        nodes[str(c)] = Node(str(c), kind, str(parent), str(g.value(c, CEASN.codedNotation) or ""),
+                             {o.language or "": str(o) for o in g.objects(c, CEASN.competencyText)},
+                             levels={str(o).rsplit("#", 1)[-1] for o in g.objects(c, CEASN.educationLevelType)})
+    return Framework(programme, nodes)

@@ -1,0 +1,169 @@
+"""Moodle competency frameworks (``tool_lpimportcsv``), out and back in.
+
+Out: the framework row (``Is framework`` = 1, a two-value scale, taxonomy ``domain,competency``), then
+each block at the top level and its competencies and critical learnings under it (``Parent id number``).
+Id numbers are the codes (a block's children ``BLOCK/CODE``: codes restart in every block). Moodle keeps
+one language and a short name of at most 100 characters, so the description (HTML) carries what the
+graph holds: the French label, the English one (``<p lang="en">``), the kind and the years of study.
+Not carried: evaluation modalities, teaching units, generic dimensions.
+
+In (``rkg import moodle``): a framework file (ours, or one written by hand in Moodle's format) becomes a
+référentiel: programme, blocks, competencies and critical learnings minted by the IRI rule under the
+programme id given.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from html import escape
+from html.parser import HTMLParser
+
+import pyoxigraph as ox
+
+from ..namespaces import RKG, mint
+from .framework import Framework, Node
+
+HEADER = ["Parent id number", "Id number", "Shortname", "Description", "Description format", "Scale values",
+          "Scale configuration", "Rule type (optional)", "Rule outcome (optional)", "Rule config (optional)",
+          "Cross referenced competency id numbers", "Exported id (optional)", "Is framework", "Taxonomy"]
+SCALE_VALUES = "Non acquis,Acquis"
+SCALE_CONFIG = '[{"scaleid":"2"},{"id":2,"scaledefault":1,"proficient":1}]'
+KIND_TEXT = {"block": "Bloc de compétences", "competency": "Compétence", "learning": "Apprentissage critique"}
+SKOS = "http://www.w3.org/2004/02/skos/core#"
+RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+CLASSES = {"block": RKG.CompetencyBlock, "competency": RKG.Competency, "learning": RKG.CriticalLearning}
+
+
+class MoodleError(Exception):
+    """A file that is not a Moodle competency framework: ``file:line: column: reason``."""
+
+
+def _short(node: Node) -> str:
+    text = f"{node.code} {node.label('fr')}".strip()
+    return text if len(text) <= 100 else text[:99] + "…"
+
+
+def _description(node: Node) -> str:
+    parts = [f'<p lang="fr">{escape(node.labels["fr"])}</p>'] if node.labels.get("fr") else []
+    parts += [f'<p lang="en">{escape(node.labels["en"])}</p>'] if node.labels.get("en") else []
+    parts.append(f'<p class="rkg-kind">{KIND_TEXT[node.kind]}</p>')
+    if node.levels:
+        parts.append(f'<p class="rkg-levels">{", ".join(sorted(node.levels))}</p>')
+    return "".join(parts)
+
+
+def export(fw: Framework) -> str:
+    out = io.StringIO()
+    w = csv.writer(out, lineterminator="\r\n")
+    w.writerow(HEADER)
+    p = fw.programme
+    framework_id = p.iri.rstrip("/").rsplit("/", 1)[-1]
+    w.writerow(["", framework_id, (p.label("fr"))[:100], "".join(
+        f'<p lang="{lang}">{escape(text)}</p>' for lang, text in sorted(p.labels.items()) if lang), 1,
+        SCALE_VALUES, SCALE_CONFIG, "", "", "", "", "", 1, "domain,competency"])
+    for block in fw.blocks:
+        w.writerow(["", block.code, _short(block), _description(block), 1, "", "", "", "", "", "", "", "", ""])
+        for child in fw.children(block.iri):
+            if child.kind in KIND_TEXT:
+                w.writerow([block.code, f"{block.code}/{child.code}", _short(child), _description(child), 1,
+                            "", "", "", "", "", "", "", "", ""])
+    return out.getvalue()
+
+
+class _Description(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.labels: dict[str, str] = {}
+        self.kind = ""
+        self.levels: set[str] = set()
+        self._current: tuple[str, str] | None = None
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "p":
+            self._current = ("lang", a["lang"]) if "lang" in a else ("class", a.get("class") or "")
+
+    def handle_endtag(self, tag):
+        self._current = None if tag == "p" else self._current
+
+    def handle_data(self, data):
+        self.text.append(data)
+        if self._current is None:
+            return
+        what, value = self._current
+        if what == "lang":
+            self.labels[value] = self.labels.get(value, "") + data
+        elif value == "rkg-kind":
+            self.kind += data
+        elif value == "rkg-levels":
+            self.levels |= {x.strip() for x in data.split(",") if x.strip()}
+
+
+def read(text: str, programme: str, name: str = "framework.csv") -> Framework:
+    """The framework a Moodle CSV describes, with IRIs minted under ``programme`` (a short id)."""
+    rows = list(csv.reader(io.StringIO(text)))
+    if not rows or [h.strip() for h in rows[0][:len(HEADER)]] != HEADER:
+        raise MoodleError(f"{name}:1: not a Moodle competency framework CSV: the header must be {', '.join(HEADER)}")
+    kinds = {v: k for k, v in KIND_TEXT.items()}
+    root = Node(mint(programme), "programme")
+    nodes: dict[str, Node] = {}
+    by_id: dict[str, Node] = {}
+    for line, row in enumerate(rows[1:], 2):
+        if not any(c.strip() for c in row):
+            continue
+        cells = dict(zip(HEADER, row + [""] * (len(HEADER) - len(row))))
+        d = _Description()
+        d.feed(cells["Description"])
+        if cells["Is framework"].strip() == "1":
+            root.code = ""
+            root.labels = d.labels or {"fr": cells["Shortname"].strip()}
+            continue
+        parent_id, ident = cells["Parent id number"].strip(), cells["Id number"].strip()
+        if not ident:
+            raise MoodleError(f"{name}:{line}: column Id number: empty")
+        labels = {k: " ".join(v.split()) for k, v in d.labels.items()} or {"fr": " ".join("".join(d.text).split()) or cells["Shortname"].strip()}
+        if not parent_id:  # the IRI rule names a block by its code within the certification (RNCP31854BC01 → BC01)
+            short = re.fullmatch(r"RNCP\d+(BC\d+)", ident)
+            node = Node(mint(programme, "block", short.group(1) if short else ident), "block", root.iri, ident, labels)
+        else:
+            parent = by_id.get(parent_id)
+            if parent is None:
+                raise MoodleError(f"{name}:{line}: column Parent id number: {parent_id!r} is not an Id number of an earlier row")
+            code = ident.split("/", 1)[1] if ident.startswith(parent_id + "/") else ident
+            kind = kinds.get(d.kind.strip(), "competency")
+            block_segment = parent.iri.rsplit("/", 1)[-1]
+            iri = mint(programme, "block", block_segment, "ac", code) if kind == "learning" else mint(programme, "competency", code)
+            node = Node(iri, kind, parent.iri, code, labels, levels=d.levels)
+        if ident in by_id:
+            raise MoodleError(f"{name}:{line}: column Id number: {ident!r} is used twice")
+        by_id[ident] = node
+        nodes[node.iri] = node
+    return Framework(root, nodes)
+
+
+def to_rdf(fw: Framework) -> list[ox.Triple]:
+    """The référentiel of an imported framework, in the ontology's terms."""
+    out: list[ox.Triple] = []
+    prog = ox.NamedNode(fw.programme.iri)
+
+    def add(s: str | ox.NamedNode, p: str, o) -> None:
+        out.append(ox.Triple(ox.NamedNode(s) if isinstance(s, str) else s, ox.NamedNode(p), o))
+
+    add(prog, RDF_TYPE, ox.NamedNode(str(RKG.Programme)))
+    for lang, text in fw.programme.labels.items():
+        add(prog, SKOS + "prefLabel", ox.Literal(text, language=lang or None))
+    link = {"block": RKG.hasBlock, "competency": RKG.hasCompetency, "learning": RKG.hasCriticalLearning}
+    for node in fw.nodes.values():
+        add(node.iri, RDF_TYPE, ox.NamedNode(str(CLASSES[node.kind])))
+        add(node.iri, str(RKG.inProgramme), prog)
+        add(node.iri, SKOS + "notation", ox.Literal(node.code))
+        for lang, text in node.labels.items():
+            add(node.iri, SKOS + "prefLabel", ox.Literal(text, language=lang or None))
+        add(node.parent or fw.programme.iri, str(link[node.kind]), ox.NamedNode(node.iri))
+        for level in sorted(node.levels):
+            if re.fullmatch(r"M[12]", level):
+                add(node.iri, str(RKG.atStudyLevel), ox.NamedNode(str(RKG) + level))
+    return out

@@ -1,0 +1,48 @@
+"""SKOS out: the framework as a ``skos:ConceptScheme`` (the programme) whose top concepts are the blocks,
+with the competencies and critical learnings ``skos:narrower`` of their block; labels in every language,
+codes as ``skos:notation``, and the SKOS mappings the graph holds for them (ESCO, data/mappings). Turtle.
+Not carried: the kinds (all are concepts), years of study, evaluation modalities, teaching units."""
+
+from __future__ import annotations
+
+import pyoxigraph as ox
+
+from ..namespaces import PREFIXES
+from ..store import Store
+from .framework import Framework
+
+SKOS = "http://www.w3.org/2004/02/skos/core#"
+RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+MATCHES = ("exactMatch", "closeMatch", "broadMatch", "narrowMatch", "relatedMatch")
+CARRIED = ("block", "competency", "learning")
+MAPPINGS = """PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
+SELECT ?p ?o WHERE { ?s ?p ?o . VALUES ?p { skos:exactMatch skos:closeMatch skos:broadMatch skos:narrowMatch skos:relatedMatch } }"""
+
+
+def triples(fw: Framework, store: Store | None = None) -> list[ox.Triple]:
+    def t(s: str, p: str, o) -> ox.Triple:
+        return ox.Triple(ox.NamedNode(s), ox.NamedNode(SKOS + p if ":" not in p else p), o)
+
+    scheme = fw.programme.iri
+    out = [t(scheme, RDF_TYPE, ox.NamedNode(SKOS + "ConceptScheme"))]
+    out += [t(scheme, "prefLabel", ox.Literal(v, language=k or None)) for k, v in fw.programme.labels.items()]
+    if fw.programme.code:
+        out.append(t(scheme, "notation", ox.Literal(fw.programme.code)))
+    nodes = [n for n in fw.nodes.values() if n.kind in CARRIED]
+    for n in nodes:
+        out += [t(n.iri, RDF_TYPE, ox.NamedNode(SKOS + "Concept")), t(n.iri, "inScheme", ox.NamedNode(scheme)),
+                t(n.iri, "notation", ox.Literal(n.code))]
+        out += [t(n.iri, "prefLabel", ox.Literal(v, language=k or None)) for k, v in n.labels.items()]
+        if n.kind == "block":
+            out += [t(n.iri, "topConceptOf", ox.NamedNode(scheme)), t(scheme, "hasTopConcept", ox.NamedNode(n.iri))]
+        else:
+            out += [t(n.iri, "broader", ox.NamedNode(n.parent or scheme)), t(n.parent or scheme, "narrower", ox.NamedNode(n.iri))]
+    if store is not None:
+        for n in nodes:
+            table = store.select(MAPPINGS, {"s": ox.NamedNode(n.iri)})
+            out += [ox.Triple(ox.NamedNode(n.iri), p, o) for p, o in table.rows]
+    return out
+
+
+def export(fw: Framework, store: Store | None = None) -> str:
+    return ox.serialize(triples(fw, store), format=ox.RdfFormat.TURTLE, prefixes=PREFIXES).decode()

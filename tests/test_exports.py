@@ -1,0 +1,184 @@
+"""Exports (``rkg export FORMAT``): each checked against its target's schema or required properties, then
+read back and compared with the graph, so that what a format loses is exactly what the README says.
+
+Counts from the source: 4 blocks, 14 competencies, 36 critical learnings, 20 evaluation modalities.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from pathlib import Path
+
+import jsonschema
+import pyoxigraph as ox
+import pytest
+from rdflib import Graph, Literal, URIRef
+from rdflib.namespace import RDF, SKOS
+
+from conftest import PIF, ROOT, SHARED
+from rkg.interop import badges, case, ctdl, framework, moodle, skos
+from rkg.interop.framework import Framework
+from rkg.store import EmbeddedStore
+
+CEASN = "https://purl.org/ctdlasn/terms/"
+CETERMS = "https://purl.org/ctdl/terms/"
+CARRIED = {"block", "competency", "learning"}
+
+
+@pytest.fixture(scope="module")
+def fw(bundled_store) -> Framework:
+    return framework.read(bundled_store, PIF)
+
+
+def projection(f: Framework, kinds: set[str], langs: set[str], levels: bool = True) -> set[tuple]:
+    """What a format can be compared on: kind, code, parent's code, labels in ``langs``, years of study."""
+    code = {n.iri: n.code for n in f.nodes.values()} | {f.programme.iri: ""}
+    return {(n.kind, n.code, code.get(n.parent or "", "?"), tuple(sorted((k, v) for k, v in n.labels.items() if k in langs)),
+             tuple(sorted(n.levels)) if levels else ()) for n in f.nodes.values() if n.kind in kinds}
+
+
+def test_the_framework_read_from_the_graph(fw: Framework) -> None:
+    kinds = [n.kind for n in fw.nodes.values()]
+    assert (kinds.count("block"), kinds.count("competency"), kinds.count("learning"), kinds.count("modality")) == (4, 14, 36, 20)
+    assert fw.programme.code == "RNCP31854" and fw.languages == ["en", "fr"]
+
+
+def test_unknown_programme(bundled_store) -> None:
+    with pytest.raises(ValueError, match="no programme"):
+        framework.read(bundled_store, "rncp00000-none")
+
+
+# ---------------------------------------------------------------- CTDL-ASN
+
+
+def test_ctdl_asn_required_properties(fw: Framework) -> None:
+    g = Graph().parse(data=ctdl.export(fw), format="json-ld")
+    (fwk,) = set(g.subjects(RDF.type, URIRef(CEASN + "CompetencyFramework")))
+    assert re.fullmatch(r"ce-[0-9a-f-]{36}", str(g.value(fwk, URIRef(CETERMS + "ctid"))))
+    competencies = set(g.subjects(RDF.type, URIRef(CEASN + "Competency")))
+    assert len(competencies) == 4 + 14 + 36
+    ctids = set()
+    for c in competencies:  # the properties CTDL-ASN requires, one by one
+        texts = {o.language for o in g.objects(c, URIRef(CEASN + "competencyText")) if isinstance(o, Literal)}
+        assert "fr" in texts, c
+        assert set(map(str, g.objects(c, URIRef(CEASN + "inLanguage")))) == {"fr", "en"}
+        assert g.value(c, URIRef(CEASN + "isPartOf")) == fwk
+        ctid = str(g.value(c, URIRef(CETERMS + "ctid")))
+        assert re.fullmatch(r"ce-[0-9a-f-]{36}", ctid)
+        ctids.add(ctid)
+    assert len(ctids) == len(competencies)  # unique
+    tops = set(g.objects(fwk, URIRef(CEASN + "hasTopChild")))
+    assert tops == set(g.subjects(URIRef(CEASN + "isTopChildOf"), fwk)) and len(tops) == 4
+    for parent, child in g.subject_objects(URIRef(CEASN + "hasChild")):  # hasChild and isChildOf agree
+        assert g.value(child, URIRef(CEASN + "isChildOf")) == parent
+
+
+def test_ctdl_asn_loses_only_what_the_readme_says(fw: Framework) -> None:
+    back = ctdl.read_back(ctdl.export(fw))
+    assert projection(back, CARRIED, {"fr", "en"}) == projection(fw, CARRIED, {"fr", "en"})
+    assert projection(fw, {"modality"}, {"fr"}) and not projection(back, {"modality"}, {"fr"})  # modalities: lost
+
+
+# ---------------------------------------------------------------- CASE
+
+
+def test_case_package_is_valid(fw: Framework) -> None:
+    schema = json.loads((SHARED / "data" / "case" / "case-v1p0-cfpackage-schema.json").read_text(encoding="utf-8"))
+    package = json.loads(case.export(fw))
+    jsonschema.validate(package, schema)  # raises on an invalid package
+    assert len(package["CFItems"]) == len(package["CFAssociations"]) == 4 + 14 + 36
+    assert {i["identifier"] for i in package["CFItems"]} | {package["CFDocument"]["identifier"]} >= {
+        a["destinationNodeURI"]["identifier"] for a in package["CFAssociations"]}
+
+
+def test_case_loses_only_what_the_readme_says(fw: Framework) -> None:
+    back = case.read_back(case.export(fw))
+    assert projection(back, CARRIED, {"fr"}) == projection(fw, CARRIED, {"fr"})
+    assert not any("en" in n.labels for n in back.nodes.values())  # one language per statement
+
+
+# ---------------------------------------------------------------- Moodle
+
+
+def test_moodle_csv_format(fw: Framework) -> None:
+    rows = list(csv.reader(io.StringIO(moodle.export(fw))))
+    assert rows[0] == moodle.HEADER
+    assert rows[1][12] == "1" and rows[1][0] == "" and rows[1][13] == "domain,competency"  # the framework row
+    assert all(len(r[2]) <= 100 for r in rows[1:])  # Moodle's short-name limit
+    ids = [r[1] for r in rows[2:]]
+    assert len(ids) == len(set(ids)) == 4 + 14 + 36
+    assert all(r[0] in ids for r in rows[2:] if r[0])  # parents are earlier rows
+
+
+def test_moodle_round_trip(fw: Framework, tmp_path: Path) -> None:
+    """export → rkg import moodle → the same framework (IRIs minted by the same rule), modalities aside."""
+    imported = moodle.read(moodle.export(fw), "rncp31854-pif")
+    store = EmbeddedStore.from_quads(ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in moodle.to_rdf(imported))
+    back = framework.read(store, PIF)
+    assert projection(back, CARRIED, {"fr", "en"}) == projection(fw, CARRIED, {"fr", "en"})
+    assert {n.iri for n in back.nodes.values()} == {n.iri for n in fw.nodes.values() if n.kind in CARRIED}
+
+
+@pytest.mark.parametrize("text, message", [
+    ("a,b\n", "framework.csv:1: not a Moodle competency framework CSV"),
+    (",".join(moodle.HEADER) + "\nNOPE,X,x,,1,,,,,,,,,\n", "framework.csv:2: column Parent id number: 'NOPE'"),
+    (",".join(moodle.HEADER) + "\n,B,b,,1,,,,,,,,,\n,B,b,,1,,,,,,,,,\n", "framework.csv:3: column Id number: 'B' is used twice"),
+])
+def test_moodle_bad_files(text: str, message: str) -> None:
+    with pytest.raises(moodle.MoodleError, match=re.escape(message)):
+        moodle.read(text, "rncp99990-x")
+
+
+def test_moodle_cli(rkg, tmp_path: Path) -> None:
+    out = tmp_path / "framework.csv"
+    assert rkg("export", "moodle", "-o", str(out), "--build-dir", str(tmp_path / "b"), "-q").returncode == 0
+    r = rkg("import", "moodle", str(out), "--programme", "rncp99990-copy", "--build-dir", str(tmp_path / "b"), "-q")
+    assert r.returncode == 0, r.stderr
+    r = rkg("query", "block-summary", "-p", "programme=rncp99990-copy", "--format", "csv", "--build-dir", str(tmp_path / "b"), "-q")
+    assert r.returncode == 0 and r.stdout.count("RNCP31854BC0") == 4
+
+
+# ---------------------------------------------------------------- Open Badges
+
+
+def test_open_badges_achievements(fw: Framework, bundled_store) -> None:
+    found = json.loads(badges.export(fw, bundled_store))
+    assert [a["humanCode"] for a in found] == [f"RNCP31854BC0{i}" for i in range(1, 5)]
+    for a in found:  # Achievement's required properties (Open Badges 3.0), one by one
+        assert a["id"].startswith(PIF + "/block/") and "Achievement" in a["type"]
+        assert a["name"] and a["description"] and a["criteria"]["narrative"]
+        for al in a["alignment"]:  # Alignment's required properties
+            assert al["type"] == ["Alignment"] and al["targetName"] and al["targetUrl"].startswith("http")
+    bc01 = found[0]
+    assert bc01["criteria"]["narrative"].count("\n- ") == 3  # its four evaluation modalities
+    urls = {al["targetUrl"] for al in bc01["alignment"]}
+    assert {PIF + "/block/BC01", PIF + "/competency/C.1.1", "http://data.europa.eu/esco/skill/4dafe480-f2ae-46b5-bd5e-8d4e538f50c7"} <= urls
+
+
+# ---------------------------------------------------------------- SKOS
+
+
+def test_skos_scheme(fw: Framework, bundled_store) -> None:
+    g = Graph().parse(data=skos.export(fw, bundled_store), format="turtle")
+    scheme = URIRef(PIF)
+    assert (scheme, RDF.type, SKOS.ConceptScheme) in g
+    assert len(set(g.objects(scheme, SKOS.hasTopConcept))) == 4
+    assert len(set(g.subjects(SKOS.broader, None))) == 14 + 36
+    assert all((c, SKOS.inScheme, scheme) in g for c in g.subjects(RDF.type, SKOS.Concept))
+    assert (URIRef(PIF + "/competency/C.1.1"), SKOS.closeMatch,
+            URIRef("http://data.europa.eu/esco/skill/4dafe480-f2ae-46b5-bd5e-8d4e538f50c7")) in g
+    labels = {(str(s), o.language) for s, o in g.subject_objects(SKOS.prefLabel)}
+    assert (PIF + "/block/BC01", "en") in labels and (PIF + "/block/BC01", "fr") in labels
+
+
+@pytest.mark.parametrize("fmt", ["ctdl-asn", "case", "moodle", "badges", "skos"])
+def test_cli_export(rkg, tmp_path: Path, fmt: str) -> None:
+    out = tmp_path / f"x.{fmt}"
+    r = rkg("export", fmt, "-o", str(out), "--build-dir", str(tmp_path / "b"), "-q")
+    assert r.returncode == 0, r.stderr
+    assert out.stat().st_size > 1000
+    r = rkg("export", fmt, "--programme", "rncp00000-none", "--build-dir", str(tmp_path / "b"), "-q")
+    assert r.returncode == 2 and "no programme" in r.stderr
