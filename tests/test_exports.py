@@ -174,11 +174,39 @@ def test_skos_scheme(fw: Framework, bundled_store) -> None:
     assert (PIF + "/block/BC01", "en") in labels and (PIF + "/block/BC01", "fr") in labels
 
 
-@pytest.mark.parametrize("fmt", ["ctdl-asn", "case", "moodle", "badges", "skos"])
+@pytest.mark.parametrize("fmt", ["ctdl-asn", "case", "moodle", "badges", "skos", "jsonld"])
 def test_cli_export(rkg, tmp_path: Path, fmt: str) -> None:
     out = tmp_path / f"x.{fmt}"
     r = rkg("export", fmt, "-o", str(out), "--build-dir", str(tmp_path / "b"), "-q")
     assert r.returncode == 0, r.stderr
     assert out.stat().st_size > 1000
-    r = rkg("export", fmt, "--programme", "rncp00000-none", "--build-dir", str(tmp_path / "b"), "-q")
-    assert r.returncode == 2 and "no programme" in r.stderr
+    if fmt != "jsonld":  # the whole graph: no programme to choose
+        r = rkg("export", fmt, "--programme", "rncp00000-none", "--build-dir", str(tmp_path / "b"), "-q")
+        assert r.returncode == 2 and "no programme" in r.stderr
+
+
+# ---------------------------------------------------------------- JSON-LD of the whole graph
+
+
+def test_jsonld_with_the_published_context(bundled_store) -> None:
+    from rdflib.compare import isomorphic
+
+    from rkg.interop import jsonld
+
+    doc = json.loads(jsonld.export(bundled_store))
+    assert doc["@context"] == "https://w3id.org/rkg/context.jsonld"
+    doc["@context"] = jsonld.context()  # what a client gets from /context.jsonld
+    back = Graph().parse(data=json.dumps(doc), format="json-ld")
+    assert isomorphic(back, Graph().parse(data=bundled_store.union_ntriples(), format="nt"))  # nothing lost
+    assert any("prefLabel" in node for node in doc["@graph"])  # labels as language maps
+
+
+def test_context_is_served(built_dir: Path) -> None:
+    from rkg.build import NQUADS_NAME
+    from rkg.web import create_app
+    from rkg.web.config import Config
+
+    app = create_app(Config(nquads=built_dir / NQUADS_NAME, version="t"))
+    r = app.test_client().get("/context.jsonld")
+    assert r.status_code == 200 and r.mimetype == "application/ld+json"
+    assert json.loads(r.data)["@context"]["rkg"] == "https://w3id.org/rkg/ontology#"

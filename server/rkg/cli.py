@@ -241,14 +241,21 @@ def cmd_import(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-EXPORTS = ("ctdl-asn", "case", "moodle", "badges", "skos")
+EXPORTS = ("ctdl-asn", "case", "moodle", "badges", "skos", "jsonld")
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from .interop import badges, case, ctdl, framework, moodle, skos
+    from .interop import badges, case, ctdl, framework, jsonld, moodle, skos
 
     project = _project(args)
     store = project.store(_progress(args))
+    if args.format == "jsonld":  # the whole graph, not one programme
+        text = jsonld.export(store)
+        if args.output:
+            _write_atomic(args.output, text.encode("utf-8"))
+        else:
+            sys.stdout.write(text)
+        return EXIT_OK
     try:
         fw = framework.read(store, args.programme)
     except ValueError as e:
@@ -365,7 +372,7 @@ def parser() -> argparse.ArgumentParser:
     im_m.set_defaults(func=cmd_import)
 
     ex = sub.add_parser("export", parents=[common], help="write a programme's framework in another format",
-                        description="Write one programme's framework for another ecosystem: ctdl-asn (CTDL-ASN JSON-LD), case (CASE 1.0 CFPackage JSON), moodle (Moodle competency framework CSV), badges (Open Badges 3.0 Achievements, one per block), skos (SKOS concept scheme, Turtle). The README lists what each format cannot carry.")
+                        description="Write one programme's framework for another ecosystem: ctdl-asn (CTDL-ASN JSON-LD), case (CASE 1.0 CFPackage JSON), moodle (Moodle competency framework CSV), badges (Open Badges 3.0 Achievements, one per block), skos (SKOS concept scheme, Turtle); jsonld writes the whole graph as JSON-LD with rkg's published context. The README lists what each format cannot carry.")
     ex.add_argument("format", choices=EXPORTS)
     ex.add_argument("--programme", default="rncp31854-pif", help="IRI or short id (default: rncp31854-pif)")
     ex.add_argument("--output", "-o", type=Path, metavar="FILE", help="write to FILE (whole or not at all) instead of stdout")

@@ -78,6 +78,14 @@ def create_app(config: Config) -> Flask:
 
     app.register_blueprint(graph_store)
 
+    @app.get("/context.jsonld")
+    def jsonld_context() -> Response:
+        """rkg's JSON-LD context (``rkg export jsonld`` names it by its w3id IRI)."""
+        from ..interop.jsonld import CONTEXT_FILE
+
+        return Response(CONTEXT_FILE.read_bytes(), mimetype="application/ld+json",
+                        headers={"Cache-Control": "public, max-age=86400"})
+
     @app.errorhandler(Busy)
     @app.errorhandler(Timeout)
     def unavailable(_e: Exception) -> Response:
