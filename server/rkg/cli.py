@@ -193,6 +193,23 @@ def cmd_import(args: argparse.Namespace) -> int:
     if not re.fullmatch(r"[a-z0-9][a-z0-9._-]*", name):
         raise InputError(f"--name {name!r}: use lower-case letters, digits, '.', '_' or '-' (it names the graph)")
     progress = _progress(args)
+    if args.kind == "table":
+        from .interop import table
+
+        if not args.programme:
+            raise InputError("--programme ID is required: the short id of the référentiel the table describes")
+        try:
+            triples = table.to_rdf(table.read(source), args.programme)
+        except table.TableError as e:
+            raise InputError(str(e)) from None
+        except OSError as e:
+            raise InputError(f"{source}: {e}") from None
+        target = project.build_dir / IMPORTS / f"{name}.nt"
+        _write_atomic(target, ox_serialize_nt(triples))
+        print(f"{'triples':<28}  {len(triples):>8}")
+        if progress:
+            progress(f"written to {target}; graph {graph_iri(f'{IMPORTS}/{name}.nt')} joins the next build")
+        return EXIT_OK
     if args.kind == "moodle":
         from .interop import moodle
 
@@ -241,7 +258,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-EXPORTS = ("ctdl-asn", "case", "moodle", "badges", "skos", "jsonld")
+EXPORTS = ("ctdl-asn", "case", "moodle", "badges", "skos", "jsonld", "table")
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -249,6 +266,16 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     project = _project(args)
     store = project.store(_progress(args))
+    if args.format == "table":
+        from .interop import table
+
+        if args.output is None:
+            raise InputError("rkg export table needs --output FILE.xlsx or --output FOLDER (one CSV per sheet)")
+        tables = {name: [] for name in table.ORDER} if args.empty else table.from_graph(store, args.programme)
+        if not args.empty and not tables["programme"]:
+            raise InputError(f"no programme {args.programme!r} in the graph")
+        _replace_atomic(args.output, lambda tmp: table.write(tables, tmp))
+        return EXIT_OK
     if args.format == "jsonld":  # the whole graph, not one programme
         text = jsonld.export(store)
         if args.output:
@@ -283,6 +310,25 @@ def _write_atomic(target: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _replace_atomic(target: Path, write) -> None:
+    """Write a file or a folder beside ``target``, then put it in place: whole or not at all."""
+    import os
+    import shutil
+    import tempfile
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp_dir = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}."))
+    try:
+        tmp = tmp_dir / target.name
+        write(tmp)
+        if tmp.is_dir() and target.exists():
+            old = tmp_dir / ".old"
+            os.replace(target, old)
+        os.replace(tmp, target)
+    finally:
+        shutil.rmtree(tmp_dir, ignore_errors=True)
 
 
 def ox_serialize_nt(triples) -> bytes:
@@ -371,11 +417,19 @@ def parser() -> argparse.ArgumentParser:
     im_m.add_argument("--name", help="name of the import (default: the file name)")
     im_m.set_defaults(func=cmd_import)
 
+    im_t = im_sub.add_parser("table", parents=[common], help="a filled tabular template (.xlsx or folder of CSV)",
+                             description="Turn a filled template (rkg export table writes one: an .xlsx workbook or a folder of <sheet>.csv files) into RDF for a référentiel under --programme. A bad cell stops it with sheet, row and column; nothing is written then.")
+    im_t.add_argument("source", type=Path, metavar="FILE.xlsx|FOLDER")
+    im_t.add_argument("--programme", required=True, help="short id of the référentiel (e.g. rncp99999-x)")
+    im_t.add_argument("--name", help="name of the import (default: the file or folder name)")
+    im_t.set_defaults(func=cmd_import)
+
     ex = sub.add_parser("export", parents=[common], help="write a programme's framework in another format",
-                        description="Write one programme's framework for another ecosystem: ctdl-asn (CTDL-ASN JSON-LD), case (CASE 1.0 CFPackage JSON), moodle (Moodle competency framework CSV), badges (Open Badges 3.0 Achievements, one per block), skos (SKOS concept scheme, Turtle); jsonld writes the whole graph as JSON-LD with rkg's published context. The README lists what each format cannot carry.")
+                        description="Write one programme's framework for another ecosystem: ctdl-asn (CTDL-ASN JSON-LD), case (CASE 1.0 CFPackage JSON), moodle (Moodle competency framework CSV), badges (Open Badges 3.0 Achievements, one per block), skos (SKOS concept scheme, Turtle); jsonld writes the whole graph as JSON-LD with rkg's published context; table writes the tabular template (.xlsx workbook or folder of CSV), filled with the programme or --empty. The README lists what each format cannot carry.")
     ex.add_argument("format", choices=EXPORTS)
     ex.add_argument("--programme", default="rncp31854-pif", help="IRI or short id (default: rncp31854-pif)")
-    ex.add_argument("--output", "-o", type=Path, metavar="FILE", help="write to FILE (whole or not at all) instead of stdout")
+    ex.add_argument("--output", "-o", type=Path, metavar="FILE", help="write to FILE (whole or not at all) instead of stdout; for table: FILE.xlsx or a FOLDER of CSV files")
+    ex.add_argument("--empty", action="store_true", help="table: write the empty template (headers only)")
     ex.set_defaults(func=cmd_export)
 
     sv = sub.add_parser("serve", parents=[common], help="SPARQL 1.1 endpoint on the built graph (gunicorn)",
