@@ -19,6 +19,7 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import RDF, SKOS
 
 from conftest import PIF, ROOT, SHARED
+from rkg.build import build
 from rkg.interop import badges, case, ctdl, framework, moodle, skos
 from rkg.interop.framework import Framework
 from rkg.store import EmbeddedStore
@@ -174,7 +175,7 @@ def test_skos_scheme(fw: Framework, bundled_store) -> None:
     assert (PIF + "/block/BC01", "en") in labels and (PIF + "/block/BC01", "fr") in labels
 
 
-@pytest.mark.parametrize("fmt", ["ctdl-asn", "case", "moodle", "badges", "skos", "jsonld"])
+@pytest.mark.parametrize("fmt", ["ctdl-asn", "case", "elm", "moodle", "badges", "skos", "jsonld"])
 def test_cli_export(rkg, tmp_path: Path, fmt: str) -> None:
     out = tmp_path / f"x.{fmt}"
     r = rkg("export", fmt, "-o", str(out), "--build-dir", str(tmp_path / "b"), "-q")
@@ -183,6 +184,83 @@ def test_cli_export(rkg, tmp_path: Path, fmt: str) -> None:
     if fmt != "jsonld":  # the whole graph: no programme to choose
         r = rkg("export", fmt, "--programme", "rncp00000-none", "--build-dir", str(tmp_path / "b"), "-q")
         assert r.returncode == 2 and "no programme" in r.stderr
+
+
+# ---------------------------------------------------------------- ELM (LOQ profile)
+
+
+ELM = "http://data.europa.eu/snb/model/elm/"
+LOQ = SHARED / "data" / "elm" / "LOQ.ttl"
+
+
+def loq_report(g: Graph) -> tuple[bool, set[tuple[str, str]]]:
+    """pySHACL with the LOQ shapes: (conforms, {(focus, path)} of the violations)."""
+    from pyshacl import validate
+
+    conforms, report, _ = validate(g, shacl_graph=Graph().parse(LOQ), inference="none", advanced=True)
+    SH = "http://www.w3.org/ns/shacl#"
+    found = {(str(report.value(r, URIRef(SH + "focusNode"))), str(report.value(r, URIRef(SH + "resultPath"))))
+             for r in report.subjects(RDF.type, URIRef(SH + "ValidationResult"))}
+    return conforms, found
+
+
+@pytest.fixture(scope="module")
+def elm_graph(fw: Framework, bundled_store) -> Graph:
+    from rkg.interop import elm
+
+    return Graph().parse(data=elm.export(fw, bundled_store), format="turtle")
+
+
+def test_elm_conforms_to_loq(elm_graph: Graph) -> None:
+    conforms, found = loq_report(elm_graph)
+    assert conforms, found
+    q = URIRef(PIF)
+    assert (q, URIRef(ELM + "EQFLevel"), URIRef("http://data.europa.eu/snb/eqf/7")) in elm_graph
+    assert (q, URIRef(ELM + "ISCEDFCode"), URIRef("http://data.europa.eu/snb/isced-f/0111")) in elm_graph
+    assert (q, URIRef(ELM + "NQFLevel"), URIRef("https://w3id.org/rkg/id/nqf-fr/7")) in elm_graph  # external-facts.ttl
+
+
+@pytest.mark.parametrize("change, path", [
+    ("drop NQF", ELM + "NQFLevel"),
+    ("drop outcomes", ELM + "learningOutcome"),
+    ("extra property", "http://purl.org/dc/terms/creator"),
+])
+def test_loq_catches_what_it_requires(elm_graph: Graph, change: str, path: str) -> None:
+    """The profile is really applied: each broken copy of the export fails on the expected property."""
+    g = Graph()
+    for t in elm_graph:
+        g.add(t)
+    q = URIRef(PIF)
+    if change.startswith("drop"):
+        g.remove((q, URIRef(path), None))
+    else:
+        g.add((q, URIRef(path), Literal("someone")))
+    conforms, found = loq_report(g)
+    assert not conforms and (PIF, path) in found
+
+
+def test_elm_read_back(fw: Framework, elm_graph: Graph) -> None:
+    outcomes = {str(o) for o in elm_graph.objects(URIRef(PIF), URIRef(ELM + "learningOutcome"))}
+    assert outcomes == {n.iri for n in fw.nodes.values() if n.kind in ("competency", "learning")}
+    for n in fw.nodes.values():
+        if n.kind in ("competency", "learning"):
+            titles = {(o.language, str(o)) for o in elm_graph.objects(URIRef(n.iri), URIRef("http://purl.org/dc/terms/title"))}
+            assert titles == {(k, v) for k, v in n.labels.items()}
+    specs = set(elm_graph.objects(URIRef(PIF), URIRef(ELM + "provenBy")))
+    assert len(specs) == 4
+    parts = {str(p) for s in specs for p in elm_graph.objects(s, URIRef(ELM + "hasPart"))}
+    assert parts == {n.iri for n in fw.nodes.values() if n.kind == "modality"}  # the 20 modalities
+    skills = set(elm_graph.objects(URIRef(PIF + "/competency/C.1.1"), URIRef(ELM + "relatedESCOSkill")))
+    assert URIRef("http://data.europa.eu/esco/skill/4dafe480-f2ae-46b5-bd5e-8d4e538f50c7") in skills
+
+
+def test_elm_needs_the_outside_facts(fw: Framework, bundled_store) -> None:
+    from rkg.interop import elm
+
+    store = EmbeddedStore.from_quads(q for q in build(ROOT).quads
+                                     if q.graph_name.value != "https://w3id.org/rkg/graph/rncp31854-pif/external-facts")
+    with pytest.raises(elm.ElmError, match="LOQ requires elm:ISCEDFCode"):
+        elm.export(framework.read(store, PIF), store)
 
 
 # ---------------------------------------------------------------- JSON-LD of the whole graph

@@ -258,11 +258,11 @@ def cmd_import(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-EXPORTS = ("ctdl-asn", "case", "moodle", "badges", "skos", "jsonld", "table")
+EXPORTS = ("ctdl-asn", "case", "elm", "moodle", "badges", "skos", "jsonld", "table")
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from .interop import badges, case, ctdl, framework, jsonld, moodle, skos
+    from .interop import badges, case, ctdl, elm, framework, jsonld, moodle, skos
 
     project = _project(args)
     store = project.store(_progress(args))
@@ -287,8 +287,13 @@ def cmd_export(args: argparse.Namespace) -> int:
         fw = framework.read(store, args.programme)
     except ValueError as e:
         raise InputError(str(e)) from None
-    text = {"ctdl-asn": lambda: ctdl.export(fw), "case": lambda: case.export(fw), "moodle": lambda: moodle.export(fw),
-            "badges": lambda: badges.export(fw, store), "skos": lambda: skos.export(fw, store)}[args.format]()
+    writers = {"ctdl-asn": lambda: ctdl.export(fw), "case": lambda: case.export(fw), "moodle": lambda: moodle.export(fw),
+               "badges": lambda: badges.export(fw, store), "skos": lambda: skos.export(fw, store),
+               "elm": lambda: elm.export(fw, store)}
+    try:
+        text = writers[args.format]()
+    except elm.ElmError as e:
+        raise InputError(str(e)) from None
     if args.output:
         _write_atomic(args.output, text.encode("utf-8"))
     else:
@@ -425,7 +430,7 @@ def parser() -> argparse.ArgumentParser:
     im_t.set_defaults(func=cmd_import)
 
     ex = sub.add_parser("export", parents=[common], help="write a programme's framework in another format",
-                        description="Write one programme's framework for another ecosystem: ctdl-asn (CTDL-ASN JSON-LD), case (CASE 1.0 CFPackage JSON), moodle (Moodle competency framework CSV), badges (Open Badges 3.0 Achievements, one per block), skos (SKOS concept scheme, Turtle); jsonld writes the whole graph as JSON-LD with rkg's published context; table writes the tabular template (.xlsx workbook or folder of CSV), filled with the programme or --empty. The README lists what each format cannot carry.")
+                        description="Write one programme's framework for another ecosystem: ctdl-asn (CTDL-ASN JSON-LD), case (CASE 1.0 CFPackage JSON), elm (European Learning Model v3 in the LOQ profile, Turtle), moodle (Moodle competency framework CSV), badges (Open Badges 3.0 Achievements, one per block), skos (SKOS concept scheme, Turtle); jsonld writes the whole graph as JSON-LD with rkg's published context; table writes the tabular template (.xlsx workbook or folder of CSV), filled with the programme or --empty. The README lists what each format cannot carry.")
     ex.add_argument("format", choices=EXPORTS)
     ex.add_argument("--programme", default="rncp31854-pif", help="IRI or short id (default: rncp31854-pif)")
     ex.add_argument("--output", "-o", type=Path, metavar="FILE", help="write to FILE (whole or not at all) instead of stdout; for table: FILE.xlsx or a FOLDER of CSV files")

@@ -79,7 +79,7 @@ SOURCE_TEXT = Col("source_text_fr", R + "sourceText", "fr")
 SHEETS: tuple[Sheet, ...] = (
     Sheet("programme", (R + "Programme",), (*_labels("fr", "en"), Col("mention_fr", R + "mention", "fr"), Col("mention_en", R + "mention", "en"),
           Col("parcours_fr", R + "parcours", "fr"), Col("parcours_en", R + "parcours", "en"), Col("rncp_number", R + "rncpNumber"), Col("rncp_certification", R + "rncpCertification", "ref"),
-          Col("eqf_level", R + "eqfLevel", "ref"), Col("isced_field", R + "iscedField", "ref"),
+          Col("eqf_level", R + "eqfLevel", "ref"), Col("nqf_level", R + "nqfLevel", "ref"), Col("isced_field", R + "iscedField", "ref"),
           Col("source_headings_fr", R + "sourceHeading", "fr", multi=True), Col("outcomes_lead_in_fr", R + "outcomesLeadIn", "fr"),
           Col("dimension_list", R + "dimensionList", "ref"), *NOTES), in_programme=False),
     Sheet("version", (R + "FrameworkVersion",), (*_labels("fr", "en"), Col("offer_period", R + "offerPeriod"),
