@@ -110,8 +110,10 @@ def test_moodle_csv_format(fw: Framework) -> None:
     assert rows[1][12] == "1" and rows[1][0] == "" and rows[1][13] == "domain,competency"  # the framework row
     assert all(len(r[2]) <= 100 for r in rows[1:])  # Moodle's short-name limit
     ids = [r[1] for r in rows[2:]]
-    assert len(ids) == len(set(ids)) == 4 + 14 + 36
-    assert all(r[0] in ids for r in rows[2:] if r[0])  # parents are earlier rows
+    assert len(ids) == len(set(ids)) == 4 + 14 + 36 + 3  # and the years of study: annees, annees/M1, annees/M2
+    assert all(r[0] in ids for r in rows[2:] if r[0])  # parents are in the file
+    ac4 = next(r for r in rows if r[1] == "RNCP31854BC01/AC4")
+    assert ac4[10] == "annees/M1,annees/M2"  # years of study as cross-references
 
 
 def test_moodle_round_trip(fw: Framework, tmp_path: Path) -> None:

@@ -2,9 +2,11 @@
 
 Out: the framework row (``Is framework`` = 1, a two-value scale, taxonomy ``domain,competency``), then
 each block at the top level and its competencies and critical learnings under it (``Parent id number``).
-Id numbers are the codes (a block's children ``BLOCK/CODE``: codes restart in every block). Moodle keeps
-one language and a short name of at most 100 characters, so the description (HTML) carries what the
-graph holds: the French label, the English one (``<p lang="en">``), the kind and the years of study.
+Id numbers are the codes (a block's children ``BLOCK/CODE``: codes restart in every block). The years of
+study are carried by cross-references: a top-level ``annees`` with ``annees/M1`` and ``annees/M2`` under it,
+which each critical learning cross-references (``Cross referenced competency id numbers``), the way
+Moodle relates competencies. Moodle keeps one language and a short name of at most 100 characters, so the
+description (HTML) carries the French label, the English one (``<p lang="en">``) and the kind.
 Not carried: evaluation modalities, teaching units, generic dimensions.
 
 In (``rkg import moodle``): a framework file (ours, or one written by hand in Moodle's format) becomes a
@@ -30,6 +32,9 @@ HEADER = ["Parent id number", "Id number", "Shortname", "Description", "Descript
           "Cross referenced competency id numbers", "Exported id (optional)", "Is framework", "Taxonomy"]
 SCALE_VALUES = "Non acquis,Acquis"
 SCALE_CONFIG = '[{"scaleid":"2"},{"id":2,"scaledefault":1,"proficient":1}]'
+YEARS = "annees"
+"""Id number of the top-level entry whose children are the years of study (M1, M2)."""
+YEAR_LABELS = {"M1": "Première année de master (M1)", "M2": "Deuxième année de master (M2)"}
 KIND_TEXT = {"block": "Bloc de compétences", "competency": "Compétence", "learning": "Apprentissage critique"}
 SKOS = "http://www.w3.org/2004/02/skos/core#"
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
@@ -49,8 +54,6 @@ def _description(node: Node) -> str:
     parts = [f'<p lang="fr">{escape(node.labels["fr"])}</p>'] if node.labels.get("fr") else []
     parts += [f'<p lang="en">{escape(node.labels["en"])}</p>'] if node.labels.get("en") else []
     parts.append(f'<p class="rkg-kind">{KIND_TEXT[node.kind]}</p>')
-    if node.levels:
-        parts.append(f'<p class="rkg-levels">{", ".join(sorted(node.levels))}</p>')
     return "".join(parts)
 
 
@@ -67,8 +70,16 @@ def export(fw: Framework) -> str:
         w.writerow(["", block.code, _short(block), _description(block), 1, "", "", "", "", "", "", "", "", ""])
         for child in fw.children(block.iri):
             if child.kind in KIND_TEXT:
+                refs = ",".join(f"{YEARS}/{level}" for level in sorted(child.levels))
                 w.writerow([block.code, f"{block.code}/{child.code}", _short(child), _description(child), 1,
-                            "", "", "", "", "", "", "", "", ""])
+                            "", "", "", "", "", refs, "", "", ""])
+    years = sorted({level for n in fw.nodes.values() for level in n.levels})
+    if years:
+        w.writerow(["", YEARS, "Années d'études", '<p lang="fr">Années d\'études</p><p lang="en">Years of study</p>',
+                    1, "", "", "", "", "", "", "", "", ""])
+        for level in years:
+            w.writerow([YEARS, f"{YEARS}/{level}", YEAR_LABELS.get(level, level), f"<p>{escape(level)}</p>", 1,
+                        "", "", "", "", "", "", "", "", ""])
     return out.getvalue()
 
 
@@ -122,6 +133,8 @@ def read(text: str, programme: str, name: str = "framework.csv") -> Framework:
             root.labels = d.labels or {"fr": cells["Shortname"].strip()}
             continue
         parent_id, ident = cells["Parent id number"].strip(), cells["Id number"].strip()
+        if ident == YEARS or parent_id == YEARS:  # the years of study: carried by cross-references
+            continue
         if not ident:
             raise MoodleError(f"{name}:{line}: column Id number: empty")
         labels = {k: " ".join(v.split()) for k, v in d.labels.items()} or {"fr": " ".join("".join(d.text).split()) or cells["Shortname"].strip()}
@@ -136,7 +149,9 @@ def read(text: str, programme: str, name: str = "framework.csv") -> Framework:
             kind = kinds.get(d.kind.strip(), "competency")
             block_segment = parent.iri.rsplit("/", 1)[-1]
             iri = mint(programme, "block", block_segment, "ac", code) if kind == "learning" else mint(programme, "competency", code)
-            node = Node(iri, kind, parent.iri, code, labels, levels=d.levels)
+            refs = {r.strip() for r in cells["Cross referenced competency id numbers"].split(",") if r.strip()}
+            levels = {r.split("/", 1)[1] for r in refs if r.startswith(YEARS + "/")}
+            node = Node(iri, kind, parent.iri, code, labels, levels=levels | d.levels)
         if ident in by_id:
             raise MoodleError(f"{name}:{line}: column Id number: {ident!r} is used twice")
         by_id[ident] = node
