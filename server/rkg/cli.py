@@ -13,7 +13,6 @@ from pathlib import Path
 
 from . import __version__, results
 from .build import BuildError
-from .namespaces import graph_iri
 from .catalog import Catalog, ParameterError, UnknownQuery, run
 from .project import Project, ProjectError
 from .store import QueryError, Table
@@ -181,80 +180,29 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    import re
-
-    from .build import IMPORTS
-    from .interop import esco, rncp
+    from .interop import imports
 
     project = _project(args)
-    source: Path = args.source
-    default = source.name if source.is_dir() else source.stem
-    name = args.name or re.sub(r"[^a-z0-9._-]+", "-", default.lower()).strip("-.") or "import"
-    if not re.fullmatch(r"[a-z0-9][a-z0-9._-]*", name):
-        raise InputError(f"--name {name!r}: use lower-case letters, digits, '.', '_' or '-' (it names the graph)")
+    folder = project.build_dir / imports.IMPORTS
     progress = _progress(args)
-    if args.kind == "table":
-        from .interop import table
-
-        if not args.programme:
-            raise InputError("--programme ID is required: the short id of the référentiel the table describes")
-        try:
-            triples = table.to_rdf(table.read(source), args.programme)
-        except table.TableError as e:
-            raise InputError(str(e)) from None
-        except OSError as e:
-            raise InputError(f"{source}: {e}") from None
-        target = project.build_dir / IMPORTS / f"{name}.nt"
-        _write_atomic(target, ox_serialize_nt(triples))
-        print(f"{'triples':<28}  {len(triples):>8}")
-        if progress:
-            progress(f"written to {target}; graph {graph_iri(f'{IMPORTS}/{name}.nt')} joins the next build")
-        return EXIT_OK
-    if args.kind == "moodle":
-        from .interop import moodle
-
-        if not source.is_file():
-            raise InputError(f"{source}: no such file")
-        try:
-            fw = moodle.read(source.read_text(encoding="utf-8-sig"), args.programme, source.name)
-        except moodle.MoodleError as e:
-            raise InputError(str(e)) from None
-        target = project.build_dir / IMPORTS / f"{name}.nt"
-        _write_atomic(target, ox_serialize_nt(moodle.to_rdf(fw)))
-        print(f"{'entities':<28}  {len(fw.nodes) + 1:>8}")
-        if progress:
-            progress(f"written to {target}; graph {graph_iri(f'{IMPORTS}/{name}.nt')} joins the next build")
-        return EXIT_OK
-    if args.kind == "rncp":
-        if not source.is_file():
-            raise InputError(f"{source}: no such file")
-        target = project.build_dir / IMPORTS / f"{name}.nq"
-        try:
-            r = rncp.import_xml(source, target, args.fiche or (), progress)
-        except rncp.RncpError as e:
-            raise InputError(str(e)) from None
-        for label, n in (("fiches read", r.seen), ("fiches written", r.fiches), ("blocks", r.blocks), ("triples", r.triples)):
-            print(f"{label:<28}  {n:>8}")
-        if progress:
-            progress(f"written to {target}; one graph per fiche under {rncp.GRAPHS}, joining the next build")
-        return EXIT_OK
-    target = project.build_dir / IMPORTS / f"{name}.nt"
     try:
-        if source.is_dir():
-            report = esco.import_csv(source, target, args.lang, progress)
-        elif source.is_file():
-            report = esco.import_rdf(source, target, progress)
+        name = imports.import_name(args.source, args.name)
+        if args.kind == "esco":
+            result = imports.esco(args.source, folder, name, args.lang, progress)
+        elif args.kind == "rncp":
+            result = imports.rncp(args.source, folder, name, args.fiche, progress)
+        elif args.kind == "moodle":
+            result = imports.moodle(args.source, folder, name, args.programme)
         else:
-            raise InputError(f"{source}: no such file or folder")
-    except esco.EscoError as e:
+            result = imports.table(args.source, folder, name, args.programme)
+    except imports.ImportFailed as e:
         raise InputError(str(e)) from None
-    for table, n in report.tables.items():
-        print(f"{table:<28}  {n:>8}")
-    print(f"{'triples':<28}  {report.triples:>8}")
-    if report.missing and progress:
-        progress("tables not found (skipped): " + ", ".join(report.missing))
+    for label, n in result.counts.items():
+        print(f"{label:<28}  {n:>8}")
     if progress:
-        progress(f"written to {target}; graph {graph_iri(f'{IMPORTS}/{name}.nt')} joins the next build")
+        for note in result.notes:
+            progress(note)
+        progress(f"written to {result.target}; graph {result.graphs} joins the next build")
     return EXIT_OK
 
 
@@ -302,19 +250,9 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def _write_atomic(target: Path, data: bytes) -> None:
-    import os
-    import tempfile
+    from .interop.imports import write_atomic
 
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(target, data)
 
 
 def _replace_atomic(target: Path, write) -> None:
@@ -334,12 +272,6 @@ def _replace_atomic(target: Path, write) -> None:
         os.replace(tmp, target)
     finally:
         shutil.rmtree(tmp_dir, ignore_errors=True)
-
-
-def ox_serialize_nt(triples) -> bytes:
-    import pyoxigraph as ox
-
-    return ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES) or b""
 
 
 # ---------------------------------------------------------------- output

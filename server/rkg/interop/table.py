@@ -34,6 +34,7 @@ PROV = "http://www.w3.org/ns/prov#"
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 XSD_INTEGER = "http://www.w3.org/2001/XMLSchema#integer"
 SEP = " | "
+STATEMENTS = (Path(__file__).parent / "sparql" / "programme-statements.rq").read_text(encoding="utf-8")
 R = str(RKG)
 
 
@@ -170,12 +171,7 @@ def from_graph(store: Store, programme: str) -> Tables:
     interpretations; the build's search keys and the mapping sets are left to the build)."""
     base = programme_iri(programme)
     names = _Names(base)
-    quads = store.select(f"""SELECT ?s ?p ?o WHERE {{ GRAPH ?g {{ ?s ?p ?o }}
-        FILTER(?g != <https://w3id.org/rkg/graph/build> && !STRSTARTS(STR(?g), "https://w3id.org/rkg/graph/mappings/")
-               && !STRSTARTS(STR(?g), "https://w3id.org/rkg/graph/imports/"))
-        FILTER(?s = ?programme || STRSTARTS(STR(?s), CONCAT(STR(?programme), "/")) || isBlank(?s)) }}""",
-                         {"programme": ox.NamedNode(base)}).rows
-    out: dict[str, dict] = {}
+    quads = store.select(STATEMENTS, {"programme": ox.NamedNode(base)}).rows
     by_subject: dict[str, list[tuple]] = {}
     for s, p, o in quads:
         by_subject.setdefault(s.value if not isinstance(s, ox.BlankNode) else "_:" + s.value, []).append((p, o))
