@@ -290,3 +290,26 @@ def test_context_is_served(built_dir: Path) -> None:
     r = app.test_client().get("/context.jsonld")
     assert r.status_code == 200 and r.mimetype == "application/ld+json"
     assert json.loads(r.data)["@context"]["rkg"] == "https://w3id.org/rkg/ontology#"
+
+
+def test_skos_read_back(fw: Framework, bundled_store) -> None:
+    """Codes, labels and the hierarchy come back; the kinds and years of study do not (README)."""
+    g = Graph().parse(data=skos.export(fw, bundled_store), format="turtle")
+    code = {str(s): str(o) for s, o in g.subject_objects(SKOS.notation)}
+    back = {(code[str(c)], code.get(str(g.value(c, SKOS.broader)), ""),
+             tuple(sorted((o.language, str(o)) for o in g.objects(c, SKOS.prefLabel))))
+            for c in g.subjects(RDF.type, SKOS.Concept)}
+    expected = {(code_, parent, labels) for _, code_, parent, labels, _ in projection(fw, CARRIED, {"fr", "en"})}
+    assert back == expected
+
+
+def test_open_badges_read_back(fw: Framework, bundled_store) -> None:
+    """Per block: its code and label, its modalities (criteria) and its competencies (alignments) come back."""
+    found = {a["humanCode"]: a for a in json.loads(badges.export(fw, bundled_store))}
+    for block in fw.blocks:
+        a = found[block.code]
+        assert a["name"] == block.label("fr")
+        narrative = [line[2:] for line in a["criteria"]["narrative"].splitlines()]
+        assert narrative == [m.label("fr") for m in fw.children(block.iri, "modality")]
+        aligned = {al["targetCode"] for al in a["alignment"] if al["targetUrl"].startswith(PIF)}
+        assert aligned == {block.code} | {c.code for c in fw.children(block.iri, "competency")}
