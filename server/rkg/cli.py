@@ -175,6 +175,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     count = run_isolated(count_triples, StoreSpec("readonly", str(location))) if location else built["triples"]
     print(f"rkg {__version__}: serving {count} triples (graph version {config.version})", flush=True)
     print(f"SPARQL endpoint: http://{args.host}:{args.port}/sparql" + ("  (updates enabled)" if token else "  (read-only)"), flush=True)
+    print(f"Web pages: http://{args.host}:{args.port}/", flush=True)
     serve(config, args.host, args.port, args.workers or (1 if token else 2))
     return EXIT_OK
 

@@ -13,6 +13,8 @@ from xml.sax.saxutils import escape, quoteattr
 
 import pyoxigraph as ox
 
+from .namespaces import PREFIXES
+
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 RDF_LANGSTRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
 
@@ -145,4 +147,6 @@ def graph(triples: Iterable[ox.Triple], media: str) -> bytes:
     fmt = RDF_FORMATS[media]
     if fmt in (ox.RdfFormat.TRIG, ox.RdfFormat.N_QUADS):
         triples = (ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in triples)
+    if fmt in (ox.RdfFormat.TURTLE, ox.RdfFormat.TRIG):  # readable: the project's prefixes
+        return ox.serialize(triples, format=fmt, prefixes=PREFIXES) or b""
     return ox.serialize(triples, format=fmt) or b""
