@@ -15,6 +15,10 @@ import pyoxigraph as ox
 
 from .namespaces import PREFIXES
 
+TURTLE_PREFIXES = {k: v for k, v in PREFIXES.items() if k not in ("rkgid", "rkgg", "rncp")}
+"""Prefixes written in Turtle and TriG answers: the vocabularies', not those of path-like instance IRIs
+(``rkgid:rncp31854-pif\/block\/BC01`` is valid Turtle but reads worse than the IRI)."""
+
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 RDF_LANGSTRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
 
@@ -148,5 +152,5 @@ def graph(triples: Iterable[ox.Triple], media: str) -> bytes:
     if fmt in (ox.RdfFormat.TRIG, ox.RdfFormat.N_QUADS):
         triples = (ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in triples)
     if fmt in (ox.RdfFormat.TURTLE, ox.RdfFormat.TRIG):  # readable: the project's prefixes
-        return ox.serialize(triples, format=fmt, prefixes=PREFIXES) or b""
+        return ox.serialize(triples, format=fmt, prefixes=TURTLE_PREFIXES) or b""
     return ox.serialize(triples, format=fmt) or b""

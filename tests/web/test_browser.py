@@ -18,6 +18,7 @@ from urllib.parse import urlparse
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Route, expect, sync_playwright
+from rdflib import Graph, URIRef
 
 from .conftest import ROOT, Server, _serve
 
@@ -141,7 +142,8 @@ def test_entity_page(visit: Visit) -> None:
     expect(page.locator("#provenance")).to_contain_text("data/rncp31854-pif/2024-2028/referentiel.ttl")
     visit.shot("entity")
     turtle = page.evaluate("fetch(location.href, {headers: {Accept: 'text/turtle'}}).then(r => r.text())")
-    assert "<https://w3id.org/rkg/id/rncp31854-pif/dimension/5>" in turtle
+    dimension = URIRef("https://w3id.org/rkg/id/rncp31854-pif/dimension/5")
+    assert (dimension, None, None) in Graph().parse(data=turtle, format="turtle")
 
 
 def test_validation_page(visit: Visit) -> None:
