@@ -89,7 +89,8 @@ def test_hierarchy_and_relations(shared) -> None:
 
 def test_tables_absent_from_the_shared_copy(tmp_path: Path) -> None:
     """skills_en.csv and occupationSkillRelations_en.csv, with the official columns (fixtures)."""
-    store = load(tmp_path / "x.nt") if import_csv(ESCO_FIXTURES / "csv", tmp_path / "x.nt") else None
+    import_csv(ESCO_FIXTURES / "csv", tmp_path / "x.nt")
+    store = load(tmp_path / "x.nt")
     skill = f"<{E}skill/4dafe480-f2ae-46b5-bd5e-8d4e538f50c7>"
     trainer = f"<{E}occupation/0ba06640-e0ac-4911-9e43-289a8e41651e>"
     assert store.query(PREFIXES + f"ASK {{ {skill} a esco:Skill ; esco:skillType <{E}skill-type/skill> ; "

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
-import tempfile
 import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -18,6 +16,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
+from .files import atomic_file
 from .namespaces import BUILD_GRAPH, IMPORTS_GRAPHS, PREFIXES, RKG, graph_iri
 
 IMPORT_SEARCH_KEYS = IMPORTS_GRAPHS + "search-keys"
@@ -223,15 +222,8 @@ def write(result: BuildResult, out_dir: Path) -> list[Path]:
     ]
     written = []
     for name, dump in targets:
-        fd, tmp = tempfile.mkstemp(dir=out_dir, prefix=f".{name}.", suffix=".tmp")
-        try:
-            os.chmod(tmp, 0o644)
-            with os.fdopen(fd, "wb") as f:
-                dump(f)
-            os.replace(tmp, out_dir / name)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_file(out_dir / name) as f:
+            dump(f)
         written.append(out_dir / name)
     return written
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from . import __version__, results
 from .build import BuildError
+from .files import write_atomic
 from .catalog import Catalog, ParameterError, UnknownQuery, run
 from .project import Project, ProjectError
 from .store import QueryError, Table
@@ -228,7 +229,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     if args.format == "jsonld":  # the whole graph, not one programme
         text = jsonld.export(store)
         if args.output:
-            _write_atomic(args.output, text.encode("utf-8"))
+            write_atomic(args.output, text.encode("utf-8"))
         else:
             sys.stdout.write(text)
         return EXIT_OK
@@ -244,16 +245,10 @@ def cmd_export(args: argparse.Namespace) -> int:
     except elm.ElmError as e:
         raise InputError(str(e)) from None
     if args.output:
-        _write_atomic(args.output, text.encode("utf-8"))
+        write_atomic(args.output, text.encode("utf-8"))
     else:
         sys.stdout.write(text)
     return EXIT_OK
-
-
-def _write_atomic(target: Path, data: bytes) -> None:
-    from .interop.imports import write_atomic
-
-    write_atomic(target, data)
 
 
 def _replace_atomic(target: Path, write) -> None:
@@ -348,19 +343,17 @@ def parser() -> argparse.ArgumentParser:
     ir.add_argument("--name", help="name of the import (default: the file name)")
     ir.set_defaults(func=cmd_import)
 
-    im_m = im_sub.add_parser("moodle", parents=[common], help="a Moodle competency framework CSV (tool_lpimportcsv)",
-                             description="Read a Moodle competency framework CSV (the tool_lpimportcsv format, e.g. written by rkg export moodle) into a new référentiel: programme, blocks, competencies and critical learnings minted under --programme.")
-    im_m.add_argument("source", type=Path, metavar="FILE.csv")
-    im_m.add_argument("--programme", required=True, help="short id of the référentiel to create (e.g. rncp99999-x)")
-    im_m.add_argument("--name", help="name of the import (default: the file name)")
-    im_m.set_defaults(func=cmd_import)
-
-    im_t = im_sub.add_parser("table", parents=[common], help="a filled tabular template (.xlsx or folder of CSV)",
-                             description="Turn a filled template (rkg export table writes one: an .xlsx workbook or a folder of <sheet>.csv files) into RDF for a référentiel under --programme. A bad cell stops it with sheet, row and column; nothing is written then.")
-    im_t.add_argument("source", type=Path, metavar="FILE.xlsx|FOLDER")
-    im_t.add_argument("--programme", required=True, help="short id of the référentiel (e.g. rncp99999-x)")
-    im_t.add_argument("--name", help="name of the import (default: the file or folder name)")
-    im_t.set_defaults(func=cmd_import)
+    for kind, metavar, help_, description in (
+        ("moodle", "FILE.csv", "a Moodle competency framework CSV (tool_lpimportcsv)",
+         "Read a Moodle competency framework CSV (the tool_lpimportcsv format, e.g. written by rkg export moodle) into a new référentiel: programme, blocks, competencies and critical learnings minted under --programme."),
+        ("table", "FILE.xlsx|FOLDER", "a filled tabular template (.xlsx or folder of CSV)",
+         "Turn a filled template (rkg export table writes one: an .xlsx workbook or a folder of <sheet>.csv files) into RDF for a référentiel under --programme. A bad cell stops it with sheet, row and column; nothing is written then."),
+    ):
+        ip = im_sub.add_parser(kind, parents=[common], help=help_, description=description)
+        ip.add_argument("source", type=Path, metavar=metavar)
+        ip.add_argument("--programme", required=True, help="short id of the référentiel to create (e.g. rncp99999-x)")
+        ip.add_argument("--name", help="name of the import (default: the file or folder name)")
+        ip.set_defaults(func=cmd_import)
 
     ex = sub.add_parser("export", parents=[common], help="write a programme's framework in another format",
                         description="Write one programme's framework for another ecosystem: ctdl-asn (CTDL-ASN JSON-LD), case (CASE 1.0 CFPackage JSON), elm (European Learning Model v3 in the LOQ profile, Turtle), moodle (Moodle competency framework CSV), badges (Open Badges 3.0 Achievements, one per block), skos (SKOS concept scheme, Turtle); jsonld writes the whole graph as JSON-LD with rkg's published context; table writes the tabular template (.xlsx workbook or folder of CSV), filled with the programme or --empty. The README lists what each format cannot carry.")

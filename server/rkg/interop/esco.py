@@ -1,7 +1,8 @@
 """ESCO in: the official CSV files, or an RDF dump, into ESCO's own RDF model, as one N-Triples file.
 
 Streaming: rows are read one at a time and written as they come (memory stays flat whatever the size of
-the classification), with progress every ``PROGRESS_EVERY`` records. The file is written to a temporary
+the classification, but for the occupations' codes, kept to link each occupation to its parent), with
+progress every ``PROGRESS_EVERY`` records. The file is written to a temporary
 name and renamed, so an import that fails leaves nothing behind.
 
 The CSV model (``../shared/reference/esco.md``): every concept is a ``skos:Concept``; occupations are
@@ -18,13 +19,14 @@ parent occupation named by the code (``2654.1.7`` under ``2654.1``); skill relat
 from __future__ import annotations
 
 import csv
-import os
-import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 import pyoxigraph as ox
+
+from ..files import atomic_file
 
 ESCO = "http://data.europa.eu/esco/"
 MODEL = ESCO + "model#"
@@ -73,16 +75,16 @@ def _lines(value: str) -> list[str]:
 
 
 class _Writer:
-    """Triples to a temporary N-Triples file, in batches."""
+    """Triples to an open N-Triples file, in batches."""
 
-    def __init__(self, target: Path) -> None:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, self.tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-        self.file = os.fdopen(fd, "wb")
-        self.target, self.batch, self.count = target, [], 0
+    def __init__(self, file: BinaryIO) -> None:
+        self.file, self.batch, self.count = file, [], 0
 
     def add(self, s: ox.NamedNode, p: str, o: ox.NamedNode | ox.Literal) -> None:
-        self.batch.append(ox.Triple(s, ox.NamedNode(p), o))
+        self.triple(ox.Triple(s, ox.NamedNode(p), o))
+
+    def triple(self, t: ox.Triple) -> None:
+        self.batch.append(t)
         if len(self.batch) >= 10_000:
             self.flush()
 
@@ -91,16 +93,6 @@ class _Writer:
             ox.serialize(self.batch, self.file, ox.RdfFormat.N_TRIPLES)
             self.count += len(self.batch)
             self.batch = []
-
-    def commit(self) -> None:
-        self.flush()
-        self.file.close()
-        os.chmod(self.tmp, 0o644)
-        os.replace(self.tmp, self.target)
-
-    def abort(self) -> None:
-        self.file.close()
-        Path(self.tmp).unlink(missing_ok=True)
 
 
 def _rows(path: Path, required: Iterable[str]) -> Iterator[tuple[int, dict[str, str]]]:
@@ -255,28 +247,25 @@ def import_csv(folder: Path, target: Path, lang: str = "en", progress: Progress 
     if not present:
         raise EscoError(f"{folder}: no ESCO CSV table found (expected e.g. occupations_{lang}.csv)")
     report = Report(missing=[t for t in FILES if t not in present])
-    w = _Writer(target)
     try:
-        for table in present:
-            path = folder / f"{table}_{lang}.csv"
-            count = 0
+        with atomic_file(target) as f:
+            w = _Writer(f)
+            for table in present:
+                path = folder / f"{table}_{lang}.csv"
+                count = 0
 
-            def tick() -> None:
-                nonlocal count
-                count += 1
-                if progress and count % PROGRESS_EVERY == 0:
-                    progress(f"{path.name}: {count} records")
+                def tick() -> None:
+                    nonlocal count
+                    count += 1
+                    if progress and count % PROGRESS_EVERY == 0:
+                        progress(f"{path.name}: {count} records")
 
-            report.tables[table] = _READERS[table](w, path, lang, tick)
-            if progress:
-                progress(f"{path.name}: {report.tables[table]} records")
-        w.commit()
+                report.tables[table] = _READERS[table](w, path, lang, tick)
+                if progress:
+                    progress(f"{path.name}: {report.tables[table]} records")
+            w.flush()
     except csv.Error as e:
-        w.abort()
         raise EscoError(f"{folder}: CSV error: {e}") from None
-    except BaseException:
-        w.abort()
-        raise
     report.triples = w.count
     return report
 
@@ -286,22 +275,16 @@ def import_rdf(path: Path, target: Path, progress: Progress | None = None) -> Re
     fmt = RDF_FORMATS.get(path.suffix.lower())
     if fmt is None:
         raise EscoError(f"{path}: unknown RDF format; use one of {', '.join(RDF_FORMATS)}")
-    w = _Writer(target)
     report = Report()
     try:
-        with path.open("rb") as f:
+        with atomic_file(target) as out, path.open("rb") as f:
+            w = _Writer(out)
             for i, t in enumerate(ox.parse(f, format=fmt), 1):
-                w.batch.append(ox.Triple(t.subject, t.predicate, t.object))
-                if len(w.batch) >= 10_000:
-                    w.flush()
+                w.triple(ox.Triple(t.subject, t.predicate, t.object))
                 if progress and i % (PROGRESS_EVERY * 20) == 0:
                     progress(f"{path.name}: {i} triples")
-        w.commit()
+            w.flush()
     except SyntaxError as e:
-        w.abort()
         raise EscoError(f"{path.name}:{getattr(e, 'lineno', '?')}:{getattr(e, 'offset', '?')}: {e}") from None
-    except BaseException:
-        w.abort()
-        raise
     report.triples = report.tables["triples"] = w.count
     return report

@@ -3,9 +3,7 @@
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,6 +11,7 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from ..build import IMPORTS
+from ..files import write_atomic
 from ..namespaces import graph_iri
 
 Progress = Callable[[str], None]
@@ -38,19 +37,6 @@ def import_name(source: Path, name: str | None) -> str:
     if not re.fullmatch(r"[a-z0-9][a-z0-9._-]*", name):
         raise ImportFailed(f"--name {name!r}: use lower-case letters, digits, '.', '_' or '-' (it names the graph)")
     return name
-
-
-def write_atomic(target: Path, data: bytes) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _triples(folder: Path, name: str, triples: list[ox.Triple], counts: dict[str, int]) -> Imported:

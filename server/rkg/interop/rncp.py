@@ -18,9 +18,7 @@ the original text is kept on the block.
 from __future__ import annotations
 
 import html
-import os
 import re
-import tempfile
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -29,6 +27,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
+from ..files import atomic_file
 from ..namespaces import GRAPH, ID, RKG, mint_rncp, segment
 
 SKOS = "http://www.w3.org/2004/02/skos/core#"
@@ -252,10 +251,8 @@ def import_xml(path: Path, target: Path, fiches: Iterable[str] = (), progress: P
     wanted = {f.strip().upper() for f in fiches}
     written: set[str] = set()
     report = Report()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "wb") as f:
+        with atomic_file(target) as f:
             for fiche in _fiches(path):
                 report.seen += 1
                 number = _text(fiche, "NUMERO_FICHE")
@@ -273,20 +270,14 @@ def import_xml(path: Path, target: Path, fiches: Iterable[str] = (), progress: P
                 report.triples += len(quads)
                 if progress and report.seen % PROGRESS_EVERY == 0:
                     progress(f"{path.name}: {report.seen} fiches read, {report.fiches} written")
-        if report.seen == 0:
-            raise RncpError(f"{path.name}: no FICHE element: not an RNCP export v4.1 (FICHES/FICHE)")
-        report.missing = sorted(wanted - written)
-        if report.missing:
-            raise RncpError(f"{path.name}: not in the export: {', '.join(report.missing)}; nothing imported")
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
+            if report.seen == 0:
+                raise RncpError(f"{path.name}: no FICHE element: not an RNCP export v4.1 (FICHES/FICHE)")
+            report.missing = sorted(wanted - written)
+            if report.missing:
+                raise RncpError(f"{path.name}: not in the export: {', '.join(report.missing)}; nothing imported")
     except ET.ParseError as e:
-        Path(tmp).unlink(missing_ok=True)
         line, column = e.position
         raise RncpError(f"{path.name}:{line}:{column + 1}: malformed XML: {str(e).split(':')[0]}") from None
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     if progress:
         progress(f"{path.name}: {report.seen} fiches read, {report.fiches} written")
     return report

@@ -76,8 +76,8 @@ def matrix(state: EndpointState, programme: str, kind: str) -> Matrix:
     cells: dict[tuple[str, str], list[str]] = {}
     for r in reads.select(state, "heatmap-cells", programme=p, kind=k):
         cells.setdefault((r["row"].value, r["unit"].value), []).append(r["block"].value)
-    blocks = {r["row"].value: r["code"].value for r in reads.select(state, "heatmap-rows", programme=p, kind=ox.Literal("block"))
-              if "code" in r}
+    block_rows = row_rows if kind == "block" else reads.select(state, "heatmap-rows", programme=p, kind=ox.Literal("block"))
+    blocks = {r["row"].value: r["code"].value for r in block_rows if "code" in r}
     for v in cells.values():
         v.sort(key=lambda b: natural(blocks.get(b, b)))
     return Matrix(kind, programme, rows, units, cells, blocks)

@@ -54,19 +54,18 @@ def programmes(state: EndpointState) -> list[Programme]:
     return sorted(found.values(), key=lambda p: p.iri)
 
 
-def programme_arg(state: EndpointState) -> str:
-    """The ``programme`` parameter (IRI or short id), checked to be a programme of the graph; the first
-    programme when absent."""
-    known = [p.iri for p in programmes(state)]
+def programme_arg(state: EndpointState) -> tuple[Programme, list[Programme]]:
+    """The programme named by the ``programme`` parameter (IRI or short id), checked to be one of the
+    graph's (the first when absent), and all of them."""
+    known = programmes(state)
     raw = request.args.get("programme", "").strip()
-    if not raw:
-        if not known:
-            abort(404, description="the graph holds no programme")
-        return known[0]
-    iri = programme_iri(raw)
-    if iri not in known:
-        abort(404, description=f"no programme '{raw}' in the graph; programmes: {', '.join(known) or 'none'}")
-    return iri
+    if not known:
+        abort(404, description="the graph holds no programme")
+    iri = programme_iri(raw) if raw else known[0].iri
+    current = next((p for p in known if p.iri == iri), None)
+    if current is None:
+        abort(404, description=f"no programme '{raw}' in the graph; programmes: {', '.join(p.iri for p in known)}")
+    return current, known
 
 
 def kind_arg() -> str:
@@ -129,18 +128,15 @@ def questions() -> str:
 @blueprint.get("/coverage")
 def coverage() -> str:
     state = _state()
-    programme = programme_arg(state)
-    kind = kind_arg()
-    all_programmes = programmes(state)
-    current = next(p for p in all_programmes if p.iri == programme)
-    return render_template("coverage.html", m=heatmap.matrix(state, programme, kind), programme=current,
-                           programmes=all_programmes, kinds=heatmap.KINDS)
+    (current, known), kind = programme_arg(state), kind_arg()
+    return render_template("coverage.html", m=heatmap.matrix(state, current.iri, kind), programme=current,
+                           programmes=known, kinds=heatmap.KINDS)
 
 
 @blueprint.get("/coverage.csv")
 def coverage_csv() -> Response:
     state = _state()
-    programme, kind = programme_arg(state), kind_arg()
+    programme, kind = programme_arg(state)[0].iri, kind_arg()
     lang = request.args.get("lang", "fr")
     name = f"coverage-{programme_id(programme)}-{kind}.csv"
     return Response(heatmap.matrix(state, programme, kind).csv(lang), mimetype="text/csv",
@@ -150,7 +146,7 @@ def coverage_csv() -> Response:
 @blueprint.get("/coverage/cell")
 def cell() -> str:
     state = _state()
-    programme, kind = programme_arg(state), kind_arg()
+    programme, kind = programme_arg(state)[0].iri, kind_arg()
     m = heatmap.matrix(state, programme, kind)
     row = next((r for r in m.rows if r.iri == request.args.get("row")), None)
     unit = next((u for u in m.units if u.iri == request.args.get("unit")), None)
