@@ -177,7 +177,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     print(f"rkg {__version__}: serving {count} triples (graph version {config.version})", flush=True)
     print(f"SPARQL endpoint: http://{args.host}:{args.port}/sparql" + ("  (updates enabled)" if token else "  (read-only)"), flush=True)
     print(f"Web pages: http://{args.host}:{args.port}/", flush=True)
-    serve(config, args.host, args.port, args.workers or (1 if token else 2))
+    serve(config, args.host, args.port, args.workers or (1 if token else 2),
+          header_timeout=args.header_timeout, body_timeout=args.body_timeout)
     return EXIT_OK
 
 
@@ -363,7 +364,7 @@ def parser() -> argparse.ArgumentParser:
     ex.add_argument("--empty", action="store_true", help="table: write the empty template (headers only)")
     ex.set_defaults(func=cmd_export)
 
-    sv = sub.add_parser("serve", parents=[common], help="SPARQL 1.1 endpoint on the built graph (gunicorn)",
+    sv = sub.add_parser("serve", parents=[common], help="SPARQL 1.1 endpoint on the built graph (granian)",
                         description="Serve the built graph (rebuilt first if stale) as a SPARQL 1.1 endpoint with a production WSGI server. Read-only unless --allow-update is given with a token (RKG_UPDATE_TOKEN or --token-file) and a persistent store (--location).")
     sv.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
     sv.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
@@ -373,6 +374,10 @@ def parser() -> argparse.ArgumentParser:
     sv.add_argument("--time-limit", type=float, default=10.0, metavar="SECONDS", help="per-query time limit (default: 10)")
     sv.add_argument("--max-rows", type=int, default=100_000, help="result rows returned at most (default: 100000)")
     sv.add_argument("--max-request-bytes", type=int, default=1_048_576, help="largest request accepted (default: 1 MiB)")
+    sv.add_argument("--header-timeout", type=float, default=10.0, metavar="SECONDS",
+                    help="a client that has not sent its whole request head within this time is disconnected (1 to 60; default: 10)")
+    sv.add_argument("--body-timeout", type=float, default=30.0, metavar="SECONDS",
+                    help="a client that has not sent its whole request body within this time after the head is answered 408 and disconnected (default: 30)")
     sv.add_argument("--allow-update", action="store_true", help="enable SPARQL Update and the Graph Store protocol (token required)")
     sv.add_argument("--token-file", type=Path, metavar="FILE", help="file holding the update token (else RKG_UPDATE_TOKEN)")
     sv.add_argument("--federation-allow", action="append", metavar="IRI", help="a SERVICE endpoint the engine may contact; repeatable (default: none)")

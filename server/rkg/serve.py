@@ -1,46 +1,233 @@
-"""``rkg serve``: the web app under gunicorn (threaded workers), never Flask's development server."""
+"""``rkg serve``: the web app behind a front that buffers, never Flask's development server.
+
+The front is granian (a Rust HTTP server: hyper on tokio) in its ASGI interface, with a small adapter,
+``Front``, between it and the Flask (WSGI) app:
+
+* granian reads and parses each request head on its event loop. A head that is not complete
+  ``header_timeout`` seconds after the connection opened (or after the previous answer on a keep-alive
+  connection) gets the connection closed; a request target over 64 KiB is answered 414, a head over
+  ``HEAD_LIMIT`` bytes or with more than 100 header fields 431, a malformed request line 400, all before
+  any Python code runs.
+* ``Front`` then, still on the event loop, refuses a request line over ``REQUEST_LINE_LIMIT`` bytes
+  (414) and a declared body over ``max_request_bytes`` (413), and reads the body, counting it (413 as
+  soon as it passes the limit, for chunked bodies) within ``body_timeout`` seconds of the head (else
+  408 and the connection closed).
+* Only the whole request, buffered, is handed to a thread of the worker's pool (``threads``), which runs
+  the WSGI app and buffers its answer.
+
+A slow client therefore holds a socket and a little memory on the event loop, never a thread. Several
+worker processes share the listening socket; each builds its own app (and starts its own query sandboxes)
+after the fork, so the master never opens the store.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import io
 import logging
-from typing import Any
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from typing import Any, Callable
+from urllib.parse import unquote_to_bytes
 
-from gunicorn.app.base import BaseApplication
-
-from .web import create_app
 from .web.config import Config
 
+REQUEST_LINE_LIMIT = 8192
+"""Bytes of the request line (method, target, version) accepted; longer: 414."""
+HEAD_LIMIT = 73728
+"""Bytes of the request head (request line and header fields) the front buffers; more: 431. It is more than
+hyper's own limit on the request target (65,534 bytes, 414), so that an over-long URL is always 414."""
+HEADER_TIMEOUT = 10.0
+"""Default seconds a client has to send the whole request head."""
+BODY_TIMEOUT = 30.0
+"""Default seconds a client has, once the head is in, to send the whole body."""
+THREADS = 8
+"""Threads per worker running the app on whole requests."""
 
-class Server(BaseApplication):
-    def __init__(self, config: Config, options: dict[str, Any]) -> None:
-        self.config_obj, self.options = config, options
-        super().__init__()
+log = logging.getLogger("rkg.serve")
 
-    def load_config(self) -> None:
-        for key, value in self.options.items():
-            self.cfg.set(key, value)
-
-    def load(self):  # called in each worker after the fork: each gets its own app, pool and cache
-        app = create_app(self.config_obj)
-        app.extensions["rkg"].pool  # start the query processes now, not on the first request
-        return app
+WSGIApp = Callable[[dict, Callable], Any]
 
 
-def run(config: Config, host: str, port: int, workers: int, threads: int = 8) -> None:
+class Refused(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status, self.message = status, message
+
+
+class Disconnected(Exception):
+    pass
+
+
+class Front:
+    """ASGI application that buffers a whole request (bounded in size and time) on the event loop, then
+    runs the WSGI ``app`` on it in a thread of its pool and sends the buffered answer."""
+
+    def __init__(self, app: WSGIApp, *, max_body: int, body_timeout: float = BODY_TIMEOUT,
+                 threads: int = THREADS) -> None:
+        self.app, self.max_body, self.body_timeout = app, max_body, body_timeout
+        self.pool = ThreadPoolExecutor(threads, thread_name_prefix="rkg-app")
+        self.base = {
+            "wsgi.version": (1, 0), "wsgi.errors": sys.stderr, "wsgi.multithread": True,
+            "wsgi.multiprocess": True, "wsgi.run_once": False, "wsgi.input_terminated": True, "SCRIPT_NAME": "",
+        }
+
+    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
+        if scope["type"] != "http":  # no lifespan (asginl), no websockets
+            return
+        try:
+            try:
+                environ = await self._request(scope, receive)
+            except Refused as e:
+                await _send(send, e.status, [("Content-Type", "text/plain; charset=utf-8"), ("Connection", "close"),
+                                             ("Access-Control-Allow-Origin", "*"), ("X-Content-Type-Options", "nosniff")],
+                            (e.message + "\n").encode())
+                return
+            status, headers, body = await asyncio.get_running_loop().run_in_executor(self.pool, self._call, environ)
+            await _send(send, status, headers, body)
+        except (Disconnected, OSError):
+            pass  # the client went away: nobody to answer
+        except Exception as e:  # granian's own "closed" errors, which have no public class
+            if "closed" not in str(e).lower() and "disconnect" not in str(e).lower():
+                raise
+
+    async def _request(self, scope: dict, receive: Callable) -> dict:
+        method: str = scope["method"]
+        raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
+        query: bytes = scope["query_string"]
+        if len(method) + len(raw_path) + (len(query) + 1 if query else 0) + 11 > REQUEST_LINE_LIMIT:
+            raise Refused(414, f"the request line is longer than {REQUEST_LINE_LIMIT} bytes: send long queries with POST")
+        environ = dict(self.base)
+        length: int | None = None
+        chunked = False
+        for name, value in scope["headers"]:
+            key = name.decode("latin-1")
+            if "_" in key:  # X_Forwarded_For would pass for X-Forwarded-For in the environ: dropped
+                continue
+            text = value.decode("latin-1")
+            if key == "content-length":
+                length = int(text)  # granian answers 400 to a malformed or repeated Content-Length
+                environ["CONTENT_LENGTH"] = text
+                continue
+            if key == "content-type":
+                environ["CONTENT_TYPE"] = text
+                continue
+            if key == "transfer-encoding":
+                chunked = True  # the body is handed on de-chunked, with its length
+                continue
+            key = "HTTP_" + key.upper().replace("-", "_")
+            if key in environ:
+                environ[key] += ("; " if key == "HTTP_COOKIE" else ", ") + text
+            else:
+                environ[key] = text
+        if length is not None and length > self.max_body:
+            raise Refused(413, f"the request body is larger than {self.max_body} bytes")
+        body = b""
+        if chunked or length:
+            try:
+                async with asyncio.timeout(self.body_timeout):
+                    body = await self._body(receive)
+            except TimeoutError:
+                raise Refused(408, f"the request body did not arrive within {self.body_timeout:g} s") from None
+            environ["CONTENT_LENGTH"] = str(len(body))
+        server = scope.get("server") or ("", 0)
+        client = scope.get("client") or ("", 0)
+        target = raw_path.decode("latin-1")
+        environ.update({
+            "REQUEST_METHOD": method,
+            "PATH_INFO": unquote_to_bytes(raw_path).decode("latin-1"),
+            "QUERY_STRING": query.decode("latin-1"),
+            "RAW_URI": target + ("?" + query.decode("latin-1") if query else ""),
+            "SERVER_NAME": str(server[0]), "SERVER_PORT": str(server[1]),
+            "REMOTE_ADDR": str(client[0]), "REMOTE_PORT": str(client[1]),
+            "SERVER_PROTOCOL": "HTTP/" + scope.get("http_version", "1.1"),
+            "wsgi.url_scheme": scope.get("scheme", "http"),
+            "wsgi.input": io.BytesIO(body),
+        })
+        environ["REQUEST_URI"] = environ["RAW_URI"]
+        return environ
+
+    async def _body(self, receive: Callable) -> bytes:
+        chunks, size = [], 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                raise Disconnected
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body:
+                raise Refused(413, f"the request body is larger than {self.max_body} bytes")
+            chunks.append(chunk)
+            if not message.get("more_body"):
+                return b"".join(chunks)
+
+    def _call(self, environ: dict) -> tuple[int, list[tuple[str, str]], bytes]:
+        """The WSGI call, in a pool thread; the answer is buffered whole."""
+        started: list = []
+        written: list[bytes] = []
+
+        def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None):
+            if exc_info and started:
+                raise exc_info[1].with_traceback(exc_info[2])
+            started[:] = [status, headers]
+            return written.append
+
+        try:
+            result = self.app(environ, start_response)
+            try:
+                written.extend(result)
+            finally:
+                close = getattr(result, "close", None)
+                if close is not None:
+                    close()
+        except Exception:
+            log.exception("the app failed on %s %s", environ.get("REQUEST_METHOD"), environ.get("PATH_INFO"))
+            return 500, [("Content-Type", "text/plain; charset=utf-8")], b"internal error\n"
+        status, headers = started
+        return int(status[:3]), headers, b"".join(written)
+
+
+async def _send(send: Callable, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers]})
+    await send({"type": "http.response.body", "body": body})
+
+
+def configure_logging() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     # One access line per request: skip the record fields the format does not show (logging HOWTO, "Optimization").
     logging._srcfile = None  # no stack walk to find the caller of log.info
     logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
-    options = {
-        "bind": f"{host}:{port}",
-        "workers": workers,
-        "worker_class": "gthread",
-        "threads": threads,
-        "timeout": int(config.time_limit) + 60,
-        "graceful_timeout": 10,
-        "keepalive": 5,
-        "accesslog": None,
-        "loglevel": "warning",
-        "limit_request_line": 0,
-    }
-    Server(config, options).run()
+
+
+def load(config: Config, body_timeout: float, threads: int) -> Front:
+    """Called in each worker process after the fork: each gets its own app, sandboxes, cache and threads."""
+    from .web import create_app
+
+    configure_logging()
+    app = create_app(config)
+    app.extensions["rkg"].pool  # start the query processes now, not on the first request
+    return Front(app, max_body=config.max_request_bytes, body_timeout=body_timeout, threads=threads)
+
+
+def run(config: Config, host: str, port: int, workers: int, threads: int = THREADS,
+        header_timeout: float = HEADER_TIMEOUT, body_timeout: float = BODY_TIMEOUT) -> None:
+    from granian.constants import HTTPModes, Interfaces
+    from granian.http import HTTP1Settings
+    from granian.log import LogLevels
+    from granian.server import Server
+
+    if not 1 <= header_timeout <= 60:
+        raise ValueError("--header-timeout must be between 1 and 60 seconds")
+    if body_timeout <= 0 or threads < 1 or workers < 1:
+        raise ValueError("the body timeout, threads and workers must be positive")
+    configure_logging()
+    server = Server(
+        "rkg.serve:load", address=host, port=port, interface=Interfaces.ASGINL, workers=workers,
+        http=HTTPModes.http1, websockets=False, log_level=LogLevels.warning, log_access=False,
+        http1_settings=HTTP1Settings(header_read_timeout=round(header_timeout * 1000), keep_alive=True,
+                                     max_buffer_size=HEAD_LIMIT),
+        workers_kill_timeout=max(10, int(config.time_limit) + 5),
+    )
+    server.serve(target_loader=partial(load, config, body_timeout, threads), wrap_loader=False)
