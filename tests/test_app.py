@@ -37,9 +37,10 @@ def test_log_line_has_no_query_text(app, caplog: pytest.LogCaptureFixture) -> No
         r = app.test_client().get("/sparql", query_string={"query": SECRET_QUERY})
     assert r.status_code == 200
     (line,) = [rec.getMessage() for rec in caplog.records if rec.name == "rkg.access"]
-    method, path, status, duration, size, qhash = line.split()
+    method, path, status, duration, size, request_id, qhash = line.split()
     assert (method, path, status) == ("GET", "/sparql", "200")
     assert duration.endswith("ms") and size == f"{len(r.data)}B" and qhash.startswith("q=")
+    assert request_id == "id=" + r.headers["X-Request-Id"]
     assert "secret" not in line and "SELECT" not in line
 
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from rkg.guard import Forbidden, check
+from rkg.guard import Forbidden, TooDeep, Unreadable, check, check_depth, depth, mentions
 from rkg.lexer import keywords
+
+Refused = (Forbidden, Unreadable)
 
 ALLOWED = frozenset({"https://allowed.example/sparql"})
 
@@ -49,7 +51,7 @@ def test_allow_list() -> None:
     "DELETE WHERE { SERVICE <http://evil.example/sparql> { ?s ?p ?o } }",
 ])
 def test_load_refused(update: str) -> None:
-    with pytest.raises(Forbidden):
+    with pytest.raises(Refused):
         check(update, update=True, allow=frozenset())
 
 
@@ -64,3 +66,75 @@ def test_service_in_update_checked_against_allow_list() -> None:
     with pytest.raises(Forbidden, match="not on the federation allow-list"):
         check("INSERT { GRAPH <urn:g> { ?s ?p ?o } } WHERE { SERVICE <http://evil.example/> { ?s ?p ?o } }",
               update=True, allow=ALLOWED)
+
+
+# Spellings found by the attack of issue 9 and the W3C grammar's variants: the guard decides from a parse,
+# so every one is refused before execution (a lexer read ``SERVICE:sparql`` and ``true.SERVICE`` as names).
+HOSTILE_QUERIES = {
+    "glued-prefixed-name": "PREFIX : <http://127.0.0.1:18999/> SELECT * WHERE { SERVICE:sparql { ?s ?p ?o } }",
+    "glued-lower-case": "prefix : <http://127.0.0.1:18999/> select * where { service:sparql { ?s ?p ?o } }",
+    "glued-named-prefix": "PREFIX x: <http://127.0.0.1:18999/> SELECT * WHERE { SERVICE x:sparql {} }",
+    "glued-iri": "SELECT * WHERE { ?s ?p ?o . SERVICE<http://127.0.0.1:18999/sparql>{ ?s ?p ?o } }",
+    "after-boolean-dot": "SELECT * WHERE { ?s ?p true.SERVICE <http://127.0.0.1:18999/sparql> { ?s ?p ?o } }",
+    "after-filter": "PREFIX : <http://127.0.0.1:18999/> SELECT * WHERE { FILTER(true) SERVICE:sparql { } }",
+    "relative-to-base": "BASE <http://127.0.0.1:18999/> SELECT * WHERE { SERVICE <sparql> { } }",
+    "mixed-case-silent": "SELECT * WHERE { SeRvIcE SILENT <http://127.0.0.1:18999/sparql> { } }",
+    "unicode-escape": "SELECT * WHERE { \\u0053ERVICE <http://127.0.0.1:18999/sparql> { } }",
+    "comment-between": "SELECT * WHERE { SERVICE # x\n <http://127.0.0.1:18999/sparql> { } }",
+    "in-exists": "ASK { FILTER EXISTS { SERVICE <http://127.0.0.1:18999/sparql> { } } }",
+    "in-minus": "SELECT * WHERE { ?s ?p ?o MINUS { SERVICE <http://127.0.0.1:18999/sparql> { ?s ?p ?o } } }",
+    "in-subquery-union": "SELECT * WHERE { {} UNION { SELECT * WHERE { SERVICE <http://127.0.0.1:18999/> {} } } }",
+    "construct-where": "CONSTRUCT { ?s ?p ?o } WHERE { SERVICE <http://127.0.0.1:18999/> { ?s ?p ?o } }",
+    "describe": "DESCRIBE ?s WHERE { SERVICE <http://127.0.0.1:18999/> { ?s ?p ?o } }",
+    "unparseable": "SELECT * WHERE { SERVICE <http://127.0.0.1:18999/> { ?s ?p ?o } ",
+}
+HOSTILE_UPDATES = {
+    "load-glued": "PREFIX : <http://127.0.0.1:18999/> LOAD:data.nt",
+    "load-glued-iri": "load<http://127.0.0.1:18999/x>",
+    "load-after-insert": "PREFIX : <http://x/> INSERT DATA { GRAPH:g { :a :b :c } } ; LOAD:d INTO GRAPH :g",
+    "load-relative": "BASE <http://127.0.0.1:18999/> LOAD <data.nt>",
+    "service-in-where": "PREFIX : <http://127.0.0.1:18999/> INSERT { GRAPH :g { ?s ?p ?o } } WHERE { SERVICE:s { ?s ?p ?o } }",
+    "service-with-using": "INSERT { ?s ?p ?o } USING <urn:g> WHERE { SERVICE <http://127.0.0.1:18999/> { ?s ?p ?o } }",
+}
+
+
+@pytest.mark.parametrize("query", HOSTILE_QUERIES.values(), ids=HOSTILE_QUERIES.keys())
+def test_every_spelling_of_service_is_refused(query: str) -> None:
+    with pytest.raises(Refused):
+        check(query, update=False, allow=frozenset())
+    with pytest.raises(Refused):  # the allow-list names another endpoint
+        check(query, update=False, allow=ALLOWED)
+
+
+@pytest.mark.parametrize("update", HOSTILE_UPDATES.values(), ids=HOSTILE_UPDATES.keys())
+def test_every_spelling_of_load_is_refused(update: str) -> None:
+    with pytest.raises(Refused):
+        check(update, update=True, allow=frozenset())
+
+
+def test_allowed_relative_endpoint_is_resolved() -> None:
+    assert check("BASE <https://allowed.example/> SELECT * WHERE { SERVICE <sparql> { } }", update=False, allow=ALLOWED)
+    assert check("SELECT * WHERE { SERVICE <sparql> { } }", update=False, allow=ALLOWED, base="https://allowed.example/")
+
+
+@pytest.mark.parametrize("text", ["SELECT ?service WHERE { ?s ?p ?service }", "ASK { ?s ?p 'download' }"])
+def test_letters_in_names_are_parsed_then_allowed(text: str) -> None:
+    assert mentions(text, update=True)
+    assert check(text, update=False, allow=frozenset()) is False
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("SELECT * WHERE { ?s ?p ?o }", 1),
+    ("SELECT * WHERE { { OPTIONAL { ?s ?p ?o } } FILTER((1 + 2) > 0) }", 3),
+    ('SELECT * WHERE { ?s ?p "{{{{((((" } # ((((', 1),
+    ("SELECT * WHERE \\u007B \\u007B ?s ?p ?o } }", 2),
+])
+def test_depth(text: str, expected: int) -> None:
+    assert depth(text) == expected
+
+
+def test_too_deep_is_refused_with_its_depth() -> None:
+    text = "SELECT * WHERE " + "{" * 5000 + " ?s ?p ?o " + "}" * 5000
+    with pytest.raises(TooDeep, match="5000 levels deep, more than the limit of 128"):
+        check_depth(text, 128)
+    check_depth("SELECT * WHERE " + "{" * 128 + "}" * 128, 128)

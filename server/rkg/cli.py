@@ -170,8 +170,19 @@ def cmd_serve(args: argparse.Namespace) -> int:
         version=f"{__version__}+{digest}", time_limit=args.time_limit, max_rows=args.max_rows,
         max_request_bytes=args.max_request_bytes, update_token=token,
         federation_allow=frozenset(args.federation_allow or ()), sandboxes=args.sandboxes,
+        max_depth=args.max_depth, max_answer_bytes=args.max_answer_bytes, queue_wait=args.queue_wait,
+        client_concurrency=args.client_concurrency, trusted_proxies=frozenset(args.trusted_proxy or ()),
+        sandbox_memory=args.sandbox_memory * 1024 * 1024, insecure_network=args.insecure_network,
     )
     config.check()
+    if not args.insecure_network:  # fail loudly now rather than in every worker
+        from .isolation import probe
+
+        try:
+            run_isolated(probe, timeout=60)
+        except RuntimeError as e:
+            raise InputError(f"the query processes' network cannot be closed here ({e}); "
+                             "pass --insecure-network to serve without that protection") from None
     # The build recorded the count; an on-disk store is counted in a child (the master must not open RocksDB).
     count = run_isolated(count_triples, StoreSpec("readonly", str(location))) if location else built["triples"]
     print(f"rkg {__version__}: serving {count} triples (graph version {config.version})", flush=True)
@@ -381,6 +392,13 @@ def parser() -> argparse.ArgumentParser:
     sv.add_argument("--allow-update", action="store_true", help="enable SPARQL Update and the Graph Store protocol (token required)")
     sv.add_argument("--token-file", type=Path, metavar="FILE", help="file holding the update token (else RKG_UPDATE_TOKEN)")
     sv.add_argument("--federation-allow", action="append", metavar="IRI", help="a SERVICE endpoint the engine may contact; repeatable (default: none)")
+    sv.add_argument("--max-depth", type=int, default=128, help="deepest nesting of { ( [ accepted in an operation (default: 128)")
+    sv.add_argument("--max-answer-bytes", type=int, default=16 * 1024 * 1024, metavar="BYTES", help="largest answer body; rows past it are cut (default: 16 MiB)")
+    sv.add_argument("--queue-wait", type=float, default=5.0, metavar="SECONDS", help="how long a request waits for a free query process before 503 (default: 5); it then has the whole time limit")
+    sv.add_argument("--client-concurrency", type=int, default=0, metavar="N", help="operations one client may run at once per worker (default: sandboxes - 1, at least 1)")
+    sv.add_argument("--trusted-proxy", action="append", metavar="ADDRESS", help="a reverse proxy whose X-Forwarded-For names the client; repeatable (default: none)")
+    sv.add_argument("--sandbox-memory", type=int, default=0, metavar="MIB", help="data memory of each query process in MiB (RLIMIT_DATA; default: no limit)")
+    sv.add_argument("--insecure-network", action="store_true", help="do not close the query processes' network (seccomp); only for kernels without seccomp")
     sv.set_defaults(func=cmd_serve)
     return p
 

@@ -6,7 +6,14 @@ gets 503) and a fresh one is started in the background, while the other sandboxe
 
 A sandbox opens the store it is told to: the built N-Quads file loaded in memory (each sandbox its own
 copy), an on-disk store opened read-only, or, when writes are enabled, the on-disk store read-write
-(then the pool has exactly one sandbox: RocksDB allows one writer).
+(then that pool has exactly one sandbox: RocksDB allows one writer) and, for reads, the latest read-only
+snapshot the writer made (``snapshot`` mode), so that no read ever holds up a write.
+
+Every sandbox first closes its own network (``rkg.isolation``: seccomp), unless its spec says
+``network=True`` (the federation sandbox, or ``--insecure-network``), then runs its jobs on a thread
+with a large stack, so that a deeply nested operation that got past the depth check still cannot
+overflow the engine's recursive parser. A sandbox that dies is logged with its exit signal and the
+request id, and replaced.
 """
 
 from __future__ import annotations
@@ -14,10 +21,13 @@ from __future__ import annotations
 import itertools
 import logging
 import multiprocessing as mp
+import os
 import queue
+import signal
+import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import Any, Protocol
@@ -27,14 +37,26 @@ import pyoxigraph as ox
 from . import results
 from .lexer import has_keyword
 
+STACK_BYTES = 256 * 1024 * 1024
+"""Stack of the thread that runs jobs in a sandbox (8 MiB, the main thread's, overflows at about 5,000
+nested groups in Oxigraph's parser; this is about 30 times deeper than that)."""
+SNAPSHOT_GRACE = 120.0
+"""Seconds a superseded read snapshot is kept for the queries still reading it."""
+
 
 @dataclass(frozen=True)
 class StoreSpec:
     mode: str
-    """``memory`` (load ``path``, an N-Quads file), ``readonly`` or ``readwrite`` (open ``path``, a store folder)."""
+    """``memory`` (load ``path``, an N-Quads file), ``readonly`` or ``readwrite`` (open ``path``, a store
+    folder), ``snapshot`` (open the latest read-only snapshot made by the ``readwrite`` sandbox of
+    ``path``, and follow newer ones)."""
     path: str
     shapes: str | None = None
     """Folder of SHACL shapes used to validate writes (readwrite mode)."""
+    network: bool = False
+    """Leave the network open (the federation sandbox, or ``--insecure-network``); otherwise closed by seccomp."""
+    memory_bytes: int = 0
+    """RLIMIT_DATA of the sandbox (0: none): an engine that needs more fails instead of growing."""
 
 
 @dataclass(frozen=True)
@@ -47,6 +69,19 @@ class QueryJob:
     max_rows: int = 100_000
     base_iri: str | None = None
     """Relative IRIs of the query resolve against it (the endpoint's URL)."""
+    max_bytes: int = 16 * 1024 * 1024
+    """Largest answer body: rows or triples past it are cut, like those past ``max_rows``."""
+
+
+@dataclass(frozen=True)
+class GuardJob:
+    """Check an operation's SERVICE / LOAD endpoints against the allow-list (``rkg.guard.check``): the
+    parse can take seconds, so it runs here, under the time limit, not in the web process."""
+
+    text: str
+    update: bool
+    allow: frozenset[str]
+    base_iri: str | None = None
 
 
 @dataclass(frozen=True)
@@ -107,7 +142,7 @@ class Executor(Protocol):
     with local sandbox processes; a remote SPARQL 1.1 store can implement it with HTTP requests, without
     touching the HTTP layer."""
 
-    def run(self, job: object, timeout: float) -> Outcome: ...
+    def run(self, job: object, timeout: float, wait: float | None = None, request_id: str = "-") -> Outcome: ...
 
     def close(self) -> None: ...
 
@@ -120,7 +155,7 @@ class Timeout(Exception):
 
 
 class Busy(Exception):
-    """No sandbox became free within the time limit."""
+    """No sandbox became free within the queue wait."""
 
 
 # ---------------------------------------------------------------- inside a sandbox
@@ -133,10 +168,55 @@ def open_store(spec: StoreSpec) -> ox.Store:
         return store
     if spec.mode == "readonly":
         return ox.Store.read_only(spec.path)
+    if spec.mode == "snapshot":
+        return ox.Store.read_only(str(current_snapshot(spec.path)))
     return ox.Store(spec.path)
 
 
-def run_query(store: ox.Store, job: QueryJob) -> Outcome:
+def snapshots_folder(location: str) -> str:
+    """Where the read snapshots of the store at ``location`` live: a sibling folder (hard links need the
+    same file system)."""
+    return location.rstrip("/") + ".snapshots"
+
+
+def current_snapshot(location: str):
+    """The folder of the latest snapshot of ``location`` (named in the ``CURRENT`` file)."""
+    from pathlib import Path
+
+    root = Path(snapshots_folder(location))
+    return root / (root / "CURRENT").read_text(encoding="utf-8").strip()
+
+
+def make_snapshot(store: ox.Store, location: str, superseded: dict[str, float]) -> str:
+    """A read-only checkpoint of ``store`` (RocksDB hard links: cheap), made current atomically; snapshots
+    superseded more than SNAPSHOT_GRACE seconds ago are removed. Returns the new snapshot's name."""
+    import shutil
+    from pathlib import Path
+
+    root = Path(snapshots_folder(location))
+    root.mkdir(exist_ok=True)
+    name = f"{time.time_ns():x}"
+    store.flush()
+    store.backup(str(root / name))
+    current = root / "CURRENT"
+    old = current.read_text(encoding="utf-8").strip() if current.exists() else None
+    tmp = root / "CURRENT.tmp"
+    tmp.write_text(name, encoding="utf-8")
+    os.replace(tmp, current)
+    now = time.monotonic()
+    if old:
+        superseded.setdefault(old, now)
+    for entry in root.iterdir():
+        if entry.name in (name, "CURRENT") or not entry.is_dir():
+            continue
+        since = superseded.setdefault(entry.name, now if entry.name == old else now - SNAPSHOT_GRACE - 1)
+        if now - since > SNAPSHOT_GRACE:
+            shutil.rmtree(entry, ignore_errors=True)
+            superseded.pop(entry.name, None)
+    return name
+
+
+def query_kwargs(job: QueryJob) -> dict[str, Any]:
     kwargs: dict[str, Any] = {"base_iri": job.base_iri}
     if job.default_graphs is not None:
         kwargs["default_graph"] = [ox.NamedNode(g) for g in job.default_graphs] or ox.DefaultGraph()
@@ -148,34 +228,89 @@ def run_query(store: ox.Store, job: QueryJob) -> Outcome:
         kwargs["use_default_graph_as_union"] = True
     if job.named_graphs is not None:
         kwargs["named_graphs"] = [ox.NamedNode(g) for g in job.named_graphs]
+    return kwargs
+
+
+def engine_error(e: Exception) -> Outcome:
+    """The answer for an exception the engine raised while evaluating the client's operation."""
+    if isinstance(e, PermissionError):
+        return Outcome(403, message="the operation tried to open a network connection, and the query processes "
+                                    "have no network access")
+    if isinstance(e, OSError):  # a federated endpoint failed: say so without relaying what it answered
+        return Outcome(502, message=f"a federated endpoint could not be queried ({type(e).__name__})")
+    if isinstance(e, (RuntimeError, ValueError, TypeError)):
+        # Evaluation errors of the operation itself: an unknown function, a bad argument…
+        text = str(e).splitlines()[0][:300] if str(e) else type(e).__name__
+        return Outcome(400, message=f"the query cannot be evaluated: {text}")
+    raise e
+
+
+def _term_bytes(term: object) -> int:
+    return 0 if term is None else len(getattr(term, "value", "")) + 8
+
+
+def _capped(items: Iterator, max_rows: int, max_bytes: int, size: Callable[[Any], int]) -> tuple[list, str]:
+    """Up to ``max_rows`` items whose estimated size stays under ``max_bytes``; the reason when cut."""
+    out, total = [], 0
+    for item in items:
+        if len(out) >= max_rows:
+            return out, f"results cut at {max_rows} rows"
+        total += size(item)
+        if total > max_bytes:
+            return out, f"results cut at {max_bytes} bytes"
+        out.append(item)
+    return out, ""
+
+
+def _fit(items: list, write: Callable[[list], bytes], max_bytes: int, cut: str) -> tuple[bytes, list, str]:
+    """``write(items)``, shortened until the body is at most ``max_bytes`` (escaping can make the text
+    longer than the estimate)."""
+    body = write(items)
+    while len(body) > max_bytes and items:
+        items = items[: max(0, min(len(items) - 1, int(len(items) * max_bytes / len(body) * 0.9)))]
+        body = write(items)
+        cut = f"results cut at {max_bytes} bytes"
+    return body, items, cut
+
+
+def run_query(store: ox.Store, job: QueryJob) -> Outcome:
+    kwargs = query_kwargs(job)
     try:
         answer = store.query(job.text, **kwargs)
     except SyntaxError as e:
         return Outcome(400, message=f"SPARQL syntax error: {e}")
+    try:
+        return _answer(store, job, kwargs, answer)
+    except Exception as e:  # evaluation is lazy: errors come while reading the answer
+        return engine_error(e)
+
+
+def _answer(store: ox.Store, job: QueryJob, kwargs: dict[str, Any], answer: Any) -> Outcome:
     if isinstance(answer, ox.QuerySolutions):
         if job.results_media is None:
             return Outcome(406, message="no acceptable format for SELECT results")
         if job.results_media == "application/sparql-results+json":
-            body = _native_json(answer, job.max_rows)
+            body = _native_json(answer, min(3 * job.max_rows, job.max_bytes))
             if body is not None:
                 return Outcome(200, job.results_media, body, -1)  # rows not counted: not worth a re-parse
-            answer = store.query(job.text, **kwargs)  # too large to be sure it is under the cap: run again, capped
+            answer = store.query(job.text, **kwargs)  # too large to be sure it is under the caps: run again, capped
         variables = [v.value for v in answer.variables]
-        rows = [tuple(sol[v] for v in variables) for sol in itertools.islice(answer, job.max_rows + 1)]
-        truncated = len(rows) > job.max_rows
-        rows = rows[: job.max_rows]
-        body = results.SELECT_WRITERS[job.results_media](variables, rows)
-        return Outcome(200, job.results_media, body, len(rows), truncated)
+        rows, cut = _capped((tuple(sol[v] for v in variables) for sol in answer), job.max_rows, job.max_bytes,
+                            lambda row: sum(map(_term_bytes, row)) + 4)
+        writer = results.SELECT_WRITERS[job.results_media]
+        body, rows, cut = _fit(rows, lambda r: writer(variables, r), job.max_bytes, cut)
+        return Outcome(200, job.results_media, body, len(rows), bool(cut), cut)
     if isinstance(answer, ox.QueryBoolean):
         if job.results_media is None:
             return Outcome(406, message="no acceptable format for an ASK result")
         return Outcome(200, job.results_media, results.boolean(bool(answer), job.results_media), 1)
     if job.graph_media is None:
         return Outcome(406, message="no acceptable RDF format for CONSTRUCT/DESCRIBE results")
-    triples = list(itertools.islice(answer, job.max_rows + 1))
-    truncated = len(triples) > job.max_rows
-    triples = triples[: job.max_rows]
-    return Outcome(200, job.graph_media, results.graph(triples, job.graph_media), len(triples), truncated)
+    triples, cut = _capped(iter(answer), job.max_rows, job.max_bytes,
+                           lambda t: _term_bytes(t.subject) + _term_bytes(t.predicate) + _term_bytes(t.object))
+    media = job.graph_media
+    body, triples, cut = _fit(triples, lambda t: results.graph(t, media), job.max_bytes, cut)
+    return Outcome(200, media, body, len(triples), bool(cut), cut)
 
 
 class _Full(Exception):
@@ -199,11 +334,11 @@ class _CappedBuffer:
         pass
 
 
-def _native_json(answer: ox.QuerySolutions, max_rows: int) -> bytes | None:
+def _native_json(answer: ox.QuerySolutions, limit: int) -> bytes | None:
     """SPARQL JSON results written by pyoxigraph (about 1.5x faster than building Python terms), or None
-    when the text would pass ``3 * max_rows`` bytes: every row takes at least 3 bytes (``{},``), so a
-    shorter document has no more than ``max_rows`` rows and needs no cut."""
-    out = _CappedBuffer(3 * max_rows)
+    when the text would pass ``limit`` bytes, ``min(3 * max_rows, max_bytes)``: every row takes at least
+    3 bytes (``{},``), so a shorter document has no more than ``max_rows`` rows and needs no cut."""
+    out = _CappedBuffer(limit)
     try:
         answer.serialize(out, ox.QueryResultsFormat.JSON)
     except _Full:
@@ -232,22 +367,57 @@ def run_validation(store: ox.Store, job: ValidationJob) -> Outcome:
     return Outcome(200, "application/json", render_json(report).encode())
 
 
+def _limit_memory(spec: StoreSpec) -> None:
+    if spec.memory_bytes > 0:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_DATA, (spec.memory_bytes, spec.memory_bytes))
+
+
 def _serve(conn: Connection, spec: StoreSpec) -> None:
     try:
+        if not spec.network:
+            from .isolation import deny_network
+
+            deny_network()
+        _limit_memory(spec)
         store = open_store(spec)
     except Exception as e:  # report instead of dying silently
         conn.send(("failed", f"{type(e).__name__}: {e}"))
         return
+    sys.setrecursionlimit(20_000)  # rdflib's parser (the federation check) needs many frames per level
+    threading.stack_size(STACK_BYTES)
+    worker = threading.Thread(target=_loop, args=(conn, spec, store), name="rkg-sandbox-jobs")
+    worker.start()
+    worker.join()
+
+
+def _loop(conn: Connection, spec: StoreSpec, store: ox.Store) -> None:
     conn.send(("ready", None))
     update: Callable[[ox.Store, UpdateJob], Outcome] | None = None
+    snapshot = str(current_snapshot(spec.path)) if spec.mode == "snapshot" else ""
+    superseded: dict[str, float] = {}
+    if spec.mode == "readwrite":
+        from pathlib import Path
+
+        if not (Path(snapshots_folder(spec.path)) / "CURRENT").exists():
+            make_snapshot(store, spec.path, superseded)
     while True:
         try:
             job = conn.recv()
         except (EOFError, OSError):
             return
         try:
+            if spec.mode == "snapshot":
+                latest = str(current_snapshot(spec.path))
+                if latest != snapshot:  # a write made a newer snapshot: read that one from now on
+                    del store
+                    store = ox.Store.read_only(latest)
+                    snapshot = latest
             if isinstance(job, QueryJob):
                 out = run_query(store, job)
+            elif isinstance(job, GuardJob):
+                out = run_guard(job)
             elif isinstance(job, UpdateJob):
                 if update is None:
                     from .writes import apply_update
@@ -266,7 +436,24 @@ def _serve(conn: Connection, spec: StoreSpec) -> None:
                 out = Outcome(500, message=f"unknown job {type(job).__name__}")
         except Exception as e:  # an engine error is the client's answer, not the sandbox's death
             out = Outcome(500, message=f"{type(e).__name__}: {e}")
+        if spec.mode == "readwrite" and out.status in (200, 201, 204) and out.extra.get("changed"):
+            try:  # the write is committed whatever happens here; readers keep the older snapshot meanwhile
+                make_snapshot(store, spec.path, superseded)
+            except Exception as e:
+                log.error("could not make a read snapshot after a write: %s: %s", type(e).__name__, e)
         conn.send(out)
+
+
+def run_guard(job: GuardJob) -> Outcome:
+    from . import guard
+
+    try:
+        network = guard.check(job.text, job.update, job.allow, job.base_iri)
+    except guard.Forbidden as e:
+        return Outcome(403, message=str(e))
+    except guard.Unreadable as e:
+        return Outcome(400, message=str(e))
+    return Outcome(200, extra={"network": network})
 
 
 # ---------------------------------------------------------------- one-off work in a child process
@@ -346,6 +533,19 @@ class Sandbox:
             raise Timeout()
         return self.conn.recv()
 
+    def ended(self) -> str:
+        """How the process ended (after a broken pipe): its signal or exit code."""
+        self.process.join(2)
+        code = self.process.exitcode
+        if code is None:
+            return "still running"
+        if code < 0:
+            try:
+                return f"killed by signal {signal.Signals(-code).name}"
+            except ValueError:
+                return f"killed by signal {-code}"
+        return f"exited with code {code}"
+
     def kill(self) -> None:
         self.process.kill()
         self.process.join(5)
@@ -353,7 +553,7 @@ class Sandbox:
 
 
 class Pool:
-    """``size`` sandboxes; ``run`` borrows one, gives it back, or replaces it after a timeout."""
+    """``size`` sandboxes; ``run`` borrows one, gives it back, or replaces it after a timeout or a crash."""
 
     def __init__(self, spec: StoreSpec, size: int, start_timeout: float = 600.0) -> None:
         self.spec, self.size, self.start_timeout = spec, size, start_timeout
@@ -395,22 +595,28 @@ class Pool:
 
         threading.Thread(target=start, daemon=True, name="rkg-sandbox-restart").start()
 
-    def run(self, job: object, timeout: float) -> Outcome:
-        deadline = time.monotonic() + timeout
+    def run(self, job: object, timeout: float, wait: float | None = None, request_id: str = "-") -> Outcome:
+        """Run ``job`` on a free sandbox: wait at most ``wait`` seconds for one (Busy after that; default:
+        ``timeout``), then give it the whole ``timeout`` to run (Timeout: the sandbox is killed)."""
         try:
-            sandbox = self._idle.get(timeout=timeout)
+            sandbox = self._idle.get(timeout=timeout if wait is None else wait)
         except queue.Empty:
             raise Busy() from None
         try:
-            out = sandbox.run(job, max(0.01, deadline - time.monotonic()))
+            out = sandbox.run(job, timeout)
         except Timeout:
+            log.warning("request %s: %s stopped after the time limit of %g s; its process is replaced",
+                        request_id, type(job).__name__, timeout)
             sandbox.kill()
             self._replace(sandbox)
             raise
         except (EOFError, OSError, BrokenPipeError):
+            how = sandbox.ended()
+            log.error("request %s: the query process %s %s during a %s; it is replaced", request_id,
+                      sandbox.process.pid, how, type(job).__name__)
             sandbox.kill()
             self._replace(sandbox)
-            return Outcome(500, message="the query process ended unexpectedly")
+            return Outcome(500, message=f"the query process ended unexpectedly ({how}); request {request_id}")
         self._idle.put(sandbox)
         return out
 

@@ -1,71 +1,190 @@
-"""Refuse federation before execution: ``SERVICE`` in queries and ``LOAD`` in updates make the engine
-send HTTP requests to the host they name.
+"""What a SPARQL operation may do before it reaches the engine: how deeply it nests, and which hosts it
+would make the engine contact.
 
-A keyword scan on the query's tokens (strings, IRIs and comments skipped, so ``"SERVICE"`` or
-``ex:load`` do not count) tells whether the operation can reach out at all: without the keyword token
-there is no ``SERVICE`` clause or ``LOAD`` operation. When the keyword is present and federation is
-enabled, the operation is parsed (rdflib's SPARQL parser and algebra) to read the exact endpoint IRIs,
-which must all be on the allow-list; an endpoint given by a variable, or a text rdflib cannot parse,
-is refused.
+Two checks, in this order:
+
+1. **Depth** (``check_depth``): the nesting of ``{ ( [`` counted on the lexer's tokens (brackets inside
+   strings, IRIs and comments do not count), before any parser sees the text. Oxigraph's parser is
+   recursive: about 5,000 nested groups overflow its stack and kill the process; rdflib's needs a
+   Python frame per level. Deeper than the limit is refused with the depth found.
+2. **Federation** (``endpoints`` / ``check``): ``SERVICE`` in a query or an update and ``LOAD`` in an
+   update make the engine send HTTP requests. Whenever the text contains ``service`` or ``load`` in any
+   case, anywhere (also after ``\\uXXXX`` escapes are decoded), the operation is *parsed* (rdflib's
+   SPARQL grammar) and the endpoint IRIs are read from the parse tree, resolved against the operation's
+   prologue; every one must be on the allow-list. A text the parser cannot read is refused: the check
+   fails closed. A scan of tokens is not used to decide, since a lexer and the engine can disagree
+   (``SERVICE:x`` is one prefixed name to a lexer that follows the grammar, but Oxigraph runs it).
+
+The parse can take seconds on a large text (pyparsing), so the web layer runs ``check`` inside a
+sandbox process, under the time limit, never in the web process. It is one layer: the sandboxes that
+run operations cannot open network sockets at all (``rkg.isolation``), except the federation sandbox,
+which only receives operations this check has passed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
+from collections.abc import Iterator
 
-from .lexer import has_keyword
+from . import lexer
 
 
 class Forbidden(Exception):
     """The operation would make the server contact another host, and that is not allowed."""
 
 
-def _services(node, out: list) -> None:
-    name = getattr(node, "name", None)
-    if name == "ServiceGraphPattern":
-        out.append(node.get("term"))
-    if name == "Load":
-        out.append(node.get("iri"))
-    if isinstance(node, dict):
-        for v in node.values():
-            _services(v, out)
-    elif isinstance(node, (list, tuple)):
-        for v in node:
-            _services(v, out)
+class Unreadable(Exception):
+    """The operation mentions SERVICE or LOAD but could not be parsed, so its endpoints cannot be checked."""
 
 
-def endpoints(text: str, update: bool) -> list:
-    """Endpoint IRIs of SERVICE clauses / LOAD sources, as rdflib terms (a Variable when not fixed)."""
-    from rdflib.plugins.sparql import algebra, parser
+class TooDeep(Exception):
+    """The operation nests deeper than the limit."""
 
+    def __init__(self, depth: int, limit: int) -> None:
+        super().__init__(f"the operation nests {{ ( [ {depth} levels deep, more than the limit of {limit}")
+        self.depth, self.limit = depth, limit
+
+
+_ESCAPE = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def unescape(text: str) -> str:
+    """``\\uXXXX`` and ``\\UXXXXXXXX`` decoded, as SPARQL 1.1 §19.2 allows them anywhere in the text."""
+    def one(m: re.Match) -> str:
+        try:
+            return chr(int(m.group(1) or m.group(2), 16))
+        except (ValueError, OverflowError):
+            return m.group()
+    return _ESCAPE.sub(one, text)
+
+
+def depth(text: str) -> int:
+    """Deepest nesting of ``{ ( [`` outside strings, IRIs and comments (on the raw and the unescaped text)."""
+    deepest = 0
+    for candidate in {text, unescape(text)}:
+        level = 0
+        for kind, token, _ in lexer.tokens(candidate):
+            if kind != "other":
+                continue
+            if token in "{([":
+                level += 1
+                deepest = max(deepest, level)
+            elif token in "})]":
+                level = max(0, level - 1)
+    return deepest
+
+
+def check_depth(text: str, limit: int) -> None:
+    found = depth(text)
+    if found > limit:
+        raise TooDeep(found, limit)
+
+
+def mentions(text: str, update: bool) -> list[str]:
+    """Which of SERVICE / LOAD occur in the text as letters, in any (ASCII) case, raw or unescaped:
+    the engine matches keywords case-insensitively. Anything found sends the text to the parser."""
+    words = ("load", "service") if update else ("service",)
+    found = []
+    for w in words:
+        if any(w in t.translate(_ASCII_LOWER) or w in t.casefold() for t in (text, unescape(text))):
+            found.append(w.upper())
+    return found
+
+
+def _walk(node: object) -> Iterator[object]:
+    """Every node of an rdflib parse tree (CompValue, ParseResults, lists), depth first, without recursion."""
+    todo = [node]
+    while todo:
+        n = todo.pop()
+        yield n
+        if isinstance(n, dict):
+            todo.extend(n.values())
+        elif isinstance(n, (list, tuple)):
+            todo.extend(n)
+        elif hasattr(n, "asList") and not isinstance(n, str):  # pyparsing ParseResults
+            todo.extend(list(n))
+
+
+def parse(text: str, update: bool):
+    """rdflib's parse tree of the operation, with its prologue(s); raises Unreadable."""
+    import sys
+
+    from rdflib.plugins.sparql import parser
+
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, 20_000))  # pyparsing needs many frames per nesting level
+    try:
+        return parser.parseUpdate(text) if update else parser.parseQuery(text)
+    except RecursionError:
+        raise Unreadable("the operation nests too deeply for the checker") from None
+    except Exception as e:
+        raise Unreadable(f"{type(e).__name__}: {e}") from None
+    finally:
+        sys.setrecursionlimit(limit)
+
+
+def endpoints(text: str, update: bool, base: str | None = None) -> list:
+    """Endpoint IRIs of SERVICE clauses and LOAD sources, read from the parse tree and resolved against
+    the prologue (BASE, PREFIX) of their operation; a Variable when the endpoint is not fixed."""
+    from rdflib.plugins.sparql.algebra import translatePrologue
+    from rdflib.term import URIRef, Variable
+
+    tree = parse(text, update)
     if update:
-        tree = algebra.translateUpdate(parser.parseUpdate(text))
-        nodes: Iterable = tree.algebra
+        operations = list(zip(tree["prologue"], tree["request"]))
     else:
-        nodes = [algebra.translateQuery(parser.parseQuery(text)).algebra]
+        operations = [(tree[0], tree[1])]
     out: list = []
-    for n in nodes:
-        _services(n, out)
+    prologue = None
+    for raw_prologue, op in operations:
+        try:
+            prologue = translatePrologue(raw_prologue, base, None, prologue)
+        except Exception as e:
+            raise Unreadable(f"prologue: {type(e).__name__}: {e}") from None
+        for node in _walk(op):
+            name = getattr(node, "name", None) if isinstance(node, dict) else None
+            if name == "ServiceGraphPattern":
+                term = node["term"]
+            elif name == "Load":
+                term = node["iri"]
+            else:
+                continue
+            if isinstance(term, Variable):
+                out.append(term)
+                continue
+            try:
+                resolved = prologue.absolutize(term)
+            except Exception as e:
+                raise Unreadable(f"endpoint IRI {term!r}: {e}") from None
+            if not isinstance(resolved, URIRef):
+                raise Unreadable(f"endpoint {term!r} is not an IRI")
+            out.append(resolved)
     return out
 
 
-def check(text: str, update: bool, allow: frozenset[str]) -> None:
-    """Raise Forbidden unless every endpoint the operation would contact is on ``allow``."""
-    # An update can reach out through LOAD and through SERVICE in its WHERE clause; a query through SERVICE.
-    words = [w for w in (("LOAD", "SERVICE") if update else ("SERVICE",)) if has_keyword(text, w)]
+def check(text: str, update: bool, allow: frozenset[str], base: str | None = None) -> bool:
+    """Raise Forbidden (or Unreadable) unless every endpoint the operation would contact is on ``allow``.
+    Returns whether the operation reaches out at all (then it must run where the network is open)."""
+    words = mentions(text, update)
     if not words:
-        return
-    what = " and ".join("SERVICE (federated query)" if w == "SERVICE" else w for w in words)
-    if not allow:
-        raise Forbidden(f"{what} is disabled on this endpoint: it would make the server contact another host")
+        return False
     try:
-        found = endpoints(text, update)
-    except Exception as e:  # rdflib cannot read it: refuse rather than let the engine fetch blindly
-        raise Forbidden(f"{what}: the endpoint could not be checked against the allow-list ({type(e).__name__})") from None
-    from rdflib import URIRef
+        found = endpoints(text, update, base)
+    except Unreadable as e:
+        what = " / ".join(words)
+        raise Unreadable(f"the operation contains {what!r} and could not be parsed to check it, so it is "
+                         f"refused ({e})") from None
+    if not found:
+        return False  # the letters were in a name, a string or a comment: nothing reaches out
+    from rdflib.term import URIRef
 
+    kinds = "SERVICE (federated query)" if not update else "SERVICE or LOAD"
+    if not allow:
+        raise Forbidden(f"{kinds} is disabled on this endpoint: it would make the server contact another host")
     for iri in found:
         if not isinstance(iri, URIRef):
-            raise Forbidden(f"{what} with a variable endpoint is not allowed")
+            raise Forbidden(f"{kinds} with a variable endpoint is not allowed")
         if str(iri) not in allow:
-            raise Forbidden(f"{what} to <{iri}> is not allowed: not on the federation allow-list")
+            raise Forbidden(f"{kinds} to <{iri}> is not allowed: not on the federation allow-list")
+    return True

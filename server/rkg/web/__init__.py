@@ -21,8 +21,9 @@ from . import api, i18n, linked_data, pages
 from .config import Config
 from .describe import void_description
 from .graph_store import blueprint as graph_store
+from .headers import SecurityHeaders
 from .protocol import SD_FORMATS, SparqlProtocol, base_url
-from .state import EndpointState
+from .state import EndpointState, TooManyRequests
 
 
 def create_app(config: Config) -> Flask:
@@ -92,6 +93,11 @@ def create_app(config: Config) -> Flask:
         return Response("the store did not answer within the time limit; retry later\n", 503,
                         headers={"Retry-After": "1"}, mimetype="text/plain")
 
+    @app.errorhandler(TooManyRequests)
+    def too_many(_e: Exception) -> Response:
+        return Response("this client already has as many operations running as it may; retry when one has ended\n",
+                        429, headers={"Retry-After": "1"}, mimetype="text/plain")
+
     @app.errorhandler(HTTPException)
     def http_error(e: HTTPException) -> Response:
         """Pages answer errors as a page for browsers, as one line of text for programs."""
@@ -108,4 +114,5 @@ def create_app(config: Config) -> Flask:
         return response
 
     app.wsgi_app = SparqlProtocol(app.wsgi_app, state)  # type: ignore[method-assign]
+    app.wsgi_app = SecurityHeaders(app.wsgi_app)  # type: ignore[method-assign]
     return app

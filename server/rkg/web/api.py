@@ -68,7 +68,8 @@ def run_query(name: str) -> Response:
         return _error(400, str(e))
     state: EndpointState = current_app.extensions["rkg"]
     config = state.config
-    out = state.pool.run(QueryJob(text, RESULT_MEDIA[fmt], None, max_rows=config.max_rows), config.time_limit)
+    out = state.run(QueryJob(text, RESULT_MEDIA[fmt], None, max_rows=config.max_rows,
+                             max_bytes=config.max_answer_bytes), request.environ)
     if out.status != 200:
         return _error(out.status, out.message)
     if fmt == "html":

@@ -38,6 +38,24 @@ class Config:
     """Responses kept in the result cache (0 disables it)."""
     cache_max_body: int = 2_000_000
     """Largest response body the cache keeps."""
+    cache_bytes: int = 64 * 1024 * 1024
+    """Bytes the result cache holds at most (bodies and keys together)."""
+    max_depth: int = 128
+    """Deepest nesting of ``{ ( [`` accepted in an operation (400 above), checked before any parser."""
+    max_answer_bytes: int = 16 * 1024 * 1024
+    """Largest answer body: rows or triples past it are cut, and the answer says so."""
+    queue_wait: float = 5.0
+    """Seconds a request waits for a free query process (then 503 with Retry-After); it then has the
+    whole ``time_limit`` to run."""
+    client_concurrency: int = 0
+    """Operations one client may have running at once in a worker (0: one less than ``sandboxes``, at
+    least 1); more wait for their turn, at most ``queue_wait`` (then 429)."""
+    trusted_proxies: frozenset[str] = field(default_factory=frozenset)
+    """Addresses of reverse proxies whose ``X-Forwarded-For`` header names the client."""
+    insecure_network: bool = False
+    """Leave the network of the query processes open (no seccomp filter): for kernels without seccomp."""
+    sandbox_memory: int = 0
+    """Bytes of data memory a query process may use (RLIMIT_DATA; 0: no limit)."""
 
     @property
     def writable(self) -> bool:
@@ -52,3 +70,9 @@ class Config:
             raise ValueError("the update token must not be empty")
         if self.time_limit <= 0 or self.max_rows <= 0 or self.max_request_bytes <= 0:
             raise ValueError("time limit, row cap and request size must be positive")
+        if self.max_depth <= 0 or self.max_answer_bytes <= 0 or self.queue_wait <= 0:
+            raise ValueError("nesting depth, answer size and queue wait must be positive")
+
+    @property
+    def per_client(self) -> int:
+        return self.client_concurrency or max(1, self.sandboxes - 1)

@@ -28,7 +28,7 @@ from ..negotiation import GRAPHS, negotiate
 from ..results import CONTENT_TYPES
 from ..writes import UPLOADS, report_media
 from .protocol import ProtocolError, check_token, etag_matches
-from .state import Cached, EndpointState
+from .state import Cached, EndpointState, TooManyRequests
 
 blueprint = Blueprint("graph_store", __name__)
 log = logging.getLogger("rkg.access")
@@ -53,7 +53,10 @@ def store() -> Response:
                             "(a write applies completely or not at all)\n", 503, headers={"Retry-After": "1"},
                             content_type="text/plain; charset=utf-8")
     except Busy:
-        response = Response("the store stayed busy for the whole time limit; retry later\n", 503,
+        response = Response("the store stayed busy for the whole queue wait; retry later\n", 503,
+                            headers={"Retry-After": "1"}, content_type="text/plain; charset=utf-8")
+    except TooManyRequests:
+        response = Response("this client already has as many operations running as it may; retry later\n", 429,
                             headers={"Retry-After": "1"}, content_type="text/plain; charset=utf-8")
     response.headers["Access-Control-Expose-Headers"] = EXPOSED
     graph = request.args.get("graph") or ("default" if "default" in request.args else "-")
@@ -90,7 +93,7 @@ def _handle(state: EndpointState) -> Response:
             raise ProtocolError(413, f"the request body is larger than {limit} bytes")
     base = graph if graph is not None else request.base_url
     job = GraphStoreJob(method, graph, media, body, base, report_media(request.headers.get("Accept")))
-    out = state.pool.run(job, config.time_limit)
+    out = state.run(job, request.environ)
     headers = list(out.extra.get("headers", ()))
     if out.status in (201, 204):
         if out.extra.get("changed"):
@@ -132,7 +135,7 @@ def _read(state: EndpointState, graph: str | None) -> Response:
     key = ("graph-store", state.version, graph, media)
     hit = state.cache.get(key)
     if hit is None:
-        out = state.pool.run(GraphStoreJob("GET", graph, media, max_rows=config.max_rows), config.time_limit)
+        out = state.run(GraphStoreJob("GET", graph, media, max_rows=config.max_rows), request.environ)
         if out.status != 200:
             return _error(out, [])
         hit = Cached.answer(out.body, CONTENT_TYPES[media],

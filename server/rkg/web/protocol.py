@@ -11,6 +11,7 @@ import functools
 import hashlib
 import hmac
 import logging
+import os
 import re
 import time
 from collections.abc import Callable, Iterable
@@ -25,7 +26,7 @@ from ..negotiation import GRAPHS, RESULTS, negotiate, wants_html
 from ..results import CONTENT_TYPES, graph
 from ..writes import report_media
 from .describe import service_description
-from .state import Cached, EndpointState
+from .state import Cached, EndpointState, TooManyRequests
 
 log = logging.getLogger("rkg.access")
 
@@ -34,10 +35,12 @@ WSGIApp = Callable[[dict, StartResponse], Iterable[bytes]]
 
 STATUS = {200: "200 OK", 204: "204 No Content", 304: "304 Not Modified", 400: "400 Bad Request",
           401: "401 Unauthorized", 403: "403 Forbidden", 405: "405 Method Not Allowed", 406: "406 Not Acceptable",
-          413: "413 Content Too Large", 415: "415 Unsupported Media Type", 422: "422 Unprocessable Content",
-          500: "500 Internal Server Error", 503: "503 Service Unavailable"}
+          413: "413 Content Too Large", 414: "414 URI Too Long", 415: "415 Unsupported Media Type",
+          422: "422 Unprocessable Content", 429: "429 Too Many Requests", 431: "431 Request Header Fields Too Large",
+          500: "500 Internal Server Error", 502: "502 Bad Gateway", 503: "503 Service Unavailable"}
 CORS = (("Access-Control-Allow-Origin", "*"),
-        ("Access-Control-Expose-Headers", "ETag, X-RKG-Truncated, X-RKG-Changed-Graphs, X-RKG-Validated-Graphs"))
+        ("Access-Control-Expose-Headers",
+         "ETag, X-RKG-Truncated, X-RKG-Changed-Graphs, X-RKG-Validated-Graphs, X-Request-Id"))
 FORMAT_PARAMS = ("format", "output", "results")
 NONDETERMINISTIC = frozenset({"RAND", "NOW", "UUID", "STRUUID", "BNODE"})
 SD_FORMATS = {"text/turtle": 0, "application/rdf+xml": 1, "application/n-triples": 2, "application/ld+json": 3}
@@ -56,6 +59,7 @@ class SparqlProtocol:
         self.app, self.state, self.path = app, state, path
 
     def __call__(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
+        request_id = environ.setdefault("rkg.request_id", os.urandom(6).hex())  # logged with sandbox crashes
         host = environ.get("HTTP_HOST")
         if host is not None and not HOST.fullmatch(host):  # RFC 9112 §3.2: 400; the endpoint IRI is built from it
             body = b"the Host header is not a valid host[:port]\n"
@@ -66,10 +70,10 @@ class SparqlProtocol:
             return self.app(environ, start_response)
         started = time.perf_counter()
         status, headers, body, digest = self._handle(environ)
-        headers = [*headers, *CORS, ("Content-Length", str(len(body)))]
+        headers = [*headers, *CORS, ("X-Request-Id", request_id), ("Content-Length", str(len(body)))]
         start_response(STATUS.get(status, f"{status} Error"), headers)
-        log.info("%s %s %d %.1fms %dB%s", environ.get("REQUEST_METHOD"), self.path, status,
-                 (time.perf_counter() - started) * 1000, len(body), f" q={digest}" if digest else "")
+        log.info("%s %s %d %.1fms %dB id=%s%s", environ.get("REQUEST_METHOD"), self.path, status,
+                 (time.perf_counter() - started) * 1000, len(body), request_id, f" q={digest}" if digest else "")
         return [b"" if environ.get("REQUEST_METHOD") == "HEAD" else body]
 
     @staticmethod
@@ -119,7 +123,11 @@ class SparqlProtocol:
                 f"query stopped: it ran longer than the time limit of {self.state.config.time_limit:g} s\n").encode(), digest
         except Busy:
             return 503, [("Content-Type", "text/plain; charset=utf-8"), ("Retry-After", "1")], (
-                b"every query process stayed busy for the whole time limit; retry later\n"), digest
+                f"every query process stayed busy for {self.state.config.queue_wait:g} s; retry later\n").encode(), digest
+        except TooManyRequests:
+            return 429, [("Content-Type", "text/plain; charset=utf-8"), ("Retry-After", "1")], (
+                f"this client already has {self.state.config.per_client} operation(s) running; retry when "
+                "one has ended\n").encode(), digest
 
     def _read(self, environ: dict, method: str) -> tuple[list[tuple[str, str]], tuple[str, str] | None]:
         limit = self.state.config.max_request_bytes
@@ -165,21 +173,18 @@ class SparqlProtocol:
         key = (state.version, base, text, dgs, ngs, accept, short)
         hit = state.cache.get(key)
         if hit is None:
-            try:
-                guard.check(text, update=False, allow=config.federation_allow)
-            except guard.Forbidden as e:
-                raise ProtocolError(403, str(e)) from None
+            network = self._checked(text, False, environ, base)
             results_media = negotiate(accept, RESULTS, short)
             graph_media = negotiate(accept, GRAPHS, short, graph=True)
             if results_media is None and graph_media is None:
                 raise ProtocolError(406, "none of the accepted media types can carry SPARQL results; offered: "
                                          + ", ".join([*RESULTS, *GRAPHS]))
-            out = state.pool.run(QueryJob(text, results_media, graph_media, dgs, ngs, config.max_rows, base),
-                                 config.time_limit)
+            job = QueryJob(text, results_media, graph_media, dgs, ngs, config.max_rows, base, config.max_answer_bytes)
+            out = state.run(job, environ, network=network)
             if out.status != 200:
                 raise ProtocolError(out.status, out.message)
             hit = Cached.answer(out.body, CONTENT_TYPES[out.media or ""],
-                                f"results cut at {config.max_rows} rows" if out.truncated else None)
+                                (out.message or f"results cut at {config.max_rows} rows") if out.truncated else None)
             if not NONDETERMINISTIC & keywords(text):  # RAND(), NOW(), UUID()… answer anew each time
                 state.cache.put(key, hit)
         if etag_matches(environ.get("HTTP_IF_NONE_MATCH"), hit.etag):
@@ -191,15 +196,13 @@ class SparqlProtocol:
         if not config.writable:
             raise ProtocolError(403, "this endpoint is read-only: SPARQL Update is disabled")
         check_token(environ, config.update_token or "")
-        try:
-            guard.check(text, update=True, allow=config.federation_allow)
-        except guard.Forbidden as e:
-            raise ProtocolError(403, str(e)) from None
+        base = endpoint_iri(environ, self.path)
+        self._checked(text, True, environ, base)
         using = graph_iris(params, "using-graph-uri")
         using_named = graph_iris(params, "using-named-graph-uri")
-        job = UpdateJob(text, using, using_named, report_media(environ.get("HTTP_ACCEPT")), endpoint_iri(environ, self.path))
+        job = UpdateJob(text, using, using_named, report_media(environ.get("HTTP_ACCEPT")), base)
         try:
-            out = state.pool.run(job, config.time_limit)
+            out = state.run(job, environ)
         except Timeout:
             state.written()  # the sandbox may have been killed after committing: drop cached answers
             raise
@@ -210,6 +213,18 @@ class SparqlProtocol:
         if out.status == 422:
             return 422, [("Content-Type", out.media or "application/json"), *written], out.body
         raise ProtocolError(out.status, out.message)
+
+    def _checked(self, text: str, update: bool, environ: dict, base: str | None) -> bool:
+        """Depth and federation checks (``EndpointState.check``) as protocol errors; True when the
+        operation goes to the federation sandbox."""
+        try:
+            return self.state.check(text, update, environ, base)
+        except guard.TooDeep as e:
+            raise ProtocolError(400, str(e)) from None
+        except guard.Forbidden as e:
+            raise ProtocolError(403, str(e)) from None
+        except guard.Unreadable as e:
+            raise ProtocolError(400, str(e)) from None
 
     def _describe(self, environ: dict) -> tuple[int, list, bytes]:
         state = self.state

@@ -43,12 +43,20 @@ def text(name: str) -> str:
     return (FOLDER / f"{name}.rq").read_text(encoding="utf-8")
 
 
+def _environ() -> dict | None:
+    """The current request's WSGI environ (pages read for their client), or None outside a request."""
+    from flask import has_request_context, request
+
+    return request.environ if has_request_context() else None
+
+
 def _run(state: EndpointState, query: str, results_media: str | None, graph_media: str | None) -> Cached:
     key = ("page", state.version, query, results_media, graph_media)
     hit = state.cache.get(key)
     if hit is None:
         config = state.config
-        out = state.pool.run(QueryJob(query, results_media, graph_media, max_rows=config.max_rows), config.time_limit)
+        out = state.run(QueryJob(query, results_media, graph_media, max_rows=config.max_rows,
+                                 max_bytes=config.max_answer_bytes), _environ())
         if out.status != 200:
             raise ReadError(out.status, out.message)
         hit = Cached.answer(out.body, out.media or "")

@@ -9,10 +9,13 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+import time
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from ..executor import Executor, Outcome, Pool, StatsJob, StoreSpec, ValidationJob
+from .. import guard
+from ..executor import (Executor, GraphStoreJob, GuardJob, Outcome, Pool, StatsJob, StoreSpec, UpdateJob,
+                        ValidationJob)
 from .config import Config
 
 
@@ -33,62 +36,186 @@ class Cached:
         return cls(200, tuple(headers), body, etag)
 
 
-class ResultCache:
-    """LRU of responses keyed on the store version and the full request meaning; dropped on every write."""
+def cache_key(*parts: object) -> bytes:
+    """A fixed-size key for a request's meaning: the query text (up to the request size limit) is hashed,
+    not kept."""
+    h = hashlib.blake2b(digest_size=20)
+    for p in parts:
+        data = p if isinstance(p, bytes) else repr(p).encode("utf-8", "surrogatepass")
+        h.update(len(data).to_bytes(8, "little"))
+        h.update(data)
+    return h.digest()
 
-    def __init__(self, entries: int, max_body: int) -> None:
-        self.entries, self.max_body = entries, max_body
-        self._data: OrderedDict[tuple, Cached] = OrderedDict()
+
+class ResultCache:
+    """LRU of responses keyed on a hash of the store version and the full request meaning, bounded in
+    entries and in bytes; dropped on every write."""
+
+    OVERHEAD = 512
+    """Bytes counted per entry besides its body (key, headers, bookkeeping)."""
+
+    def __init__(self, entries: int, max_body: int, max_bytes: int = 64 * 1024 * 1024) -> None:
+        self.entries, self.max_body, self.max_bytes = entries, max_body, max_bytes
+        self._data: OrderedDict[bytes, Cached] = OrderedDict()
+        self._bytes = 0
         self._lock = threading.Lock()
 
+    @property
+    def size(self) -> int:
+        """Bytes held (bodies plus a fixed overhead per entry)."""
+        return self._bytes
+
     def get(self, key: tuple) -> Cached | None:
+        k = cache_key(*key)
         with self._lock:
-            hit = self._data.get(key)
+            hit = self._data.get(k)
+            key = k
             if hit is not None:
                 self._data.move_to_end(key)
             return hit
 
     def put(self, key: tuple, value: Cached) -> None:
-        if self.entries <= 0 or len(value.body) > self.max_body:
+        cost = len(value.body) + self.OVERHEAD
+        if self.entries <= 0 or len(value.body) > self.max_body or cost > self.max_bytes:
             return
+        key = cache_key(*key)  # type: ignore[assignment]
         with self._lock:
+            old = self._data.pop(key, None)
+            if old is not None:
+                self._bytes -= len(old.body) + self.OVERHEAD
             self._data[key] = value
-            self._data.move_to_end(key)
-            while len(self._data) > self.entries:
-                self._data.popitem(last=False)
+            self._bytes += cost
+            while len(self._data) > self.entries or self._bytes > self.max_bytes:
+                _, dropped = self._data.popitem(last=False)
+                self._bytes -= len(dropped.body) + self.OVERHEAD
 
     def clear(self) -> None:
         with self._lock:
             self._data.clear()
+            self._bytes = 0
+
+
+class TooManyRequests(Exception):
+    """The client already has as many operations running as it may, and none ended in time."""
+
+
+class ClientSlots:
+    """How many operations each client has running in this worker; a client at its limit waits for one of
+    its own to end (at most ``wait`` seconds), so one client cannot take every query process."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._running: dict[str, int] = {}
+        self._cond = threading.Condition()
+
+    def acquire(self, client: str, wait: float) -> None:
+        deadline = time.monotonic() + wait
+        with self._cond:
+            while self._running.get(client, 0) >= self.limit:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TooManyRequests()
+                self._cond.wait(left)
+            self._running[client] = self._running.get(client, 0) + 1
+
+    def release(self, client: str) -> None:
+        with self._cond:
+            n = self._running.get(client, 0) - 1
+            if n > 0:
+                self._running[client] = n
+            else:
+                self._running.pop(client, None)
+            self._cond.notify_all()
+
+
+def client_address(environ: dict, trusted: frozenset[str]) -> str:
+    """The client of a request: its remote address, or, when that is a trusted proxy, the right-most
+    address of ``X-Forwarded-For`` that is not itself a trusted proxy."""
+    remote = environ.get("REMOTE_ADDR") or "-"
+    if remote not in trusted:
+        return remote
+    forwarded = [a.strip() for a in environ.get("HTTP_X_FORWARDED_FOR", "").split(",") if a.strip()]
+    for address in reversed(forwarded):
+        if address not in trusted:
+            return address[:64]
+    return remote
 
 
 class EndpointState:
+    """The pools of one app instance:
+
+    * ``pool``: read-only work (queries, guard checks, stats, validation). Memory mode: each sandbox its
+      own copy; ``--location``: the store opened read-only; with writes enabled: the latest snapshot the
+      writer made, so that a runaway read never blocks a write.
+    * ``writer`` (writes enabled): the one sandbox that owns the store read-write.
+    * ``federation`` (an allow-list is configured): one sandbox whose network is open, which only gets
+      queries whose SERVICE endpoints the guard has checked.
+    """
+
     def __init__(self, config: Config) -> None:
         self.config = config
-        self.cache = ResultCache(config.cache_entries, config.cache_max_body)
+        self.cache = ResultCache(config.cache_entries, config.cache_max_body, config.cache_bytes)
+        self.clients = ClientSlots(config.per_client)
         self._pool: Executor | None = None
+        self._writer: Executor | None = None
+        self._federation: Executor | None = None
         self._lock = threading.Lock()
         self._writes = 0
         self._stats: tuple[str, dict] | None = None
         self._validation: tuple[str, dict] | None = None
         self._validating = threading.Lock()
 
+    def _spec(self, mode: str, path: str, network: bool = False) -> StoreSpec:
+        c = self.config
+        return StoreSpec(mode, path, str(c.shapes) if c.shapes else None, network or c.insecure_network,
+                         c.sandbox_memory)
+
     @property
     def spec(self) -> StoreSpec:
+        """The store the read pool opens."""
         c = self.config
         if c.location is not None:
-            mode = "readwrite" if c.writable else "readonly"
-            return StoreSpec(mode, str(c.location), str(c.shapes) if c.shapes else None)
-        return StoreSpec("memory", str(c.nquads))
+            return self._spec("snapshot" if c.writable else "readonly", str(c.location))
+        return self._spec("memory", str(c.nquads))
 
     @property
     def pool(self) -> Executor:
         if self._pool is None:
             with self._lock:
                 if self._pool is None:
-                    size = 1 if self.config.writable else max(1, self.config.sandboxes)
-                    self._pool = Pool(self.spec, size)
+                    if self.config.writable:
+                        self._writer_pool()  # it makes the first snapshot the readers open
+                    self._pool = Pool(self.spec, max(1, self.config.sandboxes))
         return self._pool
+
+    def _writer_pool(self) -> Executor:
+        if self._writer is None:
+            c = self.config
+            # The writer keeps its network only when an allow-list lets updates LOAD or query a SERVICE.
+            self._writer = Pool(self._spec("readwrite", str(c.location), bool(c.federation_allow)), 1)
+        return self._writer
+
+    @property
+    def writer(self) -> Executor:
+        if not self.config.writable:
+            raise RuntimeError("this endpoint is read-only")
+        self.pool  # noqa: B018 - started together
+        assert self._writer is not None
+        return self._writer
+
+    @property
+    def federation(self) -> Executor:
+        if self._federation is None:
+            with self._lock:
+                if self._federation is None:
+                    self.pool  # noqa: B018 - with writes, the snapshot must exist first
+                    self._federation = Pool(StoreSpec(self.spec.mode, self.spec.path, None, True,
+                                                      self.config.sandbox_memory), 1)
+        return self._federation
+
+    def start(self) -> None:
+        """Start the query processes now rather than on the first request."""
+        self.pool  # noqa: B018
 
     @property
     def version(self) -> str:
@@ -101,19 +228,60 @@ class EndpointState:
             self._stats = None
         self.cache.clear()
 
+    # ------------------------------------------------------------ running jobs
+
+    def run(self, job: object, environ: dict | None = None, time_limit: float | None = None,
+            network: bool = False) -> Outcome:
+        """Run ``job`` for the client of ``environ`` (None: an internal job, no client limit): on the writer
+        for writes, on the federation sandbox when ``network``, else on the read pool. Waits at most
+        ``queue_wait`` for the client's turn (TooManyRequests) and for a free process (Busy); then the job
+        has the whole time limit (Timeout)."""
+        config = self.config
+        limit = config.time_limit if time_limit is None else time_limit
+        if isinstance(job, UpdateJob) or (isinstance(job, GraphStoreJob) and job.method not in ("GET", "HEAD")):
+            pool = self.writer
+        elif network:
+            pool = self.federation
+        else:
+            pool = self.pool
+        request_id = (environ or {}).get("rkg.request_id", "-")
+        if environ is None:
+            return pool.run(job, limit, config.queue_wait, request_id)
+        client = client_address(environ, config.trusted_proxies)
+        self.clients.acquire(client, config.queue_wait)
+        try:
+            return pool.run(job, limit, config.queue_wait, request_id)
+        finally:
+            self.clients.release(client)
+
+    def check(self, text: str, update: bool, environ: dict | None, base_iri: str | None = None) -> bool:
+        """The checks every client operation passes before it reaches the engine: nesting depth (here, on
+        tokens), then SERVICE / LOAD endpoints against the allow-list (in a sandbox, from a parse) when
+        the text mentions them. Returns whether the operation needs the network (allow-listed federation).
+        Raises guard.TooDeep, guard.Forbidden or guard.Unreadable."""
+        guard.check_depth(text, self.config.max_depth)
+        if not guard.mentions(text, update):
+            return False
+        out = self.run(GuardJob(text, update, self.config.federation_allow, base_iri), environ)
+        if out.status == 403:
+            raise guard.Forbidden(out.message)
+        if out.status != 200:
+            raise guard.Unreadable(out.message)
+        return bool(out.extra.get("network"))
+
     def stats(self) -> dict:
         """Triples per named graph and in total (asked of a sandbox once per version)."""
         version = self.version
         cached = self._stats
         if cached and cached[0] == version:
             return cached[1]
-        out: Outcome = self.pool.run(StatsJob(), self.config.time_limit)
+        out: Outcome = self.run(StatsJob())
         self._stats = (version, out.extra)
         return out.extra
 
     def validation(self) -> dict:
-        """The validation report of the served graph (``rkg validate --format json``), made in a sandbox
-        once per version; concurrent requests wait for the one run."""
+        """The validation report of the served graph (``rkg validate --format json``), made in a read
+        sandbox once per version (never in front of writes); concurrent requests wait for the one run."""
         if self.config.shapes is None:
             raise LookupError("no shapes folder configured")
         with self._validating:
@@ -121,7 +289,7 @@ class EndpointState:
             if self._validation and self._validation[0] == version:
                 return self._validation[1]
             job = ValidationJob(str(self.config.shapes), str(self.config.queries) if self.config.queries else None)
-            out = self.pool.run(job, self.config.validation_time_limit)
+            out = self.run(job, time_limit=self.config.validation_time_limit)
             if out.status != 200:
                 raise RuntimeError(out.message)
             report = json.loads(out.body)
@@ -129,5 +297,6 @@ class EndpointState:
             return report
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.close()
+        for pool in (self._federation, self._pool, self._writer):
+            if pool is not None:
+                pool.close()
