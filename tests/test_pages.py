@@ -1,5 +1,6 @@
 """The web pages (in-process WSGI): home, editor, questions, heat maps with evidence and CSV, validation
-report, Linked Data pages with content negotiation, language choice, escaping. The browser tests
+report, Linked Data pages with content negotiation, language choice, escaping, links only to this site
+and to http(s) IRIs, security headers on every answer. The browser tests
 (tests/web/test_browser.py) drive the same pages in Chromium.
 
 Expected values are read from the source (see tests/queries/*.json, written from the seed), not from
@@ -14,6 +15,7 @@ import json
 import re
 from html.parser import HTMLParser
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from rdflib import Graph, URIRef
@@ -23,6 +25,7 @@ from conftest import PIF, ROOT
 from rkg.build import NQUADS_NAME, build, write
 from rkg.web import create_app
 from rkg.web.config import Config
+from rkg.web.headers import POLICY, SecurityHeaders
 
 HOSTILE_DATA = ROOT / "tests" / "fixtures" / "hostile"
 HOSTILE = "https://w3id.org/rkg/id/rncp99998-hostile"
@@ -41,11 +44,34 @@ def units_by_block() -> dict[str, set[str]]:
     return out
 
 
+HOSTILE_IRIS_TTL = """# IRIs whose schemes a browser would run or open: the pages link to their pages here, never to them.
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+<https://w3id.org/rkg/id/rncp99998-hostile/links> a <javascript:alert(0)> ;
+    rdfs:label "Links to hostile IRIs"@en ;
+    rdfs:seeAlso <javascript:alert(1)>, <JaVaScRiPt:alert(2)>, <vbscript:msgbox(3)>, <data:text/html;base64,PHNjcmlwdD5hbGVydCg0KTwvc2NyaXB0Pg==>,
+        <file:///etc/passwd>, <urn:isbn:0451450523>, <mailto:someone@example.org>, <https://example.org/web> ;
+    <javascript:alert(5)> "value of a hostile property" ;
+    rdfs:comment "typed by a hostile datatype"^^<javascript:alert(6)> .
+<javascript:alert(1)> rdfs:label "a javascript: IRI"@en ;
+    rdfs:seeAlso <https://w3id.org/rkg/id/rncp99998-hostile/links> .
+"""
+"""An extra data folder written by the ``graph_dir`` fixture."""
+HOSTILE_IRIS = ["javascript:alert(1)", "JaVaScRiPt:alert(2)", "vbscript:msgbox(3)",
+                "data:text/html;base64,PHNjcmlwdD5hbGVydCg0KTwvc2NyaXB0Pg==", "file:///etc/passwd",
+                "urn:isbn:0451450523", "mailto:someone@example.org", "javascript:alert(5)",
+                # not IRIs (400), still shown as text if ever echoed:
+                " JaVaScRiPt:alert(7)", "java\tscript:alert(8)", "\x01javascript:alert(9)", "javascript\n:alert(10)",
+                "data:text/html,<script>alert(11)</script>", "javascript:alert(12)//https://example.org/"]
+
+
 @pytest.fixture(scope="module")
 def graph_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The bundled graph beside the hostile fixture (labels made of markup)."""
+    """The bundled graph beside the hostile fixture (labels made of markup) and ``HOSTILE_IRIS_TTL``."""
     out = tmp_path_factory.mktemp("pages-build")
-    write(build(ROOT, [HOSTILE_DATA]), out)
+    iris = tmp_path_factory.mktemp("pages-data") / "hostile-iris"
+    iris.mkdir()
+    (iris / "links.ttl").write_text(HOSTILE_IRIS_TTL, encoding="utf-8")
+    write(build(ROOT, [HOSTILE_DATA, iris]), out)
     return out
 
 
@@ -103,6 +129,44 @@ def tables(html: str) -> dict[str, list[list[dict]]]:
     p = Tables()
     p.feed(html)
     return p.tables
+
+
+URL_ATTRIBUTES = {"href", "src", "action", "formaction", "poster", "srcset", "xlink:href", "background", "ping"}
+
+
+class Markup(HTMLParser):
+    """The URL-valued attributes of a page, its scripts' and elements' inline code and styles."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.urls: list[tuple[str, str, str]] = []
+        self.inline: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        self.urls += [(tag, k, v or "") for k, v in attrs if k in URL_ATTRIBUTES]
+        self.inline += [f"<{tag} {k}>" for k, _ in attrs if k.startswith("on") or k == "style"]
+        if tag == "script" and "src" not in a and a.get("type") != "application/json":
+            self.inline.append("<script> without src")
+        if tag == "style":
+            self.inline.append("<style>")
+
+
+def markup(html: str) -> Markup:
+    m = Markup()
+    m.feed(html)
+    return m
+
+
+def check_links(html: str) -> None:
+    """Every URL of the page is one of this site (a path, a query or a fragment, never ``//host``) or an
+    ``http``/``https`` IRI; no ``javascript:``-like scheme in any attribute, whatever its case or spacing."""
+    for tag, attr, url in markup(html).urls:
+        local = re.match(r"[/?#](?![/\\])", url) and "\\" not in url.split("?")[0]
+        web = re.fullmatch(r"https?://[^/?#\\]+([/?#].*)?", url, re.I | re.S)
+        assert (local or web) and not re.search(r"[\x00-\x20\x7f]", url), (tag, attr, url)
+    assert not re.search(r"""(href|src|action)\s*=\s*["']?[\s\x00-\x1f]*(j\s*a\s*v\s*a\s*s\s*c\s*r\s*i\s*p\s*t|vbscript|data|file|urn|mailto)\s*:""",
+                         html, re.I)
 
 
 # ---------------------------------------------------------------- home
@@ -412,3 +476,139 @@ def test_ontology_terms_and_external_iris(client) -> None:
 def test_entity_errors(client, url: str, accept: str, status: int) -> None:
     r = client.get(url, headers={"Accept": accept})
     assert r.status_code == status
+
+
+# ---------------------------------------------------------------- links and security headers
+
+
+@pytest.mark.parametrize("iri", HOSTILE_IRIS)
+def test_hostile_iri_is_never_a_link(client, iri: str) -> None:
+    """/resource?iri=javascript:… (any case, spacing, control characters; vbscript:, data:, file:, urn:,
+    mailto:) shows the IRI as text, with no link to it: only http and https IRIs get one."""
+    r = client.get("/resource", query_string={"iri": iri}, headers={"Accept": BROWSER, "Accept-Language": "en"})
+    html = r.get_data(as_text=True)
+    assert r.status_code in (200, 400, 404) and r.mimetype == "text/html"
+    check_links(html)
+    assert 'rel="external"' not in html and "External IRI" not in html
+    if r.status_code != 400:  # an absolute IRI: its page, known or not, shows it as text
+        assert f'<code id="entity-iri">{iri}</code>' in html
+    assert not markup(html).inline
+
+
+def test_entity_linking_to_hostile_iris(client) -> None:
+    """An entity whose values, type, property and datatype are hostile IRIs links each to its page here;
+    only its https value gets an external link (on its own page)."""
+    html = page(client, "/id/rncp99998-hostile/links")
+    check_links(html)
+    linked = {url for tag, attr, url in markup(html).urls if tag == "a"}
+    for iri in ("javascript:alert(1)", "JaVaScRiPt:alert(2)", "vbscript:msgbox(3)", "file:///etc/passwd", "mailto:someone@example.org",
+                "javascript:alert(5)"):
+        assert f"/resource?iri={quote(iri, safe='')}" in linked, iri
+    assert "javascript:alert(6)" in html  # the datatype, as text
+    check_links(page(client, "/resource?iri=javascript%3Aalert%281%29"))  # known: its own links are checked too
+    external = page(client, "/resource?iri=" + quote("https://example.org/web", safe=""))  # known: linked to
+    assert '<a href="https://example.org/web" rel="external">' in external
+
+
+def test_no_page_links_out_of_the_site_or_runs_inline_code(client) -> None:
+    """Every page's URLs follow the link rule; no inline script (besides JSON data blocks), event
+    handler attribute or inline style: the Content-Security-Policy would block them."""
+    urls = ["/", "/sparql", "/questions", "/validation", "/coverage?programme=rncp99998-hostile&kind=block",
+            "/coverage?programme=rncp31854-pif&kind=dimension", "/id/rncp99998-hostile", "/id/rncp99998-hostile/block/BC01",
+            "/id/rncp31854-pif/block/BC01/ac/AC4", "/ontology", "/api/queries/units-by-block?programme=rncp99998-hostile&format=html"]
+    for url in urls:
+        html = page(client, url)
+        check_links(html)
+        assert not markup(html).inline, (url, markup(html).inline)
+    heat = tables(page(client, "/coverage?programme=rncp31854-pif&kind=dimension"))["heatmap"]
+    cell = next(c["href"] for r in heat[1:] for c in r[1:] if c["href"] and "/coverage/cell" in c["href"])
+    check_links(page(client, cell.replace("&amp;", "&")))
+
+
+def test_editor_without_yasgui_runs_no_inline_script(graph_dir: Path) -> None:
+    app = create_app(Config(nquads=graph_dir / NQUADS_NAME, queries=ROOT / "queries", version="test"))
+    try:
+        html = page(app.test_client(), "/sparql")
+        assert 'src="/static/plain-editor.js"' in html and not markup(html).inline
+        assert app.test_client().get("/static/plain-editor.js").status_code == 200
+    finally:
+        app.extensions["rkg"].close()
+
+
+@pytest.mark.parametrize("path", ["/\\evil.example/", "/\t/evil.example/", "//evil.example/"])
+def test_language_switch_stays_on_the_site(client, path: str) -> None:
+    """The switch links to the page's own path: a path browsers would read as another host ("/\\host",
+    "/<tab>/host") is escaped."""
+    r = client.get("/", headers={"Accept": BROWSER}, environ_overrides={"PATH_INFO": path})
+    assert r.status_code == 404
+    html = r.get_data(as_text=True)
+    check_links(html)
+    switch = re.search(r'id="lang-switch" hreflang="\w+" href="([^"]*)"', html).group(1)
+    assert switch.startswith("/") and not switch.startswith("//") and "\\" not in switch and "\t" not in switch, switch
+
+
+SECURITY = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer", "X-Frame-Options": "DENY"}
+
+
+def csp(header: str) -> dict[str, list[str]]:
+    return {d.split()[0]: d.split()[1:] for d in (x.strip() for x in header.split(";")) if d}
+
+
+@pytest.mark.parametrize("method, url, accept, status", [
+    ("GET", "/", BROWSER, 200),
+    ("GET", "/sparql?query=ASK%20%7B%7D", "application/sparql-results+json", 200),  # the protocol layer
+    ("POST", "/sparql", "application/sparql-results+json", 200),
+    ("GET", "/sparql?query=SELEC", "*/*", 400),
+    ("GET", "/sparql", "text/turtle", 200),  # service description
+    ("OPTIONS", "/sparql", "*/*", 204),
+    ("GET", "/sparql", BROWSER, 200),  # the editor page (Flask)
+    ("GET", "/api/queries", "application/json", 200),
+    ("GET", "/api/queries/units-by-block?format=csv", "*/*", 200),
+    ("GET", "/health", "*/*", 200),
+    ("GET", "/nowhere", BROWSER, 404),
+    ("GET", "/nowhere", "text/plain", 404),
+    ("GET", "/static/rkg.css", "text/css", 200),
+    ("GET", "/assets/yasgui/yasgui.min.js", "*/*", 200),
+    ("GET", "/id/rncp31854-pif/block/BC01", "text/turtle", 200),
+    ("GET", "/resource?iri=javascript%3Aalert%281%29", BROWSER, 200),
+    ("GET", "/.well-known/void", "text/turtle", 200),
+    ("GET", "/coverage.csv", "*/*", 200),
+])
+def test_security_headers_on_every_answer(client, method: str, url: str, accept: str, status: int) -> None:
+    data = {"data": "query=ASK%20%7B%7D", "content_type": "application/x-www-form-urlencoded"} if method == "POST" else {}
+    r = client.open(url, method=method, headers={"Accept": accept}, **data)
+    assert r.status_code == status
+    for name, value in SECURITY.items():
+        assert r.headers.getlist(name) == [value], name
+    [header] = r.headers.getlist("Content-Security-Policy")
+    policy = csp(header)
+    assert policy["default-src"] == ["'self'"] and policy["object-src"] == ["'none'"] and policy["base-uri"] == ["'none'"]
+    assert policy["form-action"] == ["'self'"] and policy["frame-ancestors"] == ["'none'"]
+    assert "script-src" not in policy and "unsafe-eval" not in header  # scripts: this server's files only
+    editor = url == "/sparql" and accept == BROWSER
+    assert ("'unsafe-inline'" in header) == editor  # only the editor allows YASGUI's inline styles
+    if editor:
+        assert policy["style-src"] == ["'self'", "'unsafe-inline'"] and set(policy) == {*csp(POLICY), "style-src"}
+    else:
+        assert header == POLICY
+
+
+def test_security_headers_on_a_bad_host(client) -> None:
+    """Answered by the protocol layer before Flask or the endpoint see the request."""
+    r = client.get("/", headers={"Host": "bad host"})
+    assert r.status_code == 400 and r.headers["Content-Security-Policy"] == POLICY and r.headers["X-Frame-Options"] == "DENY"
+
+
+def test_security_headers_keep_what_an_answer_sets() -> None:
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain"), ("referrer-policy", "same-origin")])
+        return [b"ok"]
+
+    got: list = []
+    body = SecurityHeaders(app)({}, lambda status, headers, exc_info=None: got.append((status, headers, exc_info)))
+    assert list(body) == [b"ok"]
+    [(status, headers, exc_info)] = got
+    names = [n.lower() for n, _ in headers]
+    assert status == "200 OK" and exc_info is None and names.count("referrer-policy") == 1
+    assert ("referrer-policy", "same-origin") in headers and ("Content-Security-Policy", POLICY) in headers
+    assert ("X-Content-Type-Options", "nosniff") in headers

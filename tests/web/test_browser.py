@@ -1,9 +1,11 @@
 """The pages in a real headless Chromium (Debian's ``chromium``, driven by Playwright) against real
 ``rkg serve`` processes: home, the YASGUI editor running a query, the heat map and one of its cells,
-an entity page, the validation report, the language switch, and markup in labels staying text.
+an entity page, the validation report, the language switch, markup in labels staying text, and IRIs
+of other schemes than http(s) never being links.
 
-Every request the pages make is checked to stay on the server (the pages work offline). Screenshots of
-each page go to ``build/screenshots/``.
+Every request the pages make is checked to stay on the server (the pages work offline), and every page
+to run without a JavaScript error or anything blocked by its Content-Security-Policy (which is checked
+to be in force). Screenshots of each page go to ``build/screenshots/``.
 """
 
 from __future__ import annotations
@@ -14,10 +16,10 @@ import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlparse
+from urllib.parse import quote, urlparse
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, Route, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Route, expect, sync_playwright
 from rdflib import Graph, URIRef
 
 from .conftest import ROOT, Server, _serve
@@ -49,16 +51,33 @@ def hostile_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Serve
     yield from _serve(tmp_path_factory, "hostile-endpoint", ["--data", str(HOSTILE_DATA), "--build-dir", str(build_dir)])
 
 
+CSP_LISTENER = """
+document.addEventListener("securitypolicyviolation", (e) => window.rkgCspViolation(
+  `${e.effectiveDirective} blocked ${e.blockedURI || "inline"} (${e.sourceFile}:${e.lineNumber}) on ${location.pathname}`));
+"""
+"""Run in every page before its own scripts (Playwright's init scripts are not subject to the page's policy)."""
+
+
 class Visit:
-    """A browser context on one server, in one language; remembers requests that left the server."""
+    """A browser context on one server, in one language; remembers requests that left the server,
+    JavaScript errors, and what the Content-Security-Policy blocked (its ``securitypolicyviolation``
+    events and Chromium's console reports)."""
 
     def __init__(self, context: BrowserContext, server: Server) -> None:
         self.context, self.server = context, server
         self.outside: list[str] = []
+        self.violations: list[str] = []
         context.route("**/*", self._route)
+        context.expose_function("rkgCspViolation", lambda text: self.violations.append(text))
+        context.add_init_script(CSP_LISTENER)
         self.page: Page = context.new_page()
         self.errors: list[str] = []
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.page.on("console", self._console)
+
+    def _console(self, message: ConsoleMessage) -> None:
+        if "Content Security Policy" in message.text or "Content-Security-Policy" in message.text:
+            self.violations.append(f"console: {message.text}")
 
     def _route(self, route: Route) -> None:
         url = route.request.url
@@ -68,9 +87,11 @@ class Visit:
             self.outside.append(url)
             route.abort()
 
-    def open(self, path: str) -> Page:
+    def open(self, path: str, ok: bool = True) -> Page:
         response = self.page.goto(self.server.base + path)
-        assert response is not None and response.ok, (path, response and response.status)
+        assert response is not None and response.ok == ok, (path, response and response.status)
+        policy = response.headers.get("content-security-policy", "")
+        assert "default-src 'self'" in policy and "frame-ancestors 'none'" in policy, (path, policy)
         return self.page
 
     def shot(self, name: str) -> None:
@@ -85,6 +106,7 @@ def visit(browser: Browser, endpoint: Server) -> Iterator[Visit]:
     context.close()
     assert not v.outside, f"requests left the server: {v.outside}"
     assert not v.errors, f"JavaScript errors: {v.errors}"
+    assert not v.violations, f"blocked by the Content-Security-Policy: {v.violations}"
 
 
 def test_home(visit: Visit) -> None:
@@ -156,6 +178,41 @@ def test_validation_page(visit: Visit) -> None:
     expect(page.locator("#entity-iri")).to_contain_text("https://w3id.org/rkg/id/rncp31854-pif/")
 
 
+def test_policy_blocks_injected_code(visit: Visit) -> None:
+    """The policy is in force (and the violations are seen): a script added to the page and a
+    ``javascript:`` link do not run."""
+    page = visit.open("/id/rncp31854-pif/block/BC01")
+    page.evaluate("""() => {
+        const s = document.createElement("script"); s.textContent = "window.rkgInjected = 1"; document.body.append(s);
+        const a = document.createElement("a"); a.href = "javascript:window.rkgInjected = 2"; a.id = "injected";
+        a.textContent = "x"; document.body.append(a);
+    }""")
+    page.click("#injected")
+    blocked = lambda: [v for v in visit.violations if v.startswith("script-src")]  # noqa: E731
+    for _ in range(50):  # the events come back through the exposed function
+        if len(blocked()) == 2:  # the script, the URL
+            break
+        page.wait_for_timeout(100)
+    assert len(blocked()) == 2, visit.violations
+    assert page.evaluate("typeof window.rkgInjected") == "undefined"
+    visit.violations.clear()
+
+
+@pytest.mark.parametrize("iri", ["javascript:alert(1)", "JaVaScRiPt:alert(1)", "vbscript:msgbox(1)", "data:text/html,x",
+                                 "file:///etc/passwd", "urn:isbn:0451450523", "mailto:someone@example.org"])
+def test_hostile_iri_is_text(visit: Visit, iri: str) -> None:
+    page = visit.open("/resource?iri=" + quote(iri, safe=""), ok=False)  # 404: nothing known about it
+    expect(page.locator("#entity-iri")).to_have_text(iri)
+    expect(page.locator("a[rel=external]")).to_have_count(0)
+    scheme = iri.split(":")[0]
+    expect(page.locator(f'[href^="{scheme}:" i], [src^="{scheme}:" i]')).to_have_count(0)
+
+
+def test_web_iri_is_a_link(visit: Visit) -> None:
+    page = visit.open("/resource?iri=" + quote("http://data.europa.eu/snb/eqf/7", safe=""))
+    expect(page.locator("a[rel=external]")).to_have_attribute("href", "http://data.europa.eu/snb/eqf/7")
+
+
 def test_language_switch(browser: Browser, endpoint: Server) -> None:
     context = browser.new_context(locale="fr-FR", viewport={"width": 1400, "height": 900})
     v = Visit(context, endpoint)
@@ -172,7 +229,7 @@ def test_language_switch(browser: Browser, endpoint: Server) -> None:
         expect(page.locator("h1")).to_contain_text("Couverture")
     finally:
         context.close()
-    assert not v.outside and not v.errors
+    assert not v.outside and not v.errors and not v.violations, (v.outside, v.errors, v.violations)
 
 
 def test_markup_in_labels_stays_text(browser: Browser, hostile_endpoint: Server) -> None:
@@ -189,4 +246,4 @@ def test_markup_in_labels_stays_text(browser: Browser, hostile_endpoint: Server)
         expect(page.locator("#entity-title")).to_contain_text('<i>BC01</i> <img src=x onerror="window.rkgXss = 2">Bloc')
     finally:
         context.close()
-    assert not v.outside and not v.errors
+    assert not v.outside and not v.errors and not v.violations, (v.outside, v.errors, v.violations)

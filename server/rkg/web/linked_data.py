@@ -5,10 +5,16 @@ without a fragment is served at the same path here (``…/rkg/id/rncp31854-pif/b
 ``/id/rncp31854-pif/block/BC01``); any other IRI (ontology terms with ``#``, external IRIs) at
 ``/resource?iri=<IRI>``. ``Accept`` chooses HTML (browsers), Turtle, JSON-LD, N-Triples or RDF/XML;
 ``?format=`` overrides it (``html``, ``turtle``, ``jsonld``, ``nt``, ``rdf``).
+
+Every link target of the pages comes from the helpers here (template globals): ``href`` (this site's
+page of any IRI), ``external`` (the IRI itself, only when it is an ``http``/``https`` IRI: any other
+scheme — ``javascript:``, ``data:``, ``vbscript:``, ``file:``, ``urn:``, ``mailto:``… — stays text) and
+``local_url`` (a URL of this site, never one that leaves it).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
@@ -41,11 +47,34 @@ LOCAL_ROOTS = ("id", "graph", "ontology")
 """First path segments of the IRIs under BASE that this server answers at the same path."""
 
 
+WEB_IRI = re.compile(r"https?://[^\x00-\x20\x7f/?#\\]+([/?#][^\x00-\x20\x7f]*)?", re.IGNORECASE)
+"""An ``http``/``https`` IRI with a host, without spaces or control characters (browsers drop tabs and
+newlines inside a URL and strip control characters around it: ``" java\\tscript:…"`` is ``javascript:``)."""
+
+
+@blueprint.app_template_global()
 def href(iri: str) -> str:
-    """Where this server shows ``iri``."""
+    """Where this server shows ``iri``: a path of this site whatever the IRI (any scheme, any characters)."""
     if iri.startswith(BASE) and "#" not in iri and iri[len(BASE):].split("/", 1)[0] in LOCAL_ROOTS:
-        return "/" + iri[len(BASE):]
+        return "/" + iri[len(BASE):]  # "/id/…", "/graph/…", "/ontology…": a path here, never "//host"
     return "/resource?iri=" + quote(iri, safe="")
+
+
+@blueprint.app_template_global()
+def external(iri: str) -> str | None:
+    """``iri`` itself as a link target leaving this site when it is a web address (``http``, ``https``),
+    else None: the page shows it as text, never as an ``href``."""
+    return iri if WEB_IRI.fullmatch(iri) else None
+
+
+@blueprint.app_template_global()
+def local_url(url: str) -> str:
+    """``url`` (a path of this site with its query, percent-escapes kept) as a link that cannot leave the
+    site: leading slashes are one (``//host/…`` would be another host), and spaces, control characters
+    and backslashes are escaped (browsers drop or turn some into ``/``)."""
+    path, sep, query = url.partition("?")
+    path = quote(path, safe="/%!$&'()*+,;=:@-._~")
+    return "/" + path.lstrip("/") + sep + quote(query, safe="/?%!$&'()*+,;=:@-._~")
 
 
 def curie(iri: str) -> str:

@@ -13,6 +13,7 @@ from ..bindings import bind
 from ..catalog import Catalog, ParameterError
 from ..namespaces import PREFIXES, programme_id, programme_iri
 from . import heatmap, reads
+from .headers import EDITOR_POLICY
 from .i18n import pick
 from .state import EndpointState
 
@@ -90,8 +91,9 @@ def home() -> str:
 
 
 @blueprint.get("/sparql")
-def editor() -> str:
-    """Reached only by browsers: the protocol layer answers every other request to /sparql."""
+def editor() -> Response:
+    """Reached only by browsers: the protocol layer answers every other request to /sparql. Its
+    Content-Security-Policy also allows the inline styles YASGUI writes (``headers.EDITOR_POLICY``)."""
     examples = []
     for name, q in _catalog().queries.items():
         if q.qc:
@@ -106,8 +108,9 @@ def editor() -> str:
     prefixes = "".join(f"PREFIX {p}: <{PREFIXES[p]}>\n" for p in EDITOR_PREFIXES)
     start = prefixes + "\nSELECT ?class (COUNT(?s) AS ?n) WHERE {\n  ?s a ?class .\n}\nGROUP BY ?class\nORDER BY DESC(?n)\n"
     assets = current_app.config["RKG_ASSETS"]
-    return render_template("editor.html", examples=examples, start=start, prefixes=PREFIXES,
+    page = render_template("editor.html", examples=examples, start=start, prefixes=PREFIXES,
                            yasgui=assets is not None and (assets / YASGUI / "yasgui.min.js").is_file())
+    return Response(page, mimetype="text/html", headers={"Content-Security-Policy": EDITOR_POLICY})
 
 
 @blueprint.get("/assets/yasgui/<path:name>")
