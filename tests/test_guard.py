@@ -6,6 +6,7 @@ import pytest
 
 from rkg.guard import Forbidden, TooDeep, Unreadable, check, check_depth, depth, mentions
 from rkg.lexer import keywords
+from support.hostile import HOSTILE_QUERIES, HOSTILE_UPDATES
 
 Refused = (Forbidden, Unreadable)
 
@@ -66,36 +67,6 @@ def test_service_in_update_checked_against_allow_list() -> None:
     with pytest.raises(Forbidden, match="not on the federation allow-list"):
         check("INSERT { GRAPH <urn:g> { ?s ?p ?o } } WHERE { SERVICE <http://evil.example/> { ?s ?p ?o } }",
               update=True, allow=ALLOWED)
-
-
-# Spellings found by the attack of issue 9 and the W3C grammar's variants: the guard decides from a parse,
-# so every one is refused before execution (a lexer read ``SERVICE:sparql`` and ``true.SERVICE`` as names).
-HOSTILE_QUERIES = {
-    "glued-prefixed-name": "PREFIX : <http://127.0.0.1:18999/> SELECT * WHERE { SERVICE:sparql { ?s ?p ?o } }",
-    "glued-lower-case": "prefix : <http://127.0.0.1:18999/> select * where { service:sparql { ?s ?p ?o } }",
-    "glued-named-prefix": "PREFIX x: <http://127.0.0.1:18999/> SELECT * WHERE { SERVICE x:sparql {} }",
-    "glued-iri": "SELECT * WHERE { ?s ?p ?o . SERVICE<http://127.0.0.1:18999/sparql>{ ?s ?p ?o } }",
-    "after-boolean-dot": "SELECT * WHERE { ?s ?p true.SERVICE <http://127.0.0.1:18999/sparql> { ?s ?p ?o } }",
-    "after-filter": "PREFIX : <http://127.0.0.1:18999/> SELECT * WHERE { FILTER(true) SERVICE:sparql { } }",
-    "relative-to-base": "BASE <http://127.0.0.1:18999/> SELECT * WHERE { SERVICE <sparql> { } }",
-    "mixed-case-silent": "SELECT * WHERE { SeRvIcE SILENT <http://127.0.0.1:18999/sparql> { } }",
-    "unicode-escape": "SELECT * WHERE { \\u0053ERVICE <http://127.0.0.1:18999/sparql> { } }",
-    "comment-between": "SELECT * WHERE { SERVICE # x\n <http://127.0.0.1:18999/sparql> { } }",
-    "in-exists": "ASK { FILTER EXISTS { SERVICE <http://127.0.0.1:18999/sparql> { } } }",
-    "in-minus": "SELECT * WHERE { ?s ?p ?o MINUS { SERVICE <http://127.0.0.1:18999/sparql> { ?s ?p ?o } } }",
-    "in-subquery-union": "SELECT * WHERE { {} UNION { SELECT * WHERE { SERVICE <http://127.0.0.1:18999/> {} } } }",
-    "construct-where": "CONSTRUCT { ?s ?p ?o } WHERE { SERVICE <http://127.0.0.1:18999/> { ?s ?p ?o } }",
-    "describe": "DESCRIBE ?s WHERE { SERVICE <http://127.0.0.1:18999/> { ?s ?p ?o } }",
-    "unparseable": "SELECT * WHERE { SERVICE <http://127.0.0.1:18999/> { ?s ?p ?o } ",
-}
-HOSTILE_UPDATES = {
-    "load-glued": "PREFIX : <http://127.0.0.1:18999/> LOAD:data.nt",
-    "load-glued-iri": "load<http://127.0.0.1:18999/x>",
-    "load-after-insert": "PREFIX : <http://x/> INSERT DATA { GRAPH:g { :a :b :c } } ; LOAD:d INTO GRAPH :g",
-    "load-relative": "BASE <http://127.0.0.1:18999/> LOAD <data.nt>",
-    "service-in-where": "PREFIX : <http://127.0.0.1:18999/> INSERT { GRAPH :g { ?s ?p ?o } } WHERE { SERVICE:s { ?s ?p ?o } }",
-    "service-with-using": "INSERT { ?s ?p ?o } USING <urn:g> WHERE { SERVICE <http://127.0.0.1:18999/> { ?s ?p ?o } }",
-}
 
 
 @pytest.mark.parametrize("query", HOSTILE_QUERIES.values(), ids=HOSTILE_QUERIES.keys())

@@ -233,7 +233,7 @@ def query_kwargs(job: QueryJob) -> dict[str, Any]:
 
 def engine_error(e: Exception) -> Outcome:
     """The answer for an exception the engine raised while evaluating the client's operation."""
-    if isinstance(e, PermissionError):
+    if isinstance(e, PermissionError) or (isinstance(e, OSError) and "os error 13" in str(e)):
         return Outcome(403, message="the operation tried to open a network connection, and the query processes "
                                     "have no network access")
     if isinstance(e, OSError):  # a federated endpoint failed: say so without relaying what it answered

@@ -336,6 +336,10 @@ class Writer:
             return Outcome(400, message=f"SPARQL syntax error: {e}")
         except (RuntimeError, ValueError) as e:
             return Outcome(400, message=f"the update cannot be applied: {e}")
+        except OSError as e:  # LOAD / SERVICE: refused by the sandbox's seccomp filter, or the source failed
+            from .executor import engine_error
+
+            return engine_error(e)
         return self._apply(change, job.report_media)
 
     def graph_store(self, job: GraphStoreJob) -> Outcome:
