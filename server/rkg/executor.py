@@ -436,6 +436,12 @@ def _loop(conn: Connection, spec: StoreSpec, store: ox.Store) -> None:
                 out = Outcome(500, message=f"unknown job {type(job).__name__}")
         except Exception as e:  # an engine error is the client's answer, not the sandbox's death
             out = Outcome(500, message=f"{type(e).__name__}: {e}")
+        except BaseException as e:  # a Rust panic (pyo3's PanicException is a BaseException): an engine defect
+            if isinstance(e, (KeyboardInterrupt, SystemExit)):
+                raise
+            first = (str(e).splitlines() or [""])[0][:200]
+            out = Outcome(422, message=f"the engine failed on this operation (an internal error of Oxigraph: "
+                                       f"{first}); it was not applied", extra={"retire": True})
         if spec.mode == "readwrite" and out.status in (200, 201, 204) and out.extra.get("changed"):
             try:  # the write is committed whatever happens here; readers keep the older snapshot meanwhile
                 make_snapshot(store, spec.path, superseded)
@@ -616,7 +622,18 @@ class Pool:
                       sandbox.process.pid, how, type(job).__name__)
             sandbox.kill()
             self._replace(sandbox)
+            if isinstance(job, (QueryJob, UpdateJob, GraphStoreJob, GuardJob)):
+                # The engine died on the client's operation (Oxigraph 0.5 aborts on some ORDER BY sorts): the
+                # same request would kill the next process too, so it is answered as unprocessable.
+                return Outcome(422, message=f"the engine stopped on this operation ({how}); nothing was "
+                                            f"applied; request id {request_id}")
             return Outcome(500, message=f"the query process ended unexpectedly ({how}); request {request_id}")
+        if out.extra.get("retire"):  # the engine panicked in it: replace it rather than trust its state
+            log.error("request %s: the engine panicked in query process %s; it is replaced: %s", request_id,
+                      sandbox.process.pid, out.message)
+            sandbox.kill()
+            self._replace(sandbox)
+            return out
         self._idle.put(sandbox)
         return out
 

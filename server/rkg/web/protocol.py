@@ -210,7 +210,7 @@ class SparqlProtocol:
         if out.status in (200, 204):
             state.written()
             return 204, written, b""
-        if out.status == 422:
+        if out.status == 422 and out.body:  # the validation report of a refused write
             return 422, [("Content-Type", out.media or "application/json"), *written], out.body
         raise ProtocolError(out.status, out.message)
 
