@@ -94,3 +94,89 @@ def test_bad_store_fails_clearly_and_leaves_no_process(tmp_path: Path) -> None:
         Pool(spec, size=2)
     # Only this pool's processes (other tests' pools may be restarting sandboxes meanwhile).
     assert [p for p in multiprocessing.active_children() if spec in getattr(p, "_args", ())] == []
+
+
+# ---------------------------------------------------------------- limits of issue 9
+
+
+def test_queue_wait_and_run_time_are_separate(built_dir: Path) -> None:
+    """A request that waited for a process still gets its whole time limit; one that cannot get a
+    process within the queue wait gets Busy quickly, not after the time limit."""
+    single = Pool(StoreSpec("memory", str(built_dir / NQUADS_NAME)), size=1)
+    try:
+        slow = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f } # slow"
+        held = threading.Thread(target=lambda: single.run(job(slow), 30))
+        held.start()
+        time.sleep(0.2)
+        started = time.monotonic()
+        with pytest.raises(Busy):
+            single.run(job(SIMPLE), 30, wait=0.3)
+        assert time.monotonic() - started < 2
+        held.join(60)
+        assert single.run(job(SIMPLE), 5, wait=0.01).status == 200
+    finally:
+        single.close()
+
+
+CAPPED = {
+    "construct-turtle": ("CONSTRUCT { ?a ?b ?c . ?d ?e ?f } WHERE { ?a ?b ?c . ?d ?e ?f }", None, "text/turtle"),
+    "select-json": ("SELECT * WHERE { ?a ?b ?c . ?d ?e ?f }", "application/sparql-results+json", None),
+    "select-csv": ("SELECT * WHERE { ?a ?b ?c . ?d ?e ?f }", "text/csv", None),
+}
+
+
+@pytest.mark.parametrize("text, results, graph", CAPPED.values(), ids=CAPPED.keys())
+def test_answers_are_capped_in_bytes(pool: Pool, text: str, results: str | None, graph: str | None) -> None:
+    cap = 200_000
+    out = pool.run(QueryJob(text, results, graph, max_bytes=cap), 30)
+    assert out.status == 200 and out.truncated and f"cut at {cap} bytes" in out.message
+    assert 0 < len(out.body) <= cap
+
+
+@pytest.mark.parametrize("text", ["SELECT (<urn:no-such-function>(1) AS ?x) WHERE {}",
+                                  "SELECT * WHERE { ?s ?p ?o FILTER(<http://ex/f>(?o)) }"])
+def test_unknown_function_is_a_client_error(pool: Pool, text: str) -> None:
+    out = pool.run(job(text), 10)
+    assert out.status == 400 and "not supported" in out.message
+
+
+def test_a_crashed_process_is_logged_with_its_signal_and_request(built_dir: Path, caplog: pytest.LogCaptureFixture) -> None:
+    import os
+    import signal
+
+    single = Pool(StoreSpec("memory", str(built_dir / NQUADS_NAME)), size=1)
+    try:
+        (sandbox,) = list(single._all)
+        threading.Timer(0.5, lambda: os.kill(sandbox.process.pid, signal.SIGSEGV)).start()
+        with caplog.at_level("ERROR", logger="rkg.executor"):
+            out = single.run(job(RUNAWAY), 30, request_id="req-42")
+        assert out.status == 422 and "SIGSEGV" in out.message and "req-42" in out.message
+        assert any("req-42" in r.getMessage() and "SIGSEGV" in r.getMessage() for r in caplog.records)
+        deadline = time.monotonic() + 30
+        while single._idle.qsize() < 1 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert single.run(job(SIMPLE), 10).status == 200  # replaced
+    finally:
+        single.close()
+
+
+def test_snapshots_follow_the_writer(tmp_path: Path, built_dir: Path) -> None:
+    """With writes enabled, readers open the writer's latest snapshot: a read never holds the store a
+    write needs, and sees each committed write."""
+    from rkg.executor import UpdateJob, current_snapshot, snapshots_folder
+
+    location = tmp_path / "store"
+    writer = Pool(StoreSpec("readwrite", str(location), str(Path(__file__).parents[1] / "shapes")), 1)
+    readers = Pool(StoreSpec("snapshot", str(location)), 1)
+    try:
+        first = current_snapshot(str(location))
+        ask = "ASK { GRAPH <http://ex/g> { <http://ex/a> ?p ?o } }"
+        assert b"false" in readers.run(job(ask), 10).body
+        out = writer.run(UpdateJob("INSERT DATA { GRAPH <http://ex/g> { <http://ex/a> <http://ex/b> 1 } }"), 30)
+        assert out.status == 204, out
+        assert current_snapshot(str(location)) != first
+        assert b"true" in readers.run(job(ask), 10).body
+        assert (Path(snapshots_folder(str(location))) / "CURRENT").exists()
+    finally:
+        readers.close()
+        writer.close()

@@ -279,6 +279,8 @@ def run_query(store: ox.Store, job: QueryJob) -> Outcome:
         answer = store.query(job.text, **kwargs)
     except SyntaxError as e:
         return Outcome(400, message=f"SPARQL syntax error: {e}")
+    except Exception as e:  # raised while planning: an unknown function, a bad dataset…
+        return engine_error(e)
     try:
         return _answer(store, job, kwargs, answer)
     except Exception as e:  # evaluation is lazy: errors come while reading the answer

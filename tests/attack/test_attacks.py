@@ -19,7 +19,9 @@ from web.conftest import TOKEN, Server
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 JSON = {"Accept": "application/sparql-results+json"}
-RUNAWAY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
+DIGITS = "{ 0 1 2 3 4 5 6 7 8 9 }"
+RUNAWAY = "SELECT (COUNT(*) AS ?n) WHERE { " + " ".join(f"VALUES ?v{i} {DIGITS}" for i in range(10)) + " }"
+"""10^10 rows whatever the data: runs until the time limit stops it."""
 
 
 def test_no_outbound_request_from_any_spelling(endpoint: Server, update_endpoint: Server) -> None:
@@ -129,3 +131,54 @@ def test_probe_is_answered_under_slow_clients_and_runaway_queries(store_endpoint
             t.join(35)
     assert len(opened) == 50
     assert statuses and set(statuses) == {200}, statuses
+
+
+def test_a_write_does_not_wait_behind_runaway_reads(update_endpoint: Server) -> None:
+    """With writes enabled, reads run on snapshots: while two runaway queries (another client) hold the
+    read processes, a write is applied and the runaways are still running when it is answered."""
+    attacker = session_from("127.0.0.2")
+    done: list[float] = []
+
+    def runaway() -> None:
+        try:
+            attacker.get(update_endpoint.sparql, params={"query": f"{RUNAWAY} # {uuid.uuid4()}"}, timeout=60)
+        finally:
+            done.append(time.monotonic())
+
+    threads = [threading.Thread(target=runaway, daemon=True) for _ in range(2)]
+    for t in threads:
+        t.start()
+    time.sleep(1.0)
+    n = uuid.uuid4().hex[:8]
+    r = session_from("127.0.0.4").post(update_endpoint.sparql, headers=AUTH, timeout=60, data={
+        "update": f"INSERT DATA {{ GRAPH <http://ex/attack/{n}> {{ <http://ex/a> <http://ex/b> 1 }} }}"})
+    answered = time.monotonic()
+    assert r.status_code == 204, r.text
+    assert not done, "the write waited for the runaway reads"
+    for t in threads:
+        t.join(60)
+    assert all(d > answered for d in done)
+
+
+def test_one_client_cannot_take_every_process(store_endpoint: Server) -> None:
+    """Runaway queries from one address wait for that client's own slots (then 429 with Retry-After);
+    another client is answered meanwhile."""
+    attacker = session_from("127.0.0.5")
+    statuses: list[requests.Response] = []
+
+    def runaway() -> None:
+        statuses.append(attacker.get(store_endpoint.sparql, params={"query": f"{RUNAWAY} # {uuid.uuid4()}"},
+                                     timeout=60))
+
+    threads = [threading.Thread(target=runaway, daemon=True) for _ in range(6)]
+    for t in threads:
+        t.start()
+    time.sleep(0.5)
+    other = session_from("127.0.0.6").get(store_endpoint.sparql, headers=JSON, timeout=10,
+                                          params={"query": f"ASK {{ ?s ?p ?o }} # {uuid.uuid4()}"})
+    assert other.status_code == 200
+    for t in threads:
+        t.join(60)
+    assert {r.status_code for r in statuses} <= {429, 503}
+    assert all(r.headers.get("Retry-After") for r in statuses)
+    assert any(r.status_code == 429 for r in statuses)
