@@ -1,6 +1,6 @@
 """Real ``rkg serve`` processes for the protocol tests: each fixture starts the command a user would run
-(gunicorn, gthread workers, sandbox processes) on a free loopback port and stops the whole process
-group at the end of the session, sandboxes included.
+(granian master, forked worker processes, their sandbox processes) on a free loopback port and stops
+the whole process group at the end of the session, sandboxes included.
 
 Servers (session-scoped, started on first use):
 
@@ -119,7 +119,7 @@ def start_server(args: list[str], log: Path, env: dict[str, str] | None = None) 
 
 
 def stop_server(server: Server) -> None:
-    """Stop the server as a service manager would (SIGTERM to the gunicorn master, which stops its
+    """Stop the server as a service manager would (SIGTERM to the granian master, which stops its
     workers, whose daemonic sandboxes end with them), then check that no process of its group is left:
     leftovers are killed and reported."""
     pgid = server.process.pid  # start_new_session: the master leads its own process group
