@@ -1,10 +1,17 @@
 """``rkg import KIND SOURCE``: one function per kind, each converting its source into a file of
-``build/imports/`` (whole or not at all) and saying what it read. The CLI prints the result."""
+``build/imports/`` (whole or not at all) and saying what it read. The CLI prints the result.
+
+An import that fails leaves nothing behind: the file is written to a temporary name and renamed once
+complete (``rkg.files``), and the folders the import created on its way (``build/``, ``build/imports/``)
+are removed again when they are still empty."""
 
 from __future__ import annotations
 
+import csv
+import functools
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,12 +46,50 @@ def import_name(source: Path, name: str | None) -> str:
     return name
 
 
+@contextmanager
+def _nothing_left(folder: Path) -> Iterator[None]:
+    """Remove, when the block raises, the folders of ``folder``'s path that did not exist before it and
+    are empty (a folder something else has written into since is kept)."""
+    created = []
+    p = folder.absolute()
+    while not p.exists() and p.parent != p:
+        created.append(p)
+        p = p.parent
+    try:
+        yield
+    except BaseException:
+        for d in created:  # the deepest first
+            try:
+                d.rmdir()
+            except OSError:
+                break
+        raise
+
+
+def _whole_or_nothing(fn):
+    """An import function (``source, folder, name, ...``) that leaves no folder behind when it fails and
+    reports a file it cannot read (missing, unreadable, not UTF-8) as ImportFailed naming the source."""
+
+    @functools.wraps(fn)
+    def run(source: Path, folder: Path, *args, **kwargs) -> Imported:
+        with _nothing_left(folder):
+            try:
+                return fn(source, folder, *args, **kwargs)
+            except UnicodeDecodeError as e:
+                raise ImportFailed(f"{source}: not UTF-8 text (byte 0x{e.object[e.start]:02x}: {e.reason}); save it as UTF-8") from None
+            except OSError as e:
+                raise ImportFailed(f"{e.filename}: {e.strerror or e}" if e.filename else f"cannot import {source}: {e.strerror or e}") from None
+
+    return run
+
+
 def _triples(folder: Path, name: str, triples: list[ox.Triple], counts: dict[str, int]) -> Imported:
     target = folder / f"{name}.nt"
     write_atomic(target, ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES) or b"")
     return Imported(target, {**counts, "triples": len(triples)}, graph_iri(f"{IMPORTS}/{name}.nt"))
 
 
+@_whole_or_nothing
 def esco(source: Path, folder: Path, name: str, lang: str = "en", progress: Progress | None = None) -> Imported:
     from . import esco as mod
 
@@ -62,6 +107,7 @@ def esco(source: Path, folder: Path, name: str, lang: str = "en", progress: Prog
     return Imported(target, {**report.tables, "triples": report.triples}, graph_iri(f"{IMPORTS}/{name}.nt"), notes)
 
 
+@_whole_or_nothing
 def rncp(source: Path, folder: Path, name: str, fiches: list[str] | None = None, progress: Progress | None = None) -> Imported:
     from . import rncp as mod
 
@@ -76,6 +122,7 @@ def rncp(source: Path, folder: Path, name: str, fiches: list[str] | None = None,
     return Imported(target, counts, f"one per fiche under {mod.GRAPHS}")
 
 
+@_whole_or_nothing
 def moodle(source: Path, folder: Path, name: str, programme: str) -> Imported:
     from . import moodle as mod
 
@@ -85,17 +132,21 @@ def moodle(source: Path, folder: Path, name: str, programme: str) -> Imported:
         fw = mod.read(source.read_text(encoding="utf-8-sig"), programme, source.name)
     except mod.MoodleError as e:
         raise ImportFailed(str(e)) from None
+    except csv.Error as e:
+        raise ImportFailed(f"{source}: not CSV: {e}") from None
     return _triples(folder, name, mod.to_rdf(fw), {"entities": len(fw.nodes) + 1})
 
 
+@_whole_or_nothing
 def table(source: Path, folder: Path, name: str, programme: str) -> Imported:
     from . import table as mod
 
     try:
         tables = mod.read(source)
-        triples = mod.to_rdf(tables, programme)
     except mod.TableError as e:
-        raise ImportFailed(str(e)) from None
-    except OSError as e:
-        raise ImportFailed(f"{source}: {e}") from None
+        raise ImportFailed(str(e)) from None  # names the file
+    try:
+        triples = mod.to_rdf(tables, programme)
+    except mod.TableError as e:  # names the sheet, row and column: add the file
+        raise ImportFailed(f"{source / f'{e.sheet}.csv' if source.is_dir() else source}: {e}") from None
     return _triples(folder, name, triples, {f"rows: {k}": len(v) for k, v in tables.items() if v})

@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Iterable
+import zipfile
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,13 +40,50 @@ STATEMENTS = (Path(__file__).parent / "sparql" / "programme-statements.rq").read
 R = str(RKG)
 
 
-class TableError(Exception):
-    """A cell that cannot be read: names the sheet, the row (as a spreadsheet numbers it) and the column."""
+MiB = 1024 * 1024
 
-    def __init__(self, sheet: str, row: int | None, column: str | None, message: str) -> None:
-        where = sheet + (f", row {row}" if row else "") + (f", column {column}" if column else "")
-        super().__init__(f"{where}: {message}")
-        self.sheet, self.row, self.column = sheet, row, column
+
+@dataclass(frozen=True)
+class Limits:
+    """The most ``rkg import table`` reads. A file beyond any of them is refused with its name and the
+    reason (exit 2) before it is read whole, so a hostile file (a zip bomb, a 10 MB cell, a million rows)
+    cannot make the import use memory or time out of proportion with its size. The defaults are far
+    above a real référentiel (the bundled one: a 30 KB workbook of 23 members expanding to 150 KB, at
+    most 10:1; 44 KB of CSV; sheets of at most 37 rows; cells of at most 314 characters). Within them
+    the cost follows the input: 140 MiB of sheet XML reads in about 20 s and 300 MB."""
+
+    max_bytes: int = 200 * MiB
+    """The whole input: the size of the .xlsx file, the sum of its members' declared (uncompressed)
+    sizes, the sum of the sizes of a folder's CSV files."""
+    max_members: int = 1000
+    """Members of the workbook's zip archive (a workbook of the template has about 25)."""
+    max_ratio: int = 100
+    """Uncompressed : compressed size of one member, checked for members larger than ``ratio_from``
+    (small parts such as styles compress well and are harmless)."""
+    ratio_from: int = 1 * MiB
+    max_cell_chars: int = 1 * MiB
+    """Characters of one cell (the CSV reader's ``field_size_limit`` is set to it while reading)."""
+    max_line_chars: int = 16 * MiB
+    """Characters of one line of a CSV file (read no further before it is refused)."""
+    max_rows: int = 20_000
+    """Rows of one sheet (of a workbook: its row numbers, empty rows included; of a CSV file: its records)."""
+
+
+LIMITS = Limits()
+
+
+class TableError(Exception):
+    """A table that cannot be read: names the file when the error is about reading one, the sheet, the
+    row (as a spreadsheet numbers it) or the line (of a CSV file), and the column."""
+
+    def __init__(self, sheet: str | None, row: int | None, column: str | None, message: str, *,
+                 file: str | Path | None = None, line: int | None = None) -> None:
+        parts = [sheet or "", f"row {row}" if row else "", f"line {line}" if line else "", f"column {column}" if column else ""]
+        where = ", ".join(p for p in parts if p)
+        text = f"{where}: {message}" if where else message
+        super().__init__(f"{file}: {text}" if file is not None else text)
+        self.file = str(file) if file is not None else None
+        self.sheet, self.row, self.line, self.column = sheet, row, line, column
 
 
 @dataclass(frozen=True)
@@ -138,6 +177,16 @@ def columns(sheet: str) -> list[str]:
 # ---------------------------------------------------------------- cells ↔ terms
 
 
+def _shown(value: str, width: int = 80) -> str:
+    """A cell's value in a message: quoted, and cut (a hostile cell may hold a megabyte)."""
+    return repr(value) if len(value) <= width else repr(value[:width]) + f"… ({len(value)} characters)"
+
+
+def _cut(name: str, width: int = 80) -> str:
+    """A column's name as given, in a message: cut after ``width`` characters."""
+    return name if len(name) <= width else name[:width] + "…"
+
+
 @dataclass
 class _Names:
     base: str
@@ -160,7 +209,7 @@ class _Names:
         try:
             return ox.NamedNode(iri)
         except ValueError:
-            raise TableError(sheet, row, column, f"{cell!r} is not an id, an rkg: term or an IRI") from None
+            raise TableError(sheet, row, column, f"{_shown(cell)} is not an id, an rkg: term or an IRI") from None
 
 
 # ---------------------------------------------------------------- graph → tables
@@ -259,12 +308,12 @@ def to_rdf(tables: Tables, programme: str) -> list[ox.Triple]:
                     raise TableError(sheet.name, i, col.name, "empty; this column is required")
             node = ox.NamedNode(base) if sheet.name == "programme" else names.term(_id(sheet, row, i), sheet.name, i, "id")
             if sheet.name != "programme" and not node.value.startswith(base + "/"):
-                raise TableError(sheet.name, i, "id", f"{row.get('id')!r} must be a path under the programme")
+                raise TableError(sheet.name, i, "id", f"{_shown(row.get('id') or '')} must be a path under the programme")
             for col in sheet.cols:
                 raw = row.get(col.name, "").strip()
                 if col.kind == "class":
                     if raw not in UNIT_KINDS:
-                        raise TableError(sheet.name, i, col.name, f"{raw!r} is not one of {', '.join(UNIT_KINDS)}")
+                        raise TableError(sheet.name, i, col.name, f"{_shown(raw)} is not one of {', '.join(UNIT_KINDS)}")
                     add(node, RDF_TYPE, ox.NamedNode(UNIT_KINDS[raw]))
                     continue
                 if not raw:
@@ -305,7 +354,7 @@ def _check_columns(sheet: str, row: dict[str, str], i: int, known: list[str] | N
     allowed = set(known if known is not None else columns(sheet))
     extra = [c for c in row if c not in allowed and (row[c] or "").strip()]
     if extra:
-        raise TableError(sheet, i, extra[0], f"not a column of this sheet; its columns: {', '.join(columns(sheet))}")
+        raise TableError(sheet, i, _cut(extra[0]), f"not a column of this sheet; its columns: {', '.join(columns(sheet))}")
 
 
 def _id(sheet: Sheet, row: dict[str, str], i: int) -> str:
@@ -333,7 +382,7 @@ def _term(value: str, col: Col, names: _Names, sheet: str, i: int) -> ox.NamedNo
         return ox.Literal(value, language=col.kind)
     if col.kind == "int":
         if not re.fullmatch(r"[+-]?\d+", value):
-            raise TableError(sheet, i, col.name, f"{value!r} is not a whole number")
+            raise TableError(sheet, i, col.name, f"{_shown(value)} is not a whole number")
         return ox.Literal(value, datatype=ox.NamedNode(XSD_INTEGER))
     if col.kind == "ref":
         return names.term(value, sheet, i, col.name)
@@ -352,18 +401,141 @@ def write_csv(tables: Tables, folder: Path) -> None:
             w.writerows(tables.get(name, []))
 
 
-def read_csv(folder: Path) -> Tables:
+def read_csv(folder: Path, limits: Limits = LIMITS) -> Tables:
+    """The tables of a folder of ``<sheet>.csv`` files, one for every sheet of the template (UTF-8, a BOM
+    allowed); files of other names are not read. Refused, naming the file, the line and the column: a file
+    that is not UTF-8 or not CSV, a cell, a line or a sheet beyond ``limits``; and a folder whose CSV files
+    hold more than ``limits.max_bytes``."""
+    paths = {name: folder / f"{name}.csv" for name in ORDER}
+    paths = {name: path for name, path in paths.items() if path.exists() or path.is_symlink()}
+    for path in paths.values():
+        if not path.is_file():  # a folder, a FIFO (reading it would wait forever), a broken link
+            raise TableError(None, None, None, "not a regular file", file=path)
+    total = sum(path.stat().st_size for path in paths.values())
+    if total > limits.max_bytes:
+        raise TableError(None, None, None, f"its CSV files hold {_size(total)}, more than the {_size(limits.max_bytes)} accepted",
+                         file=folder)
     tables: Tables = {}
-    for name in ORDER:
-        path = folder / f"{name}.csv"
-        if not path.exists():
-            continue
-        with path.open(encoding="utf-8-sig", newline="") as f:
-            reader = csv.DictReader(f)
-            _check_header(name, reader.fieldnames or [])
-            tables[name] = [{k: v or "" for k, v in row.items() if k is not None} for row in reader]
-    _check_sheets(tables, folder.name)
+    with _field_size_limit(limits.max_cell_chars):
+        for name, path in paths.items():
+            header: list[str] = []
+            try:
+                records = _records(path, limits)
+                first = next(records, None)
+                header = first[1] if first else []
+                _check_header(name, header, path)
+                rows = []
+                for line, cells in records:
+                    if len(rows) >= limits.max_rows:
+                        raise _Bad(line, None, f"more than {limits.max_rows} rows")
+                    rows.append({h: cells[i] if i < len(cells) else "" for i, h in enumerate(header)})
+            except _Bad as e:
+                column = None if e.position is None else header[e.position - 1] if e.position <= len(header) else f"#{e.position}"
+                raise TableError(None, None, column and _cut(column), e.message, file=path, line=e.line) from None
+            tables[name] = rows
+    _check_sheets(tables, folder, csv_files=True)
     return tables
+
+
+@contextmanager
+def _field_size_limit(limit: int) -> Iterator[None]:
+    """The csv module's field size limit (one for the whole process) set to ``limit`` while reading,
+    then put back."""
+    previous = csv.field_size_limit(limit)
+    try:
+        yield
+    finally:
+        csv.field_size_limit(previous)
+
+
+class _Bad(Exception):
+    """What is wrong in a CSV file, where: the line and the position of the column (from 1)."""
+
+    def __init__(self, line: int, position: int | None, message: str) -> None:
+        super().__init__(message)
+        self.line, self.position, self.message = line, position, message
+
+
+_FIELD = re.compile(r'"([^"]*(?:""[^"]*)*)"?|[^,\r\n]*')
+_UNDECODABLE = re.compile("[\udc80-\udcff]")
+
+
+def _fields(text: str) -> Iterator[tuple[int, int]]:
+    """(offset, length as read) of each field of the CSV record ``text`` (comma-separated, ``"``-quoted)."""
+    pos = 0
+    while True:
+        m = _FIELD.match(text, pos)
+        inner = m.group(1)
+        yield m.start(), len(inner) - inner.count('""') if inner is not None else m.end() - m.start()
+        pos = m.end()
+        if pos >= len(text) or text[pos] != ",":
+            return
+        pos += 1
+
+
+def _records(path: Path, limits: Limits) -> Iterator[tuple[int, list[str]]]:
+    """(first line, cells) of each non-empty record of a CSV file. Lines are read one at a time, and no
+    further than ``limits.max_line_chars``; the csv module's field size limit (set by the caller) stops
+    a long cell. Raises _Bad with the line and the column's position."""
+    record: list[str] = []  # the lines of the record being read
+    count = start = 0
+
+    def where(offset: int) -> tuple[int, int | None]:
+        """The line and the column's position of the character at ``offset`` in the record."""
+        text, line, end = "".join(record), start, 0
+        for part in record:
+            end += len(part)
+            if offset < end:
+                break
+            line += 1
+        position = None
+        for n, (at, _) in enumerate(_fields(text), 1):
+            if at > offset:
+                break
+            position = n
+        return min(line, count), position
+
+    def long_cell() -> _Bad | None:
+        for n, (at, length) in enumerate(_fields("".join(record)), 1):
+            if length > limits.max_cell_chars:
+                return _Bad(where(at)[0], n, f"a cell longer than {limits.max_cell_chars:,} characters")
+        return None
+
+    def lines() -> Iterator[str]:
+        nonlocal count
+        while True:
+            line = f.readline(limits.max_line_chars + 1)
+            if not line:
+                return
+            count += 1
+            record.append(line)
+            if len(line) > limits.max_line_chars:
+                raise long_cell() or _Bad(count, None, f"a line longer than {limits.max_line_chars:,} characters")
+            bad = _UNDECODABLE.search(line)
+            if bad:
+                line_no, position = where(sum(map(len, record[:-1])) + bad.start())
+                raise _Bad(line_no, position, f"not UTF-8 text (byte 0x{ord(bad.group()) - 0xDC00:02x}); save the file as UTF-8")
+            yield line
+
+    with path.open(encoding="utf-8-sig", errors="surrogateescape", newline="") as f:
+        reader = csv.reader(lines())
+        while True:
+            record.clear()
+            start = count + 1
+            try:
+                cells = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as e:
+                if "field larger than field limit" in str(e):
+                    raise long_cell() or _Bad(count, None, f"a cell longer than {limits.max_cell_chars:,} characters") from None
+                raise _Bad(count, None, f"not CSV: {e}") from None
+            if cells:
+                yield start, cells
+
+
+def _size(n: int) -> str:
+    return f"{n / MiB:.1f} MiB" if n >= MiB else f"{n} bytes"
 
 
 def write_xlsx(tables: Tables, path: Path) -> None:
@@ -384,22 +556,142 @@ def write_xlsx(tables: Tables, path: Path) -> None:
     wb.save(path)
 
 
-def read_xlsx(path: Path) -> Tables:
+def check_workbook(path: Path, limits: Limits = LIMITS) -> None:
+    """Refuse, before openpyxl opens it, a file that is not a zip archive, or whose archive is not a
+    workbook's or would expand beyond ``limits`` (a zip bomb): the file's size, the number of members
+    (read from the end record, before zipfile reads the directory), each member's declared size,
+    compression method (stored or deflate; bzip2 and lzma decompress a whole chunk at once) and
+    compression ratio, the sum of the declared sizes, and an XML member that declares a DTD (entity
+    expansion). Python's zipfile reads a member no further than the size the archive declares (a member
+    that holds more fails its CRC check), so the declared sizes bound what openpyxl can decompress."""
+    size = path.stat().st_size
+    if size > limits.max_bytes:
+        raise TableError(None, None, None, f"refused: {_size(size)}, more than the {_size(limits.max_bytes)} accepted", file=path)
+    with path.open("rb") as f:
+        end = zipfile._EndRecData(f) if hasattr(zipfile, "_EndRecData") else ()  # private, there since Python 2
+    if end is None:
+        raise TableError(None, None, None, "not an .xlsx workbook (not a zip archive)", file=path)
+    count = end[getattr(zipfile, "_ECD_ENTRIES_TOTAL", 4)] if end else 0
+    if count > limits.max_members:
+        raise TableError(None, None, None, f"refused: {count} members in the archive, more than the {limits.max_members} "
+                         "accepted", file=path)
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+            _check_members(path, members, limits)
+            for m in members:
+                if m.filename.endswith((".xml", ".rels")) and _declares_dtd(archive, m):
+                    raise TableError(None, None, None, f"refused: member {_cut(m.filename)} declares a DTD (<!DOCTYPE>), "
+                                     "which a workbook never does (entities that expand?)", file=path)
+    except TableError:
+        raise
+    except Exception as e:  # noqa: BLE001 - what zipfile and zlib raise on a broken archive
+        raise TableError(None, None, None, f"not an .xlsx workbook (not a readable zip archive: {type(e).__name__}: "
+                         f"{str(e)[:200]})", file=path) from None
+
+
+def _check_members(path: Path, members: list[zipfile.ZipInfo], limits: Limits) -> None:
+    if len(members) > limits.max_members:
+        raise TableError(None, None, None, f"refused: {len(members)} members in the archive, more than the "
+                         f"{limits.max_members} accepted", file=path)
+    if "[Content_Types].xml" not in {m.filename for m in members}:
+        raise TableError(None, None, None, "not an .xlsx workbook (a zip archive without [Content_Types].xml)", file=path)
+    for m in members:
+        if m.flag_bits & 0x1:
+            raise TableError(None, None, None, f"refused: member {_cut(m.filename)} is encrypted", file=path)
+        if m.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            raise TableError(None, None, None, f"refused: member {_cut(m.filename)} is compressed with method "
+                             f"{m.compress_type} (a workbook uses deflate)", file=path)
+        if m.file_size > limits.max_bytes:
+            raise TableError(None, None, None, f"refused: member {_cut(m.filename)} expands to {_size(m.file_size)}, more "
+                             f"than the {_size(limits.max_bytes)} accepted (a zip bomb?)", file=path)
+        if m.file_size > limits.ratio_from and m.file_size > limits.max_ratio * m.compress_size:
+            raise TableError(None, None, None, f"refused: member {_cut(m.filename)} expands {m.file_size // max(m.compress_size, 1)}"
+                             f" times ({_size(m.compress_size)} to {_size(m.file_size)}), more than the {limits.max_ratio}:1 "
+                             "accepted (a zip bomb?)", file=path)
+    total = sum(m.file_size for m in members)
+    if total > limits.max_bytes:
+        raise TableError(None, None, None, f"refused: its members expand to {_size(total)}, more than the "
+                         f"{_size(limits.max_bytes)} accepted (a zip bomb?)", file=path)
+
+
+class _Prolog(Exception):
+    """Raised by the expat handlers to stop once the prolog of an XML member has been read."""
+
+
+def _declares_dtd(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> bool:
+    """Whether the XML member has a DOCTYPE, whose entities could expand a few bytes into gigabytes (expat
+    stops a billion laughs only after megabytes of expansion). Reads no further than its first element."""
+    from xml.parsers import expat
+
+    parser = expat.ParserCreate()
+    found = []
+
+    def doctype(*_) -> None:
+        found.append(True)
+        raise _Prolog
+
+    def element(*_) -> None:
+        raise _Prolog
+
+    parser.StartDoctypeDeclHandler, parser.StartElementHandler = doctype, element
+    with archive.open(member) as f:
+        while chunk := f.read(16384):
+            try:
+                parser.Parse(chunk, False)
+            except _Prolog:
+                break
+            except expat.ExpatError:  # malformed: openpyxl says so when it reads it
+                break
+    return bool(found)
+
+
+def read_xlsx(path: Path, limits: Limits = LIMITS) -> Tables:
+    """The tables of a workbook, after ``check_workbook``. Anything openpyxl cannot read (a missing part,
+    malformed XML, a member that fails its CRC check) is refused with the file and openpyxl's reason."""
     from openpyxl import load_workbook
 
-    wb = load_workbook(path, read_only=True, data_only=True)
+    check_workbook(path, limits)
     tables: Tables = {}
-    for ws in wb.worksheets:
-        if ws.title not in ORDER:
-            raise TableError(ws.title, None, None, f"not a sheet of the template; its sheets: {', '.join(ORDER)}")
-        rows = list(ws.iter_rows(values_only=True))
-        header = [str(c).strip() if c is not None else "" for c in (rows[0] if rows else [])]
-        while header and not header[-1]:
-            header.pop()
-        _check_header(ws.title, header)
-        tables[ws.title] = [{h: _text(v) for h, v in zip(header, r)} for r in rows[1:] if any(v not in (None, "") for v in r)]
-    _check_sheets(tables, path.name)
+    wb = None
+    try:
+        wb = load_workbook(path, read_only=True, data_only=True)
+        for ws in wb.worksheets:
+            if ws.title not in ORDER:
+                raise TableError(_cut(ws.title), None, None, f"not a sheet of the template; its sheets: {', '.join(ORDER)}", file=path)
+            tables[ws.title] = _sheet(ws, path, limits)
+    except TableError:
+        raise
+    except Exception as e:  # noqa: BLE001 - whatever a hostile archive makes openpyxl, zipfile or expat raise
+        raise TableError(None, None, None, f"not a readable .xlsx workbook ({type(e).__name__}: {str(e)[:200]})", file=path) from None
+    finally:
+        if wb is not None:
+            wb.close()
+    _check_sheets(tables, path)
     return tables
+
+
+def _sheet(ws, path: Path, limits: Limits) -> list[dict[str, str]]:
+    """The rows of one sheet, read as a stream, no further than ``limits``."""
+    ws.reset_dimensions()  # the rows as stored, not as wide and long as the sheet's <dimension> claims (A1:XFD1048576)
+    rows = ws.iter_rows(values_only=True)
+    header = [_text(c).strip() for c in next(rows, ())]
+    while header and not header[-1]:
+        header.pop()
+    _check_header(ws.title, header, path)
+    out = []
+    for number, values in enumerate(rows, 2):
+        if number > limits.max_rows + 1:
+            raise TableError(ws.title, None, None, f"more than {limits.max_rows} rows", file=path)
+        if not any(v not in (None, "") for v in values):
+            continue
+        row = {}
+        for i, h in enumerate(header):
+            row[h] = text = _text(values[i]) if i < len(values) else ""
+            if len(text) > limits.max_cell_chars:
+                raise TableError(ws.title, number, h, f"a cell longer than {limits.max_cell_chars:,} characters", file=path)
+        out.append(row)
+    return out
 
 
 def _text(value) -> str:
@@ -410,27 +702,42 @@ def _text(value) -> str:
     return str(value)
 
 
-def _check_header(sheet: str, header: Iterable[str]) -> None:
-    header = list(header)
-    unknown = [h for h in header if h not in columns(sheet)]
+def _check_header(sheet: str, header: list[str], file: Path) -> None:
+    known = columns(sheet)
+    unknown = [h for h in header if h not in known]
     if unknown:
-        raise TableError(sheet, 1, unknown[0], f"not a column of this sheet; its columns: {', '.join(columns(sheet))}")
+        raise TableError(sheet, 1, _cut(unknown[0]), f"not a column of this sheet; its columns: {', '.join(known)}", file=file)
+    twice = [h for i, h in enumerate(header) if h in header[:i]]
+    if twice:
+        raise TableError(sheet, 1, twice[0], "given twice", file=file)
 
 
-def _check_sheets(tables: Tables, where: str) -> None:
-    if "programme" not in tables or len(tables["programme"]) != 1:
-        raise TableError("programme", None, None, f"{where}: the sheet programme must have exactly one row")
+def _check_sheets(tables: Tables, file: Path, csv_files: bool = False) -> None:
+    """Every sheet of the template is there (a sheet deleted or misnamed would silently lose its rows),
+    and the programme has one row."""
+    missing = [name for name in ORDER if name not in tables]
+    if missing:
+        what = ", ".join(f"{n}.csv" if csv_files else n for n in missing)
+        raise TableError(None, None, None, f"no {'file' if csv_files else 'sheet'}{'s' if len(missing) > 1 else ''} {what}: "
+                         "every sheet of the template must be there, empty if unused", file=file)
+    if len(tables["programme"]) != 1:
+        raise TableError("programme", None, None, f"the sheet programme must have exactly one row; it has {len(tables['programme'])}",
+                         file=file)
 
 
-def read(path: Path) -> Tables:
-    """A filled template: an .xlsx workbook or a folder of CSV files (one per sheet)."""
+def read(path: Path, limits: Limits = LIMITS) -> Tables:
+    """A filled template: an .xlsx workbook or a folder of CSV files (one per sheet). Raises TableError
+    naming the file and the reason for anything else, and for a file beyond ``limits``."""
     if path.is_dir():
-        return read_csv(path)
-    if path.suffix.lower() == ".xlsx":
-        return read_xlsx(path)
-    raise TableError(path.name, None, None, "give an .xlsx workbook or a folder of <sheet>.csv files")
+        return read_csv(path, limits)
+    if path.suffix.lower() != ".xlsx":
+        raise TableError(None, None, None, "give an .xlsx workbook or a folder of <sheet>.csv files", file=path)
+    if not path.exists():
+        raise TableError(None, None, None, "no such file", file=path)
+    if not path.is_file():  # a FIFO would make the reading wait forever
+        raise TableError(None, None, None, "not a regular file", file=path)
+    return read_xlsx(path, limits)
 
 
 def write(tables: Tables, path: Path) -> None:
     write_xlsx(tables, path) if path.suffix.lower() == ".xlsx" else write_csv(tables, path)
-
