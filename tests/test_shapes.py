@@ -1,8 +1,13 @@
-"""Tests of the SHACL shapes (shapes/core.ttl, shapes/recommended.ttl, shapes/rules.ttl).
+"""Tests of the SHACL shapes: the core (shapes/core.ttl, shapes/recommended.ttl, shapes/rules.ttl) and the
+profiles (shapes/profiles/<name>/*.ttl).
 
-Case files (pySHACL style): every file in tests/shapes/cases/ is a small, self-contained Turtle data graph
-named ``<shape-local-name>--conforms[-n].ttl`` or ``<shape-local-name>--violates[-n].ttl``. The file
-declares what it expects with the test vocabulary ``rkgt:`` (https://w3id.org/rkg/test#)::
+Case files (pySHACL style): every file in tests/shapes/cases/ (core shapes) or
+tests/shapes/cases/profiles/<name>/ (shapes of profile <name>) is a small, self-contained Turtle data graph
+named ``<shape-local-name>--conforms[-n].ttl`` or ``<shape-local-name>--violates[-n].ttl``. A profile's
+case declares a programme that conforms to the profile
+(``:programme dcterms:conformsTo <https://w3id.org/rkg/profile/<name>>``) and puts its entities in it
+(``rkg:inProgramme :programme``): profile shapes only target such entities. The file declares what it
+expects with the test vocabulary ``rkgt:`` (https://w3id.org/rkg/test#)::
 
     [] rkgt:shape rkgsh:BlockHasCompetency ; rkgt:expect rkgt:Conforms .
     [] rkgt:shape rkgsh:BlockHasCompetency ; rkgt:expect rkgt:Fails ;
@@ -11,11 +16,12 @@ declares what it expects with the test vocabulary ``rkgt:`` (https://w3id.org/rk
        rkgt:messageContains "..." .             # optional; each must appear in a message at a focus node
 
 The ``rkgt:`` triples are removed, the case is merged with the ontology (so that subclass targets work)
-and validated against all shapes of the three files. A result belongs to the named shape when its
+and validated against all shapes (core and profiles). A result belongs to the named shape when its
 sh:sourceShape is that shape or a shape nested under it (sh:property, sh:node). Every shape is a named
 IRI, so a case names exactly the shape whose results it is about. ``Conforms``: the shape yields no
 result, and the case does give it at least one focus node (no vacuous case). ``Fails``: the shape yields
-a result at each expected focus node, with the expected severity.
+a result at each expected focus node, with the expected severity; without the case's
+``dcterms:conformsTo``, a profile shape yields no result at all (its rules are the profile's only).
 """
 
 from __future__ import annotations
@@ -31,12 +37,14 @@ from pyshacl.entrypoints import meta_validate
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCTERMS, OWL, RDF, RDFS, SH
 
-from rkg.validation import Finding, load_shapes, run_shacl, validate
+from rkg.validation import PROFILE_BASE, Finding, load_shapes, run_shacl, shape_files, validate
 
 ROOT = Path(__file__).resolve().parent.parent
 ONTOLOGY = ROOT / "ontology" / "rkg.ttl"
 SHAPES_DIR = ROOT / "shapes"
 CASES_DIR = Path(__file__).resolve().parent / "shapes" / "cases"
+PROFILES_DIR = SHAPES_DIR / "profiles"
+PROFILES = sorted(p.name for p in PROFILES_DIR.iterdir() if p.is_dir())
 
 RKG = Namespace("https://w3id.org/rkg/ontology#")
 RKGSH = Namespace("https://w3id.org/rkg/shapes#")
@@ -46,6 +54,8 @@ CC_BY = URIRef("https://creativecommons.org/licenses/by/4.0/")
 
 CASE_NAME = re.compile(r"^(?P<shape>[A-Za-z][A-Za-z0-9]*)--(?P<outcome>conforms|violates)(-[0-9]+)?$")
 TARGET_PREDICATES = (SH.targetClass, SH.targetSubjectsOf, SH.targetObjectsOf, SH.targetNode, SH.target)
+DECLARATIVE_TARGETS = TARGET_PREDICATES[:-1]
+PROF = Namespace("http://www.w3.org/ns/dx/prof/")
 
 
 # ---------------------------------------------------------------------------
@@ -122,7 +132,23 @@ def nested_shapes(shapes: Graph, shape: URIRef) -> set:
 # Case files
 # ---------------------------------------------------------------------------
 
-CASE_FILES = sorted(CASES_DIR.glob("*.ttl"))
+CASE_FILES = sorted(CASES_DIR.rglob("*.ttl"))
+
+
+def case_profile(path: Path) -> str | None:
+    """``rncp-master`` for tests/shapes/cases/profiles/rncp-master/X.ttl, None for a core case."""
+    rel = path.relative_to(CASES_DIR).parts
+    return rel[1] if len(rel) == 3 and rel[0] == "profiles" else None
+
+
+def profile_of_shape() -> dict[URIRef, str | None]:
+    """Each shape and the profile whose folder holds it (None: a core shape)."""
+    out: dict[URIRef, str | None] = {}
+    for f in shape_files(SHAPES_DIR):
+        rel = f.relative_to(SHAPES_DIR).parts
+        for s in shape_iris(load_turtle(f)):
+            out[s] = rel[1] if rel[0] == "profiles" else None
+    return out
 
 
 @dataclass
@@ -180,7 +206,16 @@ def focus_nodes_of(shapes: Graph, shape: URIRef, data: Graph) -> set:
     for p in shapes.objects(shape, SH.targetObjectsOf):
         nodes.update(data.objects(None, p))
     nodes.update(shapes.objects(shape, SH.targetNode))
+    for target in shapes.objects(shape, SH.target):  # SPARQL-based targets (the profiles')
+        nodes.update(row[0] for row in data.query(sparql_target(shapes, target)))
     return nodes
+
+
+def sparql_target(shapes: Graph, target) -> str:
+    """The query of an sh:SPARQLTarget with the PREFIX lines its sh:prefixes declare."""
+    lines = [f"PREFIX {shapes.value(d, SH.prefix)}: <{shapes.value(d, SH.namespace)}>"
+             for p in shapes.objects(target, SH.prefixes) for d in shapes.objects(p, SH.declare)]
+    return "\n".join(lines) + "\n" + str(shapes.value(target, SH.select))
 
 
 @pytest.mark.parametrize("path", CASE_FILES, ids=[p.stem for p in CASE_FILES])
@@ -189,7 +224,13 @@ def test_case(path: Path, shapes_graph: Graph, ontology_graph: Graph) -> None:
     m = CASE_NAME.match(path.stem)
     assert m, f"{path.name}: name must be <shape>--conforms[-n].ttl or <shape>--violates[-n].ttl"
     assert case.shape == RKGSH[m["shape"]], f"{path.name}: file names {m['shape']}, rkgt:shape is {case.shape}"
-    assert case.shape in shape_iris(shapes_graph), f"{path.name}: {case.shape} is not a shape of shapes/*.ttl"
+    assert case.shape in shape_iris(shapes_graph), f"{path.name}: {case.shape} is not a shape of shapes/"
+    profile = case_profile(path)
+    assert profile_of_shape().get(case.shape) == profile, (
+        f"{path.name}: a case of a {'profile ' + profile if profile else 'core'} folder must be about a shape of that profile")
+    if profile:
+        assert (None, DCTERMS.conformsTo, URIRef(PROFILE_BASE + profile)) in case.data, (
+            f"{path.name}: a case of profile {profile} declares a programme with dcterms:conformsTo <{PROFILE_BASE}{profile}>")
     expected_outcome = RKGT.Conforms if m["outcome"] == "conforms" else RKGT.Fails
     assert case.expect == expected_outcome, f"{path.name}: file name and rkgt:expect disagree"
 
@@ -215,6 +256,14 @@ def test_case(path: Path, shapes_graph: Graph, ontology_graph: Graph) -> None:
             assert any(part in msg for r in at_focus for msg in r.messages), (
                 f"{path.name}: no message at {focus} contains {part!r}: {[r.messages for r in at_focus]!r}"
             )
+    if profile:  # the same data, its programme declaring no profile: the profile's shape stays silent
+        undeclared = Graph()
+        for triple in data:
+            if triple[1] != DCTERMS.conformsTo:
+                undeclared.add(triple)
+        _conforms, results = run_validation(undeclared, shapes_graph)
+        silent = [r for r in results if r.source_shape in own]
+        assert not silent, f"{path.name}: {case.shape} fires for a programme without profile {profile}: {silent!r}"
 
 
 def test_case_files_exist() -> None:
@@ -277,8 +326,8 @@ def test_every_shape_has_names_severity_and_messages(shapes_graph: Graph) -> Non
         (SHAPES_DIR / "core.ttl", {SH.Violation}),
         (SHAPES_DIR / "recommended.ttl", {SH.Warning, SH.Info}),
         (SHAPES_DIR / "rules.ttl", {SH.Violation, SH.Warning, SH.Info}),
-    ],
-    ids=["core", "recommended", "rules"],
+    ] + [(f, {SH.Violation, SH.Warning, SH.Info}) for f in sorted(PROFILES_DIR.glob("*/*.ttl"))],
+    ids=lambda v: v.relative_to(SHAPES_DIR).as_posix() if isinstance(v, Path) else "",
 )
 def test_shapes_file_header_and_severities(path: Path, severities: set) -> None:
     g = load_turtle(path)
@@ -293,6 +342,35 @@ def test_shapes_file_header_and_severities(path: Path, severities: set) -> None:
         assert g.value(shape, SH.severity) in severities, f"{path.name}: {shape} has a severity not allowed in this file"
 
 
+def test_profiles_are_declared_and_only_target_their_programmes() -> None:
+    """Each folder of shapes/profiles/ describes its profile (prof:Profile, prof:hasToken = folder name), and
+    its shapes select their focus nodes only with SPARQL targets that keep the nodes of a programme that
+    conforms to that profile: no declarative target (sh:targetClass…), which would reach every programme."""
+    assert PROFILES, "shapes/profiles/ holds at least one profile"
+    problems = []
+    for name in PROFILES:
+        files = sorted((PROFILES_DIR / name).glob("*.ttl"))
+        if not files:
+            assert (PROFILES_DIR / name / "README.md").is_file(), f"profile {name}: no shapes and no README.md saying what it will hold"
+            continue
+        g = load_turtle(*files)
+        iri = URIRef(PROFILE_BASE + name)
+        if (iri, RDF.type, PROF.Profile) not in g or str(g.value(iri, PROF.hasToken)) != name:
+            problems.append(f"profile {name}: <{iri}> a prof:Profile with prof:hasToken \"{name}\" expected")
+        for shape in shape_iris(g):
+            for p in DECLARATIVE_TARGETS:
+                if (shape, p, None) in g:
+                    problems.append(f"profile {name}: {shape} has {p}; profile shapes use SPARQL targets only")
+            targets = list(g.objects(shape, SH.target))
+            if not targets:
+                problems.append(f"profile {name}: {shape} has no sh:target")
+            for target in targets:
+                query = str(g.value(target, SH.select))
+                if (target, RDF.type, SH.SPARQLTarget) not in g or f"rkg:inProgramme/dcterms:conformsTo <{iri}>" not in query:
+                    problems.append(f"profile {name}: a target of {shape} does not keep the programmes that conform to <{iri}>")
+    assert not problems, "\n".join(problems)
+
+
 def test_sparql_constraints_declare_prefixes(shapes_graph: Graph) -> None:
     constraints = list(shapes_graph.objects(None, SH.sparql))
     assert constraints, "rules.ttl has SPARQL constraints"
@@ -303,6 +381,10 @@ def test_sparql_constraints_declare_prefixes(shapes_graph: Graph) -> None:
             assert list(shapes_graph.objects(p, SH.declare)), f"{p} declares no prefix"
         query = str(shapes_graph.value(c, SH.select))
         assert not re.search(r"(?im)^\s*PREFIX\s", query), "prefixes come from sh:prefixes, not PREFIX lines"
+    for target in shapes_graph.objects(None, SH.target):
+        prefixes = list(shapes_graph.objects(target, SH.prefixes))
+        assert prefixes and all(list(shapes_graph.objects(p, SH.declare)) for p in prefixes), "a SPARQL target declares its prefixes"
+        assert not re.search(r"(?im)^\s*PREFIX\s", str(shapes_graph.value(target, SH.select)))
     # Every placeholder of a SPARQL shape's messages is a variable its query selects.
     for shape in shape_iris(shapes_graph):
         queries = [str(shapes_graph.value(c, SH.select)) for c in shapes_graph.objects(shape, SH.sparql)]
@@ -344,22 +426,28 @@ def test_shacl_shacl_catches_a_broken_shape() -> None:
 
 def test_shape_list_is_as_documented(shapes_graph: Graph) -> None:
     """The set of shapes and their severities; a change here is a change of the validation contract."""
-    got = {str(s).split("#")[1]: str(shapes_graph.value(s, SH.severity)).split("#")[1] for s in shape_iris(shapes_graph)}
-    violation = {
+    where = profile_of_shape()
+    got = {(str(s).split("#")[1], where[s] or "core"): str(shapes_graph.value(s, SH.severity)).split("#")[1]
+           for s in shape_iris(shapes_graph)}
+    core_violation = {
         "CompetencyInOneBlock", "CriticalLearningInOneBlock", "ElementInOneUnit",
-        "BlockHasCompetency", "BlockHasCriticalLearning", "BlockHasEvaluationModality", "BlockHasCourseUnit",
-        "BlockHasGenericDimension",
-        "BlockCode", "TeachingUnitCode", "TeachingUnitElementCode", "CompetencyCode", "CriticalLearningCode",
-        "CriticalLearningNumber", "CertificationCode",
-        "InProgramme", "StudyLevelValue", "LevelEntryStudyLevel", "PrefLabelFr", "PrefLabelUniqueLang",
-        "CriticalLearningAssessed", "CriticalLearningTaught",
+        "BlockHasCompetency", "BlockHasCriticalLearning", "CertificationCode", "RncpBlockCode",
+        "InProgramme", "PrefLabelFr", "PrefLabelUniqueLang",
         "CompetencyCodeUnique", "CourseUnitCodeUnique", "CriticalLearningNumberUnique", "DimensionInProgrammeList",
     }
-    warning = {
+    core_warning = {
         "PrefLabelEn", "CourseUnitContributes", "DimensionMobilised", "CriticalLearningLevelStated",
         "CriticalLearningNumberingGap", "DimensionCountAnnounced",
     }
-    expected = {**{n: "Violation" for n in violation}, **{n: "Warning" for n in warning}}
+    rncp_master = {  # the Master MEEF's conventions: only for programmes that declare the profile
+        "BlockHasEvaluationModality", "BlockHasCourseUnit", "BlockHasGenericDimension",
+        "BlockCode", "TeachingUnitCode", "TeachingUnitElementCode", "CompetencyCode", "CriticalLearningCode",
+        "CriticalLearningNumber", "StudyLevelValue", "LevelEntryStudyLevel",
+        "CriticalLearningAssessed", "CriticalLearningTaught",
+    }
+    expected = {**{(n, "core"): "Violation" for n in core_violation}, **{(n, "core"): "Warning" for n in core_warning},
+                **{(n, "rncp-master"): "Violation" for n in rncp_master},
+                ("ButCriticalLearningCode", "but-apc"): "Violation"}
     assert got == expected
 
 

@@ -22,6 +22,9 @@ SEVERITIES = ("violation", "warning", "info")
 _SEVERITY_IRI = {"violation": SH.Violation, "warning": SH.Warning, "info": SH.Info}
 _FROM_IRI = {v: k for k, v in _SEVERITY_IRI.items()}
 QC_BASE = BASE + "qc/"
+PROFILE_BASE = BASE + "profile/"
+"""A programme chooses a profile with ``dcterms:conformsTo <https://w3id.org/rkg/profile/NAME>``; its shapes
+are in ``shapes/profiles/NAME/``."""
 
 _HEADINGS = {
     "fr": {"violation": "Violations", "warning": "Avertissements", "info": "Informations",
@@ -66,14 +69,21 @@ def _pick(texts: dict[str, str], lang: str) -> str:
     return texts.get(lang) or texts.get("en") or texts.get("fr") or texts.get("") or next(iter(texts.values()), "")
 
 
+def shape_files(folder: Path) -> list[Path]:
+    """The core shapes (``folder/*.ttl``), then each profile's (``folder/profiles/<name>/*.ttl``)."""
+    return sorted(folder.glob("*.ttl")) + sorted(folder.glob("profiles/*/*.ttl"))
+
+
 def load_shapes(folder: Path) -> Graph:
-    """All ``*.ttl`` files of the shapes folder, checked with file, line and column on error."""
-    files = sorted(folder.glob("*.ttl"))
+    """Core and profile shapes in one graph, checked with file, line and column on error. Profile shapes
+    select their focus nodes with SPARQL targets that keep the nodes whose programme declares the profile
+    (``rkg:inProgramme/dcterms:conformsTo``), so one run over all programmes applies to each its own."""
+    files = shape_files(folder)
     if not files:
         raise BuildError(str(folder), "no shapes (*.ttl) found")
     g = Graph()
     for p in files:
-        quads = parse_source(Source(p, f"{folder.name}/{p.name}"))
+        quads = parse_source(Source(p, f"{folder.name}/{p.relative_to(folder).as_posix()}"))
         data = ox.serialize([ox.Triple(q.subject, q.predicate, q.object) for q in quads], format=ox.RdfFormat.N_TRIPLES)
         g.parse(data=data or b"", format="nt")
     return g
