@@ -142,7 +142,11 @@ def _clean(message: str) -> str:
 
 
 def search_key(text: str) -> str:
-    """Lower case, accents and ligatures folded, whitespace collapsed: « Œuvre » → « oeuvre »."""
+    """Lower case, accents and ligatures folded, whitespace collapsed: « Œuvre » → « oeuvre ».
+
+    The text is first put in Unicode NFC, so a label written in decomposed form (« re\u0301seau », as in
+    some Orébut exports) gets the same key as its composed spelling (« réseau » → « reseau »)."""
+    text = unicodedata.normalize("NFC", text)
     text = text.replace("œ", "oe").replace("Œ", "OE").replace("æ", "ae").replace("Æ", "AE")
     text = text.replace("’", "'")
     decomposed = unicodedata.normalize("NFKD", text)

@@ -15,6 +15,8 @@ RKG = Namespace(ONTOLOGY_IRI + "#")
 ID = Namespace(BASE + "id/")
 GRAPH = Namespace(BASE + "graph/")
 RNCP = Namespace(BASE + "id/rncp/")
+PROFILE = Namespace(BASE + "profile/")
+"""Profiles a programme declares with ``dcterms:conformsTo`` (``…/profile/but-apc``: described as a BUT)."""
 ELM = Namespace("http://data.europa.eu/snb/model/elm/")
 CEASN = Namespace("https://purl.org/ctdlasn/terms/")
 CETERMS = Namespace("https://purl.org/ctdl/terms/")
