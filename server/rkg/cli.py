@@ -207,6 +207,8 @@ def cmd_import(args: argparse.Namespace) -> int:
             result = imports.rncp(args.source, folder, name, args.fiche, progress)
         elif args.kind == "moodle":
             result = imports.moodle(args.source, folder, name, args.programme)
+        elif args.kind == "orebut":
+            result = imports.orebut(args.source, folder, name, args.programme)
         else:
             result = imports.table(args.source, folder, name, args.programme)
     except imports.ImportFailed as e:
@@ -354,6 +356,12 @@ def parser() -> argparse.ArgumentParser:
     ir.add_argument("--fiche", action="append", metavar="RNCPnnnnn", help="import only this fiche; repeatable (default: all)")
     ir.add_argument("--name", help="name of the import (default: the file name)")
     ir.set_defaults(func=cmd_import)
+    io = im_sub.add_parser("orebut", parents=[common], help="a BUT référentiel: Orébut XML (compétences or formation) or ScoDoc JSON",
+                           description="Read a BUT référentiel: the Orébut XML of a référentiel de compétences (compétences, niveaux, ACs, composantes essentielles, situations professionnelles, parcours), ScoDoc's JSON export of one, or the Orébut XML of a référentiel de formation (semestres, ressources, SAÉ with their ACs, compétences and coefficients), which is attached to a référentiel de compétences already imported. Strings are kept as written. A malformed file stops it with file:line (XML) or the JSON path; nothing is written then.")
+    io.add_argument("source", type=Path, metavar="FILE", help="an Orébut .xml file or a ScoDoc .json export")
+    io.add_argument("--programme", help="short id of the programme (default: but-<specialite in lower case>, e.g. but-rt; a formation file: the one BUT programme imported)")
+    io.add_argument("--name", help="name of the import and of its graph (default: the file name)")
+    io.set_defaults(func=cmd_import)
 
     for kind, metavar, help_, description in (
         ("moodle", "FILE.csv", "a Moodle competency framework CSV (tool_lpimportcsv)",

@@ -150,3 +150,18 @@ def table(source: Path, folder: Path, name: str, programme: str) -> Imported:
     except mod.TableError as e:  # names the sheet, row and column: add the file
         raise ImportFailed(f"{source / f'{e.sheet}.csv' if source.is_dir() else source}: {e}") from None
     return _triples(folder, name, triples, {f"rows: {k}": len(v) for k, v in tables.items() if v})
+
+
+@_whole_or_nothing
+def orebut(source: Path, folder: Path, name: str, programme: str | None = None) -> Imported:
+    from . import orebut as mod
+
+    if not source.is_file():
+        raise ImportFailed(f"{source}: no such file")
+    try:
+        result = mod.import_file(source, folder, name, programme, graph_iri(f"{IMPORTS}/{name}.nt"))
+    except mod.OrebutError as e:
+        raise ImportFailed(str(e)) from None
+    imported = _triples(folder, name, result.triples, result.counts)
+    imported.notes.append(f"programme {result.programme}")
+    return imported
