@@ -433,11 +433,12 @@ def test_shape_list_is_as_documented(shapes_graph: Graph) -> None:
         "CompetencyInOneBlock", "CriticalLearningInOneBlock", "ElementInOneUnit",
         "BlockHasCompetency", "BlockHasCriticalLearning", "CertificationCode", "RncpBlockCode",
         "InProgramme", "PrefLabelFr", "PrefLabelUniqueLang",
-        "CompetencyCodeUnique", "CourseUnitCodeUnique", "CriticalLearningNumberUnique", "DimensionInProgrammeList",
+        "CompetencyCodeUnique", "CourseUnitCodeUnique", "CriticalLearningCodeUnique", "CriticalLearningNumberUnique",
+        "DimensionInProgrammeList",
     }
     core_warning = {
         "PrefLabelEn", "CourseUnitContributes", "DimensionMobilised", "CriticalLearningLevelStated",
-        "CriticalLearningNumberingGap", "DimensionCountAnnounced",
+        "CriticalLearningNumberingGap", "DimensionCountAnnounced", "LabelLayout", "ProgrammeProfileKnown",
     }
     rncp_master = {  # the Master MEEF's conventions: only for programmes that declare the profile
         "BlockHasEvaluationModality", "BlockHasCourseUnit", "BlockHasGenericDimension",
@@ -446,6 +447,7 @@ def test_shape_list_is_as_documented(shapes_graph: Graph) -> None:
         "CriticalLearningAssessed", "CriticalLearningTaught",
     }
     expected = {**{(n, "core"): "Violation" for n in core_violation}, **{(n, "core"): "Warning" for n in core_warning},
+                ("ProgrammeProfile", "core"): "Info",
                 **{(n, "rncp-master"): "Violation" for n in rncp_master},
                 ("ButCriticalLearningCode", "but-apc"): "Violation"}
     assert got == expected

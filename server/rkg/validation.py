@@ -11,11 +11,11 @@ from pathlib import Path
 import pyoxigraph as ox
 from pyshacl import validate as shacl_validate
 from rdflib import BNode, Graph, Literal, URIRef
-from rdflib.namespace import RDF, SH
+from rdflib.namespace import RDF, RDFS, SH
 
 from .build import BuildError, Source, parse_source
 from .catalog import Catalog, run
-from .namespaces import BASE, IMPORTS_GRAPHS, natural
+from .namespaces import BASE, IMPORTS_GRAPHS, RKG, natural
 from .store import EmbeddedStore
 
 SEVERITIES = ("violation", "warning", "info")
@@ -25,12 +25,15 @@ QC_BASE = BASE + "qc/"
 PROFILE_BASE = BASE + "profile/"
 """A programme chooses a profile with ``dcterms:conformsTo <https://w3id.org/rkg/profile/NAME>``; its shapes
 are in ``shapes/profiles/NAME/``."""
+PROF_PROFILE = URIRef("http://www.w3.org/ns/dx/prof/Profile")
 
 _HEADINGS = {
     "fr": {"violation": "Violations", "warning": "Avertissements", "info": "Informations",
-           "none": "Aucun constat.", "summary": "{v} violation(s), {w} avertissement(s), {i} information(s)"},
+           "none": "Aucun constat.", "summary": "{v} violation(s), {w} avertissement(s), {i} information(s)",
+           "left_out": "Graphes importés laissés de côté (vocabulaires sans diplôme ; --include-imports pour les valider) : {n}"},
     "en": {"violation": "Violations", "warning": "Warnings", "info": "Information",
-           "none": "No findings.", "summary": "{v} violation(s), {w} warning(s), {i} info"},
+           "none": "No findings.", "summary": "{v} violation(s), {w} warning(s), {i} info",
+           "left_out": "Imported graphs left out (vocabularies without a programme; --include-imports validates them): {n}"},
 }
 
 
@@ -52,6 +55,8 @@ class Finding:
 @dataclass
 class Report:
     findings: list[Finding] = field(default_factory=list)
+    left_out: list[str] = field(default_factory=list)
+    """Imported graphs not validated: the vocabularies (ESCO, RNCP records…), which hold no rkg:Programme."""
 
     def count(self, severity: str) -> int:
         return sum(1 for f in self.findings if f.severity == severity)
@@ -132,6 +137,8 @@ def run_shacl(data: Graph | ox.Store, shapes: Graph) -> tuple[list[Finding], Gra
     _conforms, results, _text = shacl_validate(
         data, shacl_graph=shapes, inference="none", advanced=True, allow_warnings=True, abort_on_first=False
     )
+    if not isinstance(results, Graph):  # pySHACL reports a shape it cannot run (a ValidationFailure) this way
+        raise BuildError("shapes", str(results))
     findings = []
     for r in results.subjects(RDF.type, SH.ValidationResult):
         shape = results.value(r, SH.sourceShape)
@@ -164,20 +171,44 @@ def run_qc(store: EmbeddedStore, catalog: Catalog) -> list[Finding]:
     return findings
 
 
+def left_out_graphs(store: EmbeddedStore) -> list[str]:
+    """The imported graphs (``…/graph/imports/…``) that hold no rkg:Programme: someone else's vocabularies
+    (ESCO, RNCP records, their search keys). An imported référentiel (``rkg import table|moodle``…) holds its
+    programme and is validated like ``data/``."""
+    imported = [g for g in store.graphs() if g.startswith(IMPORTS_GRAPHS)]
+    if not imported:
+        return []
+    holding = {g for (g,) in store.select(
+        f"SELECT DISTINCT ?g WHERE {{ GRAPH ?g {{ ?p a <{RKG.Programme}> }} }}").values()}
+    return sorted((g for g in imported if g not in holding), key=natural)
+
+
+def _without(store: EmbeddedStore, graphs: list[str]) -> EmbeddedStore:
+    if not graphs:
+        return store
+    drop = set(graphs)
+    rows = store.select("SELECT ?s ?p ?o ?g WHERE { GRAPH ?g { ?s ?p ?o } }").rows
+    return EmbeddedStore.from_quads(ox.Quad(s, p, o, g) for s, p, o, g in rows if g.value not in drop)
+
+
 def validate(store: EmbeddedStore, shapes: Graph, catalog: Catalog, imports: bool = False) -> tuple[Report, Graph]:
-    """Shapes and QC queries on the union of the store's graphs, the imported vocabularies (ESCO…) left out
-    unless ``imports``: they are someone else's data, and the shapes are about référentiels. pySHACL reads
-    the union from an in-memory Oxigraph store (it accepts one as data graph), about twice as fast as from
-    an rdflib graph, same findings."""
-    if not imports:
-        store = store.without_graphs(IMPORTS_GRAPHS)
+    """Shapes (core and profiles) and QC queries on the union of the store's graphs. Imported vocabularies
+    (imported graphs without a rkg:Programme: ESCO…) are left out unless ``imports`` — they are someone
+    else's data, and the shapes are about référentiels — and named in the report. The profiles'
+    descriptions (``prof:Profile`` in the shapes) are added to the data, so that a rule can tell a declared
+    profile that exists from one that does not. pySHACL reads the union from an in-memory Oxigraph store
+    (it accepts one as data graph), about twice as fast as from an rdflib graph, same findings."""
+    left_out = [] if imports else left_out_graphs(store)
+    store = _without(store, left_out)
     data = ox.Store()
     data.load(store.union_ntriples(), format=ox.RdfFormat.N_TRIPLES)
+    rdf_type, profile = ox.NamedNode(str(RDF.type)), ox.NamedNode(str(PROF_PROFILE))
+    data.extend(ox.Quad(ox.NamedNode(str(s)), rdf_type, profile) for s in shapes.subjects(RDF.type, PROF_PROFILE))
     findings, results = run_shacl(data, shapes)
     findings += run_qc(store, catalog)
     order = {s: i for i, s in enumerate(SEVERITIES)}
     findings.sort(key=lambda f: (order[f.severity], f.rule, natural(f.focus), f.value or ""))
-    return Report(findings), results
+    return Report(findings, left_out), results
 
 
 # ---------------------------------------------------------------- rendering
@@ -199,6 +230,10 @@ def render_text(report: Report, lang: str = "fr") -> str:
             for f in items:
                 lines.append(f"   {short_iri(f.focus)}: {f.text(lang)}")
         lines.append("")
+    if report.left_out:
+        lines.append(h["left_out"].format(n=len(report.left_out)))
+        lines.extend(f"   {g}" for g in report.left_out)
+        lines.append("")
     lines.append(h["summary"].format(v=report.count("violation"), w=report.count("warning"), i=report.count("info"))
                  if report.findings else h["none"])
     return "\n".join(lines) + "\n"
@@ -217,6 +252,7 @@ def render_json(report: Report) -> str:
         "conforms": not report.reaches("violation"),
         "counts": {s: report.count(s) for s in SEVERITIES},
         "findings": [asdict(f) for f in report.findings],
+        "left_out": report.left_out,
     }, ensure_ascii=False, indent=2) + "\n"
 
 
@@ -238,5 +274,8 @@ def render_turtle(report: Report, shacl_results: Graph) -> str:
         g.add((r, SH.resultSeverity, _SEVERITY_IRI[f.severity]))
         for lang, text in f.message.items():
             g.add((r, SH.resultMessage, Literal(text, lang=lang or None)))
+    for graph in report.left_out:
+        g.add((report_node, RDFS.comment, Literal(f"Left out of validation (an imported vocabulary without a programme; --include-imports validates it): {graph}", lang="en")))
+        g.add((report_node, RDFS.comment, Literal(f"Laissé de côté par la validation (vocabulaire importé sans diplôme ; --include-imports le valide) : {graph}", lang="fr")))
     g.set((report_node, SH.conforms, Literal(not report.reaches("violation"))))
     return g.serialize(format="turtle")
