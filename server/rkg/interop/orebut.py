@@ -447,8 +447,9 @@ def _source(out: _Out, pid: str, name: str, path: Path, fmt: str, graph: str, or
     return doc
 
 
-def _periods(out: _Out, pid: str, programme: str, specialite: str | None) -> str:
+def _periods(out: _Out, pid: str, programme: str, specialite: str | None, doc: str) -> str:
     scheme = mint(pid) + "/periods"
+    out.add(scheme, DCT + "source", doc)
     out.add(scheme, RDF_TYPE, SKOS + "ConceptScheme")
     what = f" {specialite}" if specialite else ""
     out.add(scheme, SKOS + "prefLabel", _fr(f"Années et semestres du BUT{what}"))
@@ -471,7 +472,7 @@ def referentiel_to_rdf(ref: Referentiel, pid: str, name: str, path: Path, graph:
     if ref.version:
         out.add(P, OWL + "versionInfo", _lit(ref.version))
     out.add(P, DCT + "source", doc)
-    scheme = _periods(out, pid, P, ref.specialite)
+    scheme = _periods(out, pid, P, ref.specialite, doc)
 
     # compétences by their (NFC) short name; parcours placements
     by_name: dict[str, Competence] = {}
@@ -580,6 +581,7 @@ def referentiel_to_rdf(ref: Referentiel, pid: str, name: str, path: Path, graph:
         out.add(Y, SKOS + "prefLabel", _fr(f"BUT{y}"))
         out.add(Y, SKOS + "prefLabel", ox.Literal(f"BUT year {y}", language="en"))
         out.add(Y, R + "periodOrder", _integer(y))
+        out.add(Y, DCT + "source", doc)
 
     in_parcours: dict[str, set[str]] = {}
     for p in ref.parcours:
@@ -675,6 +677,7 @@ def formation_to_rdf(f: Formation, k: Known, name: str, path: Path, graph: str) 
         out.add(S, SKOS + "prefLabel", _fr(f"Semestre {s.numero}"))
         out.add(S, SKOS + "prefLabel", ox.Literal(f"Semester {s.numero}", language="en"))
         out.add(S, R + "periodOrder", _integer(s.numero))
+        out.add(S, DCT + "source", doc)
         out.add(S, SKOS + "broader", Y)
         out.add(Y, SKOS + "narrower", S)
         for it in s.items:
@@ -717,6 +720,7 @@ def formation_to_rdf(f: Formation, k: Known, name: str, path: Path, graph: str) 
                     out.add(K, R + "inProgramme", P)
                     out.add(K, R + "coefficientForCompetency", C)
                     out.add(K, R + "coefficient", _decimal(coef, where, "coefficient"))
+                    out.add(K, DCT + "source", doc)
                     out.add(X, R + "hasCompetencyCoefficient", K)
                     counts["coefficients"] += 1
             for code, where in it.ressources:
