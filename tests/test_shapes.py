@@ -517,3 +517,65 @@ def test_bundled_data_warning_messages(bundled_results) -> None:
 
     count = messages("DimensionCountAnnounced", RKGID["scheme/dimensions"])
     assert "6" in count and "10" in count
+
+
+# ---------------------------------------------------------------------------
+# Profiles chosen per programme, and imports validated by default
+# ---------------------------------------------------------------------------
+
+IMPORTED = "https://w3id.org/rkg/graph/imports/"
+
+
+def test_profiles_per_programme_and_imported_graphs(shapes_graph: Graph, catalog) -> None:
+    """Beside the bundled Master (rncp-master): an imported BUT (but-apc) whose AC codes break the Master's
+    forms but not its own, an imported programme without profile, and an imported vocabulary. The BUT and
+    the programme without profile are validated (imported référentiels are, by default); the vocabulary is
+    left out and named; the programme without profile gets exactly one info line."""
+    from rkg.build import build
+
+    but, bare = "https://w3id.org/rkg/id/but-test", "https://w3id.org/rkg/id/licence-test"
+    turtle = f"""
+        @prefix rkg: <https://w3id.org/rkg/ontology#> . @prefix skos: <http://www.w3.org/2004/02/skos/core#> .
+        @prefix dcterms: <http://purl.org/dc/terms/> .
+        <{but}> a rkg:Programme ; skos:prefLabel "BUT de test"@fr , "Test BUT"@en ;
+            dcterms:conformsTo <https://w3id.org/rkg/profile/but-apc> .
+        <{but}/block/C1> a rkg:CompetencyBlock ; rkg:inProgramme <{but}> ; skos:prefLabel "Compétence 1"@fr , "Competency 1"@en ;
+            rkg:hasCompetency <{but}/competency/C1> ; rkg:hasCriticalLearning <{but}/ac/AC11.01> , <{but}/ac/AC1.1> .
+        <{but}/competency/C1> a rkg:Competency ; rkg:inProgramme <{but}> ; skos:prefLabel "Réaliser"@fr , "Build"@en .
+        <{but}/ac/AC11.01> a rkg:CriticalLearning ; rkg:inProgramme <{but}> ; skos:notation "AC11.01" ;
+            skos:prefLabel "Un AC"@fr , "An AC"@en .
+        <{but}/ac/AC1.1> a rkg:CriticalLearning ; rkg:inProgramme <{but}> ; skos:notation "AC1.1" ;
+            skos:prefLabel "Un  AC mal codé"@fr , "A badly coded AC"@en .
+    """
+    quads = list(build(ROOT).quads)
+    for iri, text in ((IMPORTED + "but-test", turtle),
+                      (IMPORTED + "licence-test", f'<{bare}> a <https://w3id.org/rkg/ontology#Programme> ; '
+                                                  f'<http://www.w3.org/2004/02/skos/core#prefLabel> "Licence de test"@fr .'),
+                      (IMPORTED + "vocabulary-test", '<https://example.org/c> <http://www.w3.org/2004/02/skos/core#prefLabel> "  x"@en .')):
+        quads += [ox.Quad(q.subject, q.predicate, q.object, ox.NamedNode(iri))
+                  for q in ox.parse(text.encode(), format=ox.RdfFormat.TURTLE)]
+    from rkg.store import EmbeddedStore
+    from rkg.validation import render_json, render_text, render_turtle
+
+    report, results = validate(EmbeddedStore.from_quads(quads), shapes_graph, catalog)
+    assert report.left_out == [IMPORTED + "vocabulary-test"]
+    mine = {(f.rule.split("#")[-1], f.focus, f.severity) for f in report.findings
+            if not f.focus.startswith(str(RKGID)) and f.rule.startswith(str(RKGSH))}  # the shapes' (not the QC queries')
+    assert mine == {
+        ("ButCriticalLearningCode", f"{but}/ac/AC1.1", "violation"),  # but-apc's rule, not the Master's AC.n form
+        ("LabelLayout", f"{but}/ac/AC1.1", "warning"),
+        ("CriticalLearningLevelStated", f"{but}/ac/AC11.01", "warning"),
+        ("CriticalLearningLevelStated", f"{but}/ac/AC1.1", "warning"),
+        ("ProgrammeProfile", bare, "info"),
+        ("PrefLabelEn", bare, "warning"),
+    }
+    assert {(f.rule, f.focus) for f in report.findings if f.focus.startswith(str(RKGID))} == {
+        (f.rule, f.focus) for f in validate(EmbeddedStore.from_quads(build(ROOT).quads), shapes_graph, catalog)[0].findings}
+    text = render_text(report, "en")
+    assert "Imported graphs left out" in text and IMPORTED + "vocabulary-test" in text
+    assert "Programme “Licence de test” declares no profile" in text
+    assert '"left_out": [\n    "' + IMPORTED + 'vocabulary-test"' in render_json(report)
+    assert IMPORTED + "vocabulary-test" in render_turtle(report, results)
+    # --include-imports: the vocabulary too (its label's leading spaces)
+    report, _ = validate(EmbeddedStore.from_quads(quads), shapes_graph, catalog, imports=True)
+    assert not report.left_out and any(f.focus == "https://example.org/c" for f in report.findings)
