@@ -320,11 +320,11 @@ def parser() -> argparse.ArgumentParser:
     b.set_defaults(func=cmd_build)
 
     v = sub.add_parser("validate", parents=[common], help="SHACL shapes and QC queries on the built graph",
-                       description="Validate the built graph (rebuilt first if stale) with the shapes of shapes/ and the QC queries of queries/qc/. Exit 0 when nothing reaches --fail-on, 1 when something does, 2 on an input error.")
+                       description="Validate the built graph (rebuilt first if stale) with the core shapes of shapes/, the shapes of the profiles each programme declares (dcterms:conformsTo <https://w3id.org/rkg/profile/NAME>: shapes/profiles/NAME/) and the QC queries of queries/qc/. Exit 0 when nothing reaches --fail-on, 1 when something does, 2 on an input error.")
     v.add_argument("--format", choices=("text", "turtle", "json"), default="text", help="report format (default: text)")
     v.add_argument("--fail-on", choices=SEVERITIES, default="violation", help="lowest severity that makes the exit code 1 (default: violation)")
     v.add_argument("--lang", choices=("fr", "en"), default="fr", help="language of the text report (default: fr)")
-    v.add_argument("--include-imports", action="store_true", help="validate the imported vocabularies too (build/imports: ESCO…); left out by default")
+    v.add_argument("--include-imports", action="store_true", help="validate the imported vocabularies too (imported graphs without a rkg:Programme: ESCO, RNCP records…; left out by default and named in the report); imported référentiels are always validated")
     v.set_defaults(func=cmd_validate)
 
     q = sub.add_parser("query", parents=[common], help="run a named query of queries/ or a .rq file",
