@@ -159,7 +159,7 @@ def test_sparqlstore_len_matches_health(store: SPARQLStore, endpoint: Server) ->
 def test_sparqlstore_named_graphs(store: SPARQLStore) -> None:
     ds = Dataset(store)
     names = set(ds.store.contexts())
-    assert LABELS_EN in names and len(names) == 7  # six source files (mappings included) and the build graph
+    assert LABELS_EN in names and len(names) == 8  # seven source files (mappings and profile included) and the build graph
     en = Graph(store, identifier=LABELS_EN)  # sent as default-graph-uri
     assert {o.language for o in en.objects(PIF, SKOS.prefLabel)} == {"en"}
     assert len(en) == int(next(iter(Graph(store).query(

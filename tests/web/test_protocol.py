@@ -178,7 +178,7 @@ def test_head_matches_get(endpoint: Server) -> None:
 
 DATASET_CASES = [
     # (method, params, query, expected answer)
-    ("GET", [], "SELECT (COUNT(DISTINCT ?g) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }", "7"),
+    ("GET", [], "SELECT (COUNT(DISTINCT ?g) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }", "8"),
     ("GET", [("default-graph-uri", LABELS_EN)], SELECT, ["en"]),
     ("POST-form", [("default-graph-uri", LABELS_EN)], SELECT, ["en"]),
     ("POST-direct", [("default-graph-uri", REFERENTIEL)], SELECT, ["fr"]),
@@ -340,7 +340,7 @@ def test_service_description(endpoint: Server, accept, expected: str) -> None:
     assert {"SPARQL_Results_JSON", "SPARQL_Results_XML", "SPARQL_Results_CSV", "SPARQL_Results_TSV", "Turtle",
             "N-Triples", "JSON-LD", "RDF_XML", "TriG", "N-Quads"} <= formats
     names = {str(n) for n in g.objects(None, SD.name)}
-    assert {REFERENTIEL, LABELS_EN} <= names and len(names) == 7
+    assert {REFERENTIEL, LABELS_EN} <= names and len(names) == 8
 
 
 def test_browsers_get_the_editor(endpoint: Server) -> None:
@@ -367,7 +367,7 @@ def test_void(endpoint: Server, accept, expected: str) -> None:
     counts = {str(sub): int(g.value(sub, VOID.triples)) for sub in g.objects(dataset, VOID.subset)}
     expected_counts = {row["g"]: int(row["n"]) for row in rows(
         send(endpoint, "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g"))}
-    assert counts == expected_counts and len(counts) == 7
+    assert counts == expected_counts and len(counts) == 8
     total = int(rows(send(endpoint, "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"))[0]["n"])
     assert int(g.value(dataset, VOID.triples)) == total
 
