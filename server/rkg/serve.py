@@ -13,7 +13,9 @@ The front is granian (a Rust HTTP server: hyper on tokio) in its ASGI interface,
   soon as it passes the limit, for chunked bodies) within ``body_timeout`` seconds of the head (else
   408 and the connection closed).
 * Only the whole request, buffered, is handed to a thread of the worker's pool (``threads``), which runs
-  the WSGI app and buffers its answer.
+  the WSGI app and buffers its answer. One client (its address, or the one a trusted proxy names) holds at
+  most ``PER_CLIENT`` of those threads; its other requests wait on the event loop, ``queue_wait`` seconds at
+  most (then 429), so requests that wait inside the app for a query process cannot take every thread.
 
 A slow client therefore holds a socket and a little memory on the event loop, never a thread. Several
 worker processes share the listening socket; each builds its own app (and starts its own query sandboxes)
@@ -26,12 +28,14 @@ import asyncio
 import io
 import logging
 import sys
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any, Callable
 from urllib.parse import unquote_to_bytes
 
 from .web.config import Config
+from .web.state import client_address
 
 REQUEST_LINE_LIMIT = 8192
 """Bytes of the request line (method, target, version) accepted; longer: 414."""
@@ -42,8 +46,12 @@ HEADER_TIMEOUT = 10.0
 """Default seconds a client has to send the whole request head."""
 BODY_TIMEOUT = 30.0
 """Default seconds a client has, once the head is in, to send the whole body."""
-THREADS = 8
+THREADS = 16
 """Threads per worker running the app on whole requests."""
+PER_CLIENT = 4
+"""Of those, how many one client (its address, as the app sees it) may hold at once; its other requests wait
+on the event loop, not in a thread, at most ``queue_wait`` seconds (then 429), so that a client whose
+requests wait for a query process cannot take every thread."""
 
 log = logging.getLogger("rkg.serve")
 
@@ -51,9 +59,11 @@ WSGIApp = Callable[[dict, Callable], Any]
 
 
 class Refused(Exception):
-    def __init__(self, status: int, message: str) -> None:
+    """An answer of the front itself; ``close``: the request was not read to its end, so the connection ends."""
+
+    def __init__(self, status: int, message: str, close: bool = True, headers: tuple = ()) -> None:
         super().__init__(message)
-        self.status, self.message = status, message
+        self.status, self.message, self.close, self.headers = status, message, close, headers
 
 
 class Disconnected(Exception):
@@ -65,9 +75,15 @@ class Front:
     runs the WSGI ``app`` on it in a thread of its pool and sends the buffered answer."""
 
     def __init__(self, app: WSGIApp, *, max_body: int, body_timeout: float = BODY_TIMEOUT,
-                 threads: int = THREADS) -> None:
+                 threads: int = THREADS, per_client: int = PER_CLIENT, queue_wait: float = 5.0,
+                 trusted_proxies: frozenset[str] = frozenset()) -> None:
         self.app, self.max_body, self.body_timeout = app, max_body, body_timeout
         self.pool = ThreadPoolExecutor(threads, thread_name_prefix="rkg-app")
+        self.per_client, self.queue_wait, self.trusted = max(1, min(per_client, threads)), queue_wait, trusted_proxies
+        self.holding: dict[str, int] = {}
+        """Threads each client holds now."""
+        self.waiting: dict[str, deque[asyncio.Future]] = {}
+        """Requests of each client waiting for one of its slots, first come first served."""
         self.base = {
             "wsgi.version": (1, 0), "wsgi.errors": sys.stderr, "wsgi.multithread": True,
             "wsgi.multiprocess": True, "wsgi.run_once": False, "wsgi.input_terminated": True, "SCRIPT_NAME": "",
@@ -79,12 +95,18 @@ class Front:
         try:
             try:
                 environ = await self._request(scope, receive)
+                client = client_address(environ, self.trusted)
+                await self._enter(client)
             except Refused as e:
-                await _send(send, e.status, [("Content-Type", "text/plain; charset=utf-8"), ("Connection", "close"),
-                                             ("Access-Control-Allow-Origin", "*"), ("X-Content-Type-Options", "nosniff")],
+                headers = [("Content-Type", "text/plain; charset=utf-8"), ("Access-Control-Allow-Origin", "*"),
+                           ("X-Content-Type-Options", "nosniff"), *e.headers]
+                await _send(send, e.status, headers + [("Connection", "close")] if e.close else headers,
                             (e.message + "\n").encode())
                 return
-            status, headers, body = await asyncio.get_running_loop().run_in_executor(self.pool, self._call, environ)
+            try:
+                status, headers, body = await asyncio.get_running_loop().run_in_executor(self.pool, self._call, environ)
+            finally:
+                self._leave(client)
             await _send(send, status, headers, body)
         except (Disconnected, OSError):
             pass  # the client went away: nobody to answer (granian drops what is sent after that)
@@ -147,6 +169,42 @@ class Front:
         environ["REQUEST_URI"] = environ["RAW_URI"]
         return environ
 
+    async def _enter(self, client: str) -> None:
+        """Take one of ``client``'s slots, waiting (on the loop) for one at most ``queue_wait`` seconds."""
+        held = self.holding.get(client, 0)
+        if held < self.per_client:
+            self.holding[client] = held + 1
+            return
+        slot = asyncio.get_running_loop().create_future()
+        queue = self.waiting.setdefault(client, deque())
+        queue.append(slot)
+        try:
+            async with asyncio.timeout(self.queue_wait):
+                await slot  # _leave hands the slot over: holding[client] is unchanged
+        except TimeoutError:
+            if slot.done() and not slot.cancelled():
+                return  # handed over just as the wait ended: it is ours
+            if slot in queue:
+                queue.remove(slot)
+            raise Refused(429, f"this client already has {self.per_client} requests in progress; retry later",
+                          close=False, headers=(("Retry-After", "1"),)) from None
+        finally:
+            if not queue:
+                self.waiting.pop(client, None)
+
+    def _leave(self, client: str) -> None:
+        queue = self.waiting.get(client)
+        while queue:
+            slot = queue.popleft()
+            if not slot.done():  # a waiter that timed out or went away is cancelled: skipped
+                slot.set_result(None)
+                return
+        n = self.holding.get(client, 0) - 1
+        if n > 0:
+            self.holding[client] = n
+        else:
+            self.holding.pop(client, None)
+
     async def _body(self, receive: Callable) -> bytes:
         chunks, size = [], 0
         while True:
@@ -207,7 +265,8 @@ def load(config: Config, body_timeout: float, threads: int) -> Front:
     configure_logging()
     app = create_app(config)
     app.extensions["rkg"].pool  # start the query processes now, not on the first request
-    return Front(app, max_body=config.max_request_bytes, body_timeout=body_timeout, threads=threads)
+    return Front(app, max_body=config.max_request_bytes, body_timeout=body_timeout, threads=threads,
+                 queue_wait=config.queue_wait, trusted_proxies=config.trusted_proxies)
 
 
 def _loop() -> Any:

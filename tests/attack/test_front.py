@@ -11,6 +11,7 @@ every loop is bounded (at most 50 slow clients, about 10 s).
 from __future__ import annotations
 
 import socket
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -41,12 +42,12 @@ def port(server: Server) -> int:
     return int(server.base.rsplit(":", 1)[1])
 
 
-def exchange(server: Server, data: bytes, timeout: float = 10.0) -> tuple[bytes, float]:
-    """Send ``data`` on a fresh connection and read until the server closes it (or ``timeout``): the bytes
-    received and the seconds it took."""
+def exchange(server: Server, data: bytes, timeout: float = 10.0, source: str = "127.0.0.1") -> tuple[bytes, float]:
+    """Send ``data`` on a fresh connection (from the loopback address ``source``) and read until the server
+    closes it (or ``timeout``): the bytes received and the seconds it took."""
     t0 = time.monotonic()
     out = b""
-    with socket.create_connection(("127.0.0.1", port(server)), timeout=timeout) as s:
+    with socket.create_connection(("127.0.0.1", port(server)), timeout=timeout, source_address=(source, 0)) as s:
         try:
             s.sendall(data)
         except OSError:  # closed before we were done sending: what it answered may still be readable
@@ -67,10 +68,11 @@ def status(answer: bytes) -> int:
     return int(answer.split(b" ", 2)[1])
 
 
-def probe(server: Server, timeout: float = 1.0) -> float:
+def probe(server: Server, timeout: float = 1.0, source: str = "127.0.0.1") -> float:
     """Seconds GET /health took on a fresh connection; fails unless it is 200 within ``timeout``."""
     t0 = time.monotonic()
-    answer, _ = exchange(server, b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", timeout)
+    answer, _ = exchange(server, b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", timeout,
+                         source)
     took = time.monotonic() - t0
     assert answer and status(answer) == 200, f"no answer to the probe within {timeout} s: {answer[:100]!r}"
     assert took < timeout
@@ -120,14 +122,14 @@ class SlowClients:
             s.close()
 
 
-def trickle_and_probe(server: Server, clients: SlowClients, seconds: float) -> list[float]:
+def trickle_and_probe(server: Server, clients: SlowClients, seconds: float, source: str = "127.0.0.1") -> list[float]:
     """One byte per slow client and one probe each second, for ``seconds``; the probes' times."""
     times = []
     try:
         while time.monotonic() - clients.started < seconds:
             tick = time.monotonic()
             clients.tick()
-            times.append(probe(server))
+            times.append(probe(server, source=source))
             time.sleep(max(0.0, 1.0 - (time.monotonic() - tick)))
         clients.tick()
     finally:
@@ -163,15 +165,36 @@ def test_slow_body_is_dropped_after_the_body_timeout(server: Server) -> None:
     assert all(b"did not arrive within" in a for a in clients.answers.values())
 
 
-def test_writable_server_answers_while_clients_trickle(tmp_path: Path) -> None:
-    """The writable server has one worker: 20 slow connections (more than its 8 app threads) do not
-    silence it either."""
-    store = make_store(tmp_path / "store", None)
-    s = start_server(["--location", str(store), "--allow-update", "--workers", "1", *LIMITS], tmp_path / "server.log",
-                     {"RKG_UPDATE_TOKEN": TOKEN})
+RUNAWAY = "SELECT * WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i } # "
+
+
+def test_writable_server_answers_while_clients_trickle_and_run_away(nquads: Path, tmp_path: Path) -> None:
+    """The writable server has one worker: 30 slow connections (more than its app threads) and 24 runaway
+    queries from one other address (127.0.0.2; queries wait at most ``--queue-wait`` for a process, then
+    ``--time-limit``) do not silence it for a third client (127.0.0.3): that address's requests never wait
+    behind the attacker's for a thread."""
+    store = make_store(tmp_path / "store", nquads)  # the bundled graph: the cross product runs away
+    s = start_server(["--location", str(store), "--allow-update", "--workers", "1", "--time-limit", "3",
+                      "--queue-wait", "2", *LIMITS], tmp_path / "server.log", {"RKG_UPDATE_TOKEN": TOKEN})
+    answers: list[int] = []
+
+    def runaway(i: int) -> None:
+        body = f"{RUNAWAY}{i} {time.monotonic()}".encode()
+        head = (b"POST /sparql HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/sparql-query\r\n"
+                b"Connection: close\r\nContent-Length: %d\r\n\r\n" % len(body))
+        answer, _ = exchange(s, head + body, timeout=15, source="127.0.0.2")
+        answers.append(status(answer) if answer else 0)
+
+    attackers = [threading.Thread(target=runaway, args=(i,), daemon=True) for i in range(24)]
     try:
-        times = trickle_and_probe(s, SlowClients(s, 20, b"", SLOW_HEAD), 5)
+        for t in attackers:
+            t.start()
+        times = trickle_and_probe(s, SlowClients(s, 30, b"", SLOW_HEAD), 6, source="127.0.0.3")
         assert max(times) < 1.0
+        for t in attackers:
+            t.join(20)
+        # every runaway query got an answer: stopped at the time limit (503), refused for waiting (429/503)
+        assert len(answers) == 24 and set(answers) <= {200, 429, 503}, answers
     finally:
         stop_server(s)
 
