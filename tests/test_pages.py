@@ -369,6 +369,20 @@ def test_heatmap_bad_parameters(client, url: str, status: int) -> None:
     assert page(client, url, status=status)  # a page for browsers
 
 
+def test_unknown_programme_is_refused_with_the_known_ones(client) -> None:
+    """An id that is not one of the graph's programmes is refused (not answered with an empty table)."""
+    r = client.get("/api/queries/block-summary?programme=rncp31854-pf&format=json")
+    assert r.status_code == 400 and r.mimetype == "application/json"
+    message = r.get_json()["error"]
+    assert "no programme 'rncp31854-pf' in the graph" in message
+    assert "known programmes: rncp31854-pif, rncp99998-hostile" in message
+    assert client.get("/api/queries/block-summary?programme=rncp31854-pif&format=json").status_code == 200
+    assert client.get("/api/queries/class-counts?programme=butinfo&format=csv").status_code == 400
+    assert client.get("/api/queries/class-counts?format=csv").status_code == 200  # optional, absent: every programme
+    r = client.get("/coverage?programme=butinfo", headers={"Accept": "text/plain"})
+    assert r.status_code == 404 and "known programmes: rncp31854-pif, rncp99998-hostile" in r.get_data(as_text=True)
+
+
 # ---------------------------------------------------------------- validation
 
 

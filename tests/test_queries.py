@@ -100,3 +100,33 @@ def test_parameters_are_variables_not_text(tmp_path: Path) -> None:
 
     (tmp_path / "q.rq").write_text('# ?_comment_iri\nSELECT * WHERE { ?s ?p "?_fake_iri" . ?s <x:?_no> ?_n_integer }')
     assert [(p.name, p.type) for p in load(tmp_path / "q.rq").parameters] == [("n", "integer")]
+
+
+# ---------------------------------------------------------------- an unknown programme is refused, with the known ones
+
+
+@pytest.mark.parametrize("name", ["block-summary", "acs-by-level", "class-counts"])
+def test_unknown_programme_is_refused(catalog: Catalog, multi_store, name: str) -> None:
+    """``rncp99999-dem`` for ``rncp99999-demo``: not an empty table but an error naming the graph's programmes."""
+    from rkg.catalog import UnknownProgramme
+
+    with pytest.raises(UnknownProgramme) as e:
+        run(multi_store, catalog.get(name), {"programme": "rncp99999-dem"})
+    assert "no programme 'rncp99999-dem' in the graph" in str(e.value)
+    assert "known programmes: rncp31854-pif, rncp99999-demo" in str(e.value)
+    with pytest.raises(UnknownProgramme, match="no programme 'https://example.org/p'"):
+        run(multi_store, catalog.get(name), {"programme": "https://example.org/p"})
+    # the same programme by IRI or by id is known
+    assert run(multi_store, catalog.get(name), {"programme": "https://w3id.org/rkg/id/rncp99999-demo"}).rows
+    assert run(multi_store, catalog.get(name), {"programme": "rncp99999-demo"}).rows
+
+
+def test_unknown_programme_cli_exit_2(built_dir: Path, capsys: pytest.CaptureFixture) -> None:
+    from rkg.cli import main
+
+    args = ["--root", str(ROOT), "--build-dir", str(built_dir), "-q"]
+    assert main(["query", "block-summary", "-p", "programme=rncp31854-pf", *args]) == 2
+    err = capsys.readouterr().err
+    assert "no programme 'rncp31854-pf' in the graph; known programmes: rncp31854-pif" in err
+    assert main(["query", "block-summary", "-p", "programme=rncp31854-pif", "--format", "csv", *args]) == 0
+    assert "RNCP31854BC01" in capsys.readouterr().out

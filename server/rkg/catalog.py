@@ -20,7 +20,7 @@ UNION branch or a subquery, which SPARQL evaluates without the outer bindings.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,7 +30,7 @@ import yaml
 
 from . import lexer
 from .build import search_key
-from .namespaces import programme_iri
+from .namespaces import ID, programme_id, programme_iri
 from .store import Store, Table
 
 _PARAM = re.compile(r"[?$](__?)([A-Za-z][A-Za-z0-9]*)(?:_([A-Za-z]+))?")
@@ -45,6 +45,16 @@ class ParameterError(ValueError):
 
 class UnknownQuery(LookupError):
     pass
+
+
+class UnknownProgramme(ParameterError):
+    """The ``programme`` parameter names no ``rkg:Programme`` of the graph: says which ones it holds."""
+
+
+PROGRAMMES = """PREFIX rkg: <https://w3id.org/rkg/ontology#>
+SELECT DISTINCT ?programme WHERE { ?programme a rkg:Programme }
+"""
+"""The programmes of a graph (their IRIs): what a ``programme`` parameter is checked against."""
 
 
 @dataclass(frozen=True)
@@ -114,10 +124,33 @@ class NamedQuery:
             out[p.variable] = p.bind(str(raw))
         return out
 
+    def programme(self, bindings: Mapping[str, ox.NamedNode | ox.Literal]) -> ox.NamedNode | None:
+        """The programme these bindings ask for (the ``programme`` IRI parameter), or None."""
+        p = next((p for p in self.parameters if p.name == "programme" and p.type == "iri"), None)
+        value = bindings.get(p.variable) if p is not None else None
+        return value if isinstance(value, ox.NamedNode) else None
+
+    def check_programme(self, bindings: Mapping[str, ox.NamedNode | ox.Literal], known: Iterable[str]) -> None:
+        """Refuse a ``programme`` that is not one of ``known`` (the graph's programme IRIs): an unknown id
+        would otherwise answer an empty table, as if the programme had nothing."""
+        asked = self.programme(bindings)
+        if asked is None:
+            return
+        known = sorted(set(known))
+        if asked.value not in known:
+            ids = ", ".join(_short(k) for k in known) or "none"
+            raise UnknownProgramme(f"parameter 'programme': no programme '{_short(asked.value)}' in the graph; "
+                                   f"known programmes: {ids}")
+
     @property
     def folded(self) -> set[str]:
         """Parameters compared with the build's search keys: folded the same way (``#+ fold:``)."""
         return {str(n) for n in self.meta.get("fold") or []}
+
+
+def _short(iri: str) -> str:
+    """A programme IRI as its short id when it is one of ours (``rncp31854-pif``), else as written."""
+    return programme_id(iri) if iri.startswith(str(ID)) and programme_iri(programme_id(iri)) == iri else iri
 
 
 def parse_header(text: str) -> dict[str, Any]:
@@ -202,6 +235,14 @@ class Catalog:
         return [q for q in self.queries.values() if q.qc]
 
 
+def programmes(store: Store) -> list[str]:
+    """IRIs of the graph's programmes."""
+    return [str(r[0]) for r in store.select(PROGRAMMES).values()]
+
+
 def run(store: Store, query: NamedQuery, values: Mapping[str, str] | None = None) -> Table:
-    """Run a SELECT named query with checked, typed parameters."""
-    return store.select(query.text, query.bindings(values or {}))
+    """Run a SELECT named query with checked, typed parameters; a ``programme`` must be one of the graph's."""
+    bindings = query.bindings(values or {})
+    if query.programme(bindings) is not None:
+        query.check_programme(bindings, programmes(store))
+    return store.select(query.text, bindings)

@@ -14,6 +14,7 @@ from ..bindings import bind
 from ..catalog import Catalog, NamedQuery, ParameterError
 from ..executor import QueryJob
 from ..negotiation import negotiate
+from . import reads
 from .i18n import choose
 from .state import EndpointState
 
@@ -62,11 +63,16 @@ def run_query(name: str) -> Response:
     # format= chooses the answer's format, lang= the interface language of the HTML table (unless the
     # query itself has a parameter of that name)
     values = {k: v for k, v in request.args.items() if k != "format" and (k != "lang" or k in names)}
+    state: EndpointState = current_app.extensions["rkg"]
     try:
-        text = bind(query.text, query.bindings(values))
+        bindings = query.bindings(values)
+        if query.programme(bindings) is not None:  # one of the graph's programmes, or 400 with their ids
+            query.check_programme(bindings, (r["programme"].value for r in reads.select(state, "programme-iris")))
+        text = bind(query.text, bindings)
     except ParameterError as e:
         return _error(400, str(e))
-    state: EndpointState = current_app.extensions["rkg"]
+    except reads.ReadError as e:
+        return _error(e.status, str(e))
     config = state.config
     out = state.run(QueryJob(text, RESULT_MEDIA[fmt], None, max_rows=config.max_rows,
                              max_bytes=config.max_answer_bytes), request.environ)
@@ -122,7 +128,8 @@ def openapi_spec(catalog: Catalog) -> dict[str, Any]:
                 "200": {"description": "SPARQL 1.1 JSON results (default), CSV or an HTML table",
                         "content": {"application/json": {"schema": {"type": "object"}}, "text/csv": {"schema": {"type": "string"}},
                                     "text/html": {"schema": {"type": "string"}}}},
-                "400": {"description": "A parameter does not fit the query header (the message lists allowed values)"},
+                "400": {"description": "A parameter does not fit the query header (the message lists allowed values), "
+                                       "or names a programme the graph does not hold (the message lists its programmes)"},
                 "503": {"description": "Stopped by the time limit"},
             }}}
     return {"openapi": "3.0.3",

@@ -65,7 +65,8 @@ def programme_arg(state: EndpointState) -> tuple[Programme, list[Programme]]:
     iri = programme_iri(raw) if raw else known[0].iri
     current = next((p for p in known if p.iri == iri), None)
     if current is None:
-        abort(404, description=f"no programme '{raw}' in the graph; programmes: {', '.join(p.iri for p in known)}")
+        abort(404, description=f"no programme '{raw}' in the graph; known programmes: "
+                               f"{', '.join(programme_id(p.iri) for p in known)}")
     return current, known
 
 
