@@ -172,7 +172,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         federation_allow=frozenset(args.federation_allow or ()), sandboxes=args.sandboxes,
         max_depth=args.max_depth, max_answer_bytes=args.max_answer_bytes, queue_wait=args.queue_wait,
         client_concurrency=args.client_concurrency, trusted_proxies=frozenset(args.trusted_proxy or ()),
-        sandbox_memory=args.sandbox_memory * 1024 * 1024, insecure_network=args.insecure_network,
+        sandbox_memory=None if args.sandbox_memory is None else args.sandbox_memory * 1024 * 1024,
+        insecure_network=args.insecure_network, cache_bytes=args.cache_bytes * 1024 * 1024,
     )
     config.check()
     if not args.insecure_network:  # fail loudly now rather than in every worker
@@ -405,7 +406,8 @@ def parser() -> argparse.ArgumentParser:
     sv.add_argument("--queue-wait", type=float, default=5.0, metavar="SECONDS", help="how long a request waits for a free query process before 503 (default: 5); it then has the whole time limit")
     sv.add_argument("--client-concurrency", type=int, default=0, metavar="N", help="operations one client may run at once per worker (default: sandboxes - 1, at least 1)")
     sv.add_argument("--trusted-proxy", action="append", metavar="ADDRESS", help="a reverse proxy whose X-Forwarded-For names the client; repeatable (default: none)")
-    sv.add_argument("--sandbox-memory", type=int, default=0, metavar="MIB", help="data memory of each query process in MiB (RLIMIT_DATA; default: no limit)")
+    sv.add_argument("--sandbox-memory", type=int, metavar="MIB", help="data memory of each query process in MiB (RLIMIT_DATA; 0: no limit; default: 512, or 8 times the data for a large graph)")
+    sv.add_argument("--cache-bytes", type=int, default=32, metavar="MIB", help="result cache of each worker in MiB (default: 32)")
     sv.add_argument("--insecure-network", action="store_true", help="do not close the query processes' network (seccomp); only for kernels without seccomp")
     sv.set_defaults(func=cmd_serve)
     return p

@@ -37,9 +37,9 @@ import pyoxigraph as ox
 from . import results
 from .lexer import has_keyword
 
-STACK_BYTES = 256 * 1024 * 1024
+STACK_BYTES = 64 * 1024 * 1024
 """Stack of the thread that runs jobs in a sandbox (8 MiB, the main thread's, overflows at about 5,000
-nested groups in Oxigraph's parser; this is about 30 times deeper than that)."""
+nested groups in Oxigraph's parser; this one about 8 times deeper, far past the depth check)."""
 SNAPSHOT_GRACE = 120.0
 """Seconds a superseded read snapshot is kept for the queries still reading it."""
 
@@ -436,6 +436,9 @@ def _loop(conn: Connection, spec: StoreSpec, store: ox.Store) -> None:
                 out = run_validation(store, job)
             else:
                 out = Outcome(500, message=f"unknown job {type(job).__name__}")
+        except MemoryError:
+            out = Outcome(422, message="the operation needed more memory than a query process may use "
+                                       "(--sandbox-memory); nothing was applied", extra={"retire": True})
         except Exception as e:  # an engine error is the client's answer, not the sandbox's death
             out = Outcome(500, message=f"{type(e).__name__}: {e}")
         except BaseException as e:  # a Rust panic (pyo3's PanicException is a BaseException): an engine defect
@@ -624,6 +627,9 @@ class Pool:
                       sandbox.process.pid, how, type(job).__name__)
             sandbox.kill()
             self._replace(sandbox)
+            if self._closed or sandbox.process.exitcode in (-signal.SIGTERM, -signal.SIGKILL, -signal.SIGINT):
+                # stopped from outside (the server shutting down, an operator): not the operation's fault
+                raise Busy() from None
             if isinstance(job, (QueryJob, UpdateJob, GraphStoreJob, GuardJob)):
                 # The engine died on the client's operation (Oxigraph 0.5 aborts on some ORDER BY sorts): the
                 # same request would kill the next process too, so it is answered as unprocessable.

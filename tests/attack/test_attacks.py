@@ -134,18 +134,18 @@ def test_probe_is_answered_under_slow_clients_and_runaway_queries(store_endpoint
 
 
 def test_a_write_does_not_wait_behind_runaway_reads(update_endpoint: Server) -> None:
-    """With writes enabled, reads run on snapshots: while two runaway queries (another client) hold the
-    read processes, a write is applied and the runaways are still running when it is answered."""
-    attacker = session_from("127.0.0.2")
+    """With writes enabled, reads run on snapshots: while two runaway queries (two other clients) hold
+    both read processes, a write is applied and the runaways are still running when it is answered."""
     done: list[float] = []
 
-    def runaway() -> None:
+    def runaway(address: str) -> None:
         try:
-            attacker.get(update_endpoint.sparql, params={"query": f"{RUNAWAY} # {uuid.uuid4()}"}, timeout=60)
+            session_from(address).get(update_endpoint.sparql, params={"query": f"{RUNAWAY} # {uuid.uuid4()}"},
+                                      timeout=60)
         finally:
             done.append(time.monotonic())
 
-    threads = [threading.Thread(target=runaway, daemon=True) for _ in range(2)]
+    threads = [threading.Thread(target=runaway, args=(a,), daemon=True) for a in ("127.0.0.2", "127.0.0.7")]
     for t in threads:
         t.start()
     time.sleep(1.0)

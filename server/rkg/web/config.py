@@ -38,8 +38,8 @@ class Config:
     """Responses kept in the result cache (0 disables it)."""
     cache_max_body: int = 2_000_000
     """Largest response body the cache keeps."""
-    cache_bytes: int = 64 * 1024 * 1024
-    """Bytes the result cache holds at most (bodies and keys together)."""
+    cache_bytes: int = 32 * 1024 * 1024
+    """Bytes the result cache of each worker holds at most (bodies and a fixed overhead per entry)."""
     max_depth: int = 128
     """Deepest nesting of ``{ ( [`` accepted in an operation (400 above), checked before any parser."""
     max_answer_bytes: int = 16 * 1024 * 1024
@@ -49,13 +49,27 @@ class Config:
     whole ``time_limit`` to run."""
     client_concurrency: int = 0
     """Operations one client may have running at once in a worker (0: one less than ``sandboxes``, at
-    least 1); more wait for their turn, at most ``queue_wait`` (then 429)."""
+    least 1); one more is answered 429 at once, so that waiting requests never hold the worker's threads."""
     trusted_proxies: frozenset[str] = field(default_factory=frozenset)
     """Addresses of reverse proxies whose ``X-Forwarded-For`` header names the client."""
     insecure_network: bool = False
     """Leave the network of the query processes open (no seccomp filter): for kernels without seccomp."""
-    sandbox_memory: int = 0
-    """Bytes of data memory a query process may use (RLIMIT_DATA; 0: no limit)."""
+    sandbox_memory: int | None = None
+    """Bytes of data memory a query process may use (RLIMIT_DATA); None: automatic (``memory_limit``);
+    0: no limit."""
+
+    @property
+    def memory_limit(self) -> int:
+        """The sandboxes' RLIMIT_DATA: as set, or 512 MiB, raised to 8 times the size of the data for a
+        large graph (an in-memory store takes 2 to 3 times its N-Quads file)."""
+        if self.sandbox_memory is not None:
+            return self.sandbox_memory
+        data = 0
+        if self.nquads is not None and self.nquads.exists():
+            data = self.nquads.stat().st_size
+        elif self.location is not None and self.location.is_dir():
+            data = sum(f.stat().st_size for f in self.location.iterdir() if f.is_file())
+        return max(512 * 1024 * 1024, 8 * data)
 
     @property
     def writable(self) -> bool:

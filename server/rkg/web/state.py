@@ -100,8 +100,9 @@ class TooManyRequests(Exception):
 
 
 class ClientSlots:
-    """How many operations each client has running in this worker; a client at its limit waits for one of
-    its own to end (at most ``wait`` seconds), so one client cannot take every query process."""
+    """How many operations each client has running in this worker, so that one client cannot take every
+    query process. ``acquire`` may wait for one of the client's own operations to end; the server calls
+    it with no wait (429 at once), since a waiting request would hold one of the worker's threads."""
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
@@ -168,7 +169,7 @@ class EndpointState:
     def _spec(self, mode: str, path: str, network: bool = False) -> StoreSpec:
         c = self.config
         return StoreSpec(mode, path, str(c.shapes) if c.shapes else None, network or c.insecure_network,
-                         c.sandbox_memory)
+                         c.memory_limit)
 
     @property
     def spec(self) -> StoreSpec:
@@ -210,7 +211,7 @@ class EndpointState:
                 if self._federation is None:
                     self.pool  # noqa: B018 - with writes, the snapshot must exist first
                     self._federation = Pool(StoreSpec(self.spec.mode, self.spec.path, None, True,
-                                                      self.config.sandbox_memory), 1)
+                                                      self.config.memory_limit), 1)
         return self._federation
 
     def start(self) -> None:
@@ -248,7 +249,7 @@ class EndpointState:
         if environ is None:
             return pool.run(job, limit, config.queue_wait, request_id)
         client = client_address(environ, config.trusted_proxies)
-        self.clients.acquire(client, config.queue_wait)
+        self.clients.acquire(client, 0.0)  # at its limit: 429 at once, no thread held waiting
         try:
             return pool.run(job, limit, config.queue_wait, request_id)
         finally:
