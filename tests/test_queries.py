@@ -4,7 +4,9 @@ A case file names the query (``query``, default: the file stem before ``--``), i
 ``columns`` compared, and the ``expected`` rows, compared as sets. ``token_sets`` lists columns whose
 value is a space-separated set (GROUP_CONCAT order is not defined). ``store: multi`` runs the case on the
 bundled graph plus the made-up demo référentiel, ``store: versions`` beside the made-up référentiel in
-two versions, ``store: esco`` with the sample ESCO dump imported.
+two versions, ``store: esco`` with the sample ESCO dump imported, ``store: but`` with two BUT imported
+by ``rkg import orebut`` (RT from ScoDoc's JSON, tests/reference/scodoc/rt.json, as ``but-rt``; the
+made-up Orébut XML pair of tests/fixtures/orebut, compétences and formation, as ``but-demo``).
 """
 
 from __future__ import annotations
@@ -19,6 +21,22 @@ from conftest import ROOT
 from rkg.catalog import Catalog, ParameterError, run
 
 CASES = sorted((ROOT / "tests" / "queries").glob("*.json"))
+RT_JSON = ROOT / "tests" / "reference" / "scodoc" / "rt.json"
+OREBUT = ROOT / "tests" / "fixtures" / "orebut"
+
+
+@pytest.fixture(scope="session")
+def but_store(tmp_path_factory: pytest.TempPathFactory):
+    """The bundled graph with BUT RT (ScoDoc JSON) and the made-up BUT DEMO (Orébut XML pair) imported."""
+    from rkg.build import build
+    from rkg.interop import imports
+    from rkg.store import EmbeddedStore
+
+    folder = tmp_path_factory.mktemp("but-build") / "imports"
+    imports.orebut(RT_JSON, folder, "rt")
+    imports.orebut(OREBUT / "competences.xml", folder, "competences")
+    imports.orebut(OREBUT / "formation.xml", folder, "formation", "but-demo")
+    return EmbeddedStore.from_quads(build(ROOT, imports=folder).quads)
 
 
 def _normalise(row: tuple, columns: list[str], token_sets: set[str]) -> tuple:
@@ -29,7 +47,8 @@ def _normalise(row: tuple, columns: list[str], token_sets: set[str]) -> tuple:
 def test_named_query(case: Path, catalog: Catalog, request: pytest.FixtureRequest) -> None:
     spec = json.loads(case.read_text(encoding="utf-8"))
     query = catalog.get(spec.get("query", case.stem.split("--")[0]))
-    store = request.getfixturevalue({"multi": "multi_store", "versions": "versions_store", "esco": "esco_store"}.get(spec.get("store"), "bundled_store"))
+    store = request.getfixturevalue({"multi": "multi_store", "versions": "versions_store", "esco": "esco_store",
+                                     "but": "but_store"}.get(spec.get("store"), "bundled_store"))
     table = run(store, query, spec["params"])
     columns = spec["columns"] or table.columns
     index = [table.columns.index(c) for c in columns]
@@ -130,3 +149,51 @@ def test_unknown_programme_cli_exit_2(built_dir: Path, capsys: pytest.CaptureFix
     assert "no programme 'rncp31854-pf' in the graph; known programmes: rncp31854-pif" in err
     assert main(["query", "block-summary", "-p", "programme=rncp31854-pif", "--format", "csv", *args]) == 0
     assert "RNCP31854BC01" in capsys.readouterr().out
+
+
+# ---------------------------------------------------------------- BUT: the questions on RT, expected answers read from its JSON
+
+
+def _rt_source() -> dict:
+    return json.loads(RT_JSON.read_text(encoding="utf-8"))
+
+
+def test_rt_niveaux_from_the_source(catalog: Catalog, but_store) -> None:
+    """29 niveaux, each with its rank, year and number of ACs as rt.json gives them."""
+    expected = set()
+    for name, c in _rt_source()["competences"].items():
+        for year, nv in c["niveaux"].items():
+            expected.add((name, str(nv["ordre"]), nv.get("annee") or year, str(len(nv["app_critiques"])), nv["libelle"]))
+    assert len(expected) == 29
+    table = run(but_store, catalog.get("niveaux"), {"programme": "but-rt"})
+    assert set(table.values()) == expected and len(table.rows) == 29
+    assert sum(int(r[3]) for r in table.values()) == 121
+
+
+def test_rt_parcours_summary_from_the_source(catalog: Catalog, but_store) -> None:
+    """5 parcours × 3 years: the niveaux each year of each parcours names, and their ACs."""
+    source = _rt_source()
+    acs = {(name, nv["ordre"]): len(nv["app_critiques"]) for name, c in source["competences"].items() for nv in c["niveaux"].values()}
+    expected = set()
+    for code, p in source["parcours"].items():
+        for year, a in p["annees"].items():
+            ranks = [(name, ref["niveau"]) for name, ref in a["competences"].items()]
+            expected.add((code, p["libelle"], f"BUT{year}", str(year), str(len(ranks)), str(sum(acs[r] for r in ranks))))
+    table = run(but_store, catalog.get("parcours-summary"), {"programme": "but-rt"})
+    assert set(table.values()) == expected and len(table.rows) == 15
+    assert {r[0] for r in table.values()} == {"Cyber", "DevCloud", "IOM", "PPR", "ROM"}
+    assert [r[4] for r in table.values() if r[0] == "Cyber"] == ["3", "5", "5"]  # in year order
+
+
+def test_acs_per_period_in_order(catalog: Catalog, but_store) -> None:
+    rows = run(but_store, catalog.get("acs-per-period"), {"programme": "but-rt"}).values()
+    assert [(r[1], r[3]) for r in rows] == [("BUT1", "17"), ("BUT2", "53"), ("BUT3", "51")]
+
+
+@pytest.mark.parametrize("programme", ["but-rt", "but-demo"])
+def test_every_question_runs_for_a_but(catalog: Catalog, but_store, programme: str) -> None:
+    """Every programme-scoped question answers for a BUT (often no rows: a BUT has no blocks), never an error."""
+    for name, q in catalog.queries.items():
+        if any(p.name == "programme" for p in q.parameters) and all(not p.required or p.default or p.name == "programme"
+                                                                     for p in q.parameters):
+            run(but_store, q, {"programme": programme})
