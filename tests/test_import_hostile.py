@@ -336,7 +336,7 @@ def test_limits_are_defaults_in_one_place() -> None:
     assert (table.LIMITS.max_bytes, table.LIMITS.max_ratio, table.LIMITS.max_cell_chars) == (200 * MiB, 100, MiB)
 
 
-SMALL = table.Limits(max_bytes=100_000, max_cell_chars=50, max_line_chars=400, max_rows=3, max_members=30, ratio_from=20_000, max_ratio=5)
+SMALL = table.Limits(max_bytes=100_000, max_cell_chars=50, max_line_chars=400, max_rows=3, max_members=50, ratio_from=20_000, max_ratio=5)
 
 
 @pytest.mark.parametrize("kind, rows, message", [

@@ -1,10 +1,12 @@
-"""The tabular template (``rkg export table`` / ``rkg import table``): the bundled référentiel goes graph →
-tables → graph without loss and tables → graph → tables unchanged, through an .xlsx workbook and through a
-folder of CSV files; a bad cell is reported with its sheet, row and column."""
+"""The tabular template (``rkg export table`` / ``rkg import table``): a référentiel goes graph → tables →
+graph without loss and tables → graph → tables unchanged, through an .xlsx workbook and through a folder of
+CSV files, for the bundled Master and for two imported BUTs (RT from ScoDoc's JSON, the made-up DEMO pair of
+Orébut XML files: compétences and formation); a bad cell is reported with its sheet, row and column."""
 
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -15,8 +17,49 @@ from rdflib.compare import graph_diff, isomorphic, to_isomorphic
 from conftest import PIF, ROOT
 from rkg.build import build
 from rkg.catalog import Catalog, run
-from rkg.interop import table
+from rkg.interop import imports, table
+from rkg.namespaces import mint
 from rkg.store import EmbeddedStore
+
+OREBUT = ROOT / "tests" / "fixtures" / "orebut"
+RT_JSON = ROOT / "tests" / "reference" / "scodoc" / "rt.json"
+BUTS = {"rt": ("but-rt", [(RT_JSON, None)]),
+        "demo": ("but-demo", [(OREBUT / "competences.xml", None), (OREBUT / "formation.xml", "but-demo")])}
+
+
+@dataclass
+class Case:
+    name: str
+    programme: str
+    store: EmbeddedStore
+
+    @property
+    def iri(self) -> str:
+        return mint(self.programme)
+
+
+@pytest.fixture(scope="session")
+def but_stores(tmp_path_factory: pytest.TempPathFactory) -> dict[str, EmbeddedStore]:
+    """The bundled graph with each BUT imported beside it, as `rkg import orebut` then a build leave it."""
+    out = {}
+    for name, (_, files) in BUTS.items():
+        folder = tmp_path_factory.mktemp(f"but-{name}") / "imports"
+        for n, (path, programme) in enumerate(files):
+            imports.orebut(path, folder, f"{name}-{n}", programme)
+        out[name] = EmbeddedStore.from_quads(build(ROOT, imports=folder).quads)
+    return out
+
+
+@pytest.fixture(scope="module", params=["bundled", "rt", "demo"])
+def case(request, bundled_store, but_stores) -> Case:
+    if request.param == "bundled":
+        return Case("bundled", "rncp31854-pif", bundled_store)
+    return Case(request.param, BUTS[request.param][0], but_stores[request.param])
+
+
+@pytest.fixture(scope="module")
+def case_tables(case: Case) -> table.Tables:
+    return table.from_graph(case.store, case.programme)
 
 
 @pytest.fixture(scope="module")
@@ -28,13 +71,15 @@ def as_graph(triples) -> Graph:
     return Graph().parse(data=ox.serialize(list(triples), format=ox.RdfFormat.N_TRIPLES) or b"", format="nt")
 
 
-def programme_graph(store: EmbeddedStore) -> Graph:
-    """What the graph says about the bundled programme's entities, and the interpretations about them, in
-    the source graphs (the build's search keys and the mapping sets are the build's and the mappings')."""
+def programme_graph(store: EmbeddedStore, iri: str = PIF) -> Graph:
+    """What the graph says about a programme's entities, and the interpretations about them, in the source
+    graphs and the imports (the build's search keys, those of the imports and the mapping sets are the
+    build's and the mappings')."""
     rows = store.select(f"""SELECT ?s ?p ?o WHERE {{ GRAPH ?g {{ ?s ?p ?o }}
-      FILTER(?g != <https://w3id.org/rkg/graph/build> && !STRSTARTS(STR(?g), "https://w3id.org/rkg/graph/mappings/"))
-      FILTER(STRSTARTS(STR(?s), "{PIF}") || EXISTS {{ GRAPH ?g {{ ?s <http://www.w3.org/2002/07/owl#annotatedSource> ?x
-        FILTER(STRSTARTS(STR(?x), "{PIF}")) }} }}) }}""").rows
+      FILTER(?g != <https://w3id.org/rkg/graph/build> && ?g != <https://w3id.org/rkg/graph/imports/search-keys>
+             && !STRSTARTS(STR(?g), "https://w3id.org/rkg/graph/mappings/"))
+      FILTER(?s = <{iri}> || STRSTARTS(STR(?s), "{iri}/") || EXISTS {{ GRAPH ?g {{ ?s <http://www.w3.org/2002/07/owl#annotatedSource> ?x
+        FILTER(STRSTARTS(STR(?x), "{iri}")) }} }}) }}""").rows
     return as_graph(ox.Triple(*r) for r in rows)
 
 
@@ -51,22 +96,48 @@ def test_sheets_and_rows(tables) -> None:
     assert parent["property"] == "rkg:isPartOfUnit" and parent["reason_en"].startswith("Read from the naming convention")
 
 
-def test_graph_to_tables_to_graph_loses_nothing(bundled_store, tables) -> None:
-    original, back = programme_graph(bundled_store), as_graph(table.to_rdf(tables, "rncp31854-pif"))
+def test_but_sheets_and_rows(but_stores) -> None:
+    rt = table.from_graph(but_stores["rt"], "but-rt")
+    counts = {k: len(v) for k, v in rt.items()}
+    assert (counts["competencies"], counts["development_levels"], counts["critical_learnings"]) == (13, 29, 121)
+    assert (counts["essential_components"], counts["professional_situations"], counts["parcours"]) == (54, 37, 5)
+    assert counts["periods"] == 3 and counts["period_schemes"] == 1 and counts["parcours_levels"] == 65
+    assert rt["programme"][0]["conforms_to"] == "https://w3id.org/rkg/profile/but-apc"
+    ac = next(r for r in rt["critical_learnings"] if r["development_level"] and r["code"].startswith("AC11"))
+    assert not ac["block"] and ac["id"].startswith(ac["development_level"] + "/ac/")
+    demo = table.from_graph(but_stores["demo"], "but-demo")
+    assert {r["kind"] for r in demo["periods"]} == {"year", "semester"} and {r["kind"] for r in demo["sae_resources"]} == {"SAÉ", "ressource"}
+    assert len(demo["coefficients"]) == 6 and all(r["coefficient"] for r in demo["coefficients"])
+    assert len(demo["programme"][0]["source"].split(table.SEP)) == 2  # the compétences file and the formation file
+
+
+def test_graph_to_tables_to_graph_loses_nothing(case: Case, case_tables) -> None:
+    original, back = programme_graph(case.store, case.iri), as_graph(table.to_rdf(case_tables, case.programme))
     _, only_graph, only_tables = graph_diff(to_isomorphic(original), to_isomorphic(back))
     assert (len(only_graph), len(only_tables)) == (0, 0), (sorted(only_graph)[:5], sorted(only_tables)[:5])
-    assert isomorphic(original, back) and len(original) > 1400
+    assert isomorphic(original, back) and len(original) > {"bundled": 1400, "rt": 1900, "demo": 150}[case.name]
 
 
 @pytest.mark.parametrize("fmt", ["xlsx", "csv"])
-def test_tables_to_graph_to_tables_unchanged(tables, tmp_path: Path, fmt: str) -> None:
+def test_tables_to_graph_to_tables_unchanged(case: Case, case_tables, tmp_path: Path, fmt: str) -> None:
     path = tmp_path / ("t.xlsx" if fmt == "xlsx" else "t")
-    table.write(tables, path)
+    table.write(case_tables, path)
     read = table.read(path)
-    assert read == tables  # the file holds the tables exactly
+    assert read == case_tables  # the file holds the tables exactly
     store = EmbeddedStore.from_quads(ox.Quad(t.subject, t.predicate, t.object, ox.NamedNode("https://w3id.org/rkg/graph/t"))
-                                     for t in table.to_rdf(read, "rncp31854-pif"))
-    assert table.from_graph(store, "rncp31854-pif") == tables
+                                     for t in table.to_rdf(read, case.programme))
+    assert table.from_graph(store, case.programme) == case_tables
+
+
+def test_empty_ids_are_made_by_the_iri_rule(but_stores) -> None:
+    """A BUT filled in by hand without ids gets the IRIs rkg import orebut mints (the compétences' ids given)."""
+    tables = table.from_graph(but_stores["demo"], "but-demo")
+    blank = copy.deepcopy(tables)
+    for name in ("development_levels", "critical_learnings", "essential_components", "professional_situations", "parcours",
+                 "periods", "sae_resources", "coefficients"):
+        for row in blank[name]:
+            row["id"] = ""
+    assert isomorphic(as_graph(table.to_rdf(blank, "but-demo")), as_graph(table.to_rdf(tables, "but-demo")))
 
 
 def test_a_new_referentiel_from_the_template(tables, catalog: Catalog, bundled_store) -> None:
@@ -90,7 +161,7 @@ def changed(tables: table.Tables, sheet: str, index: int, **cells: str) -> table
     ("outcomes", 0, {"number": "un"}, "outcomes, row 2, column number: 'un' is not a whole number"),
     ("units", 5, {"kind": "Module"}, "units, row 7, column kind: 'Module' is not one of UE, ECUE"),
     ("blocks", 1, {"colour": "red"}, "blocks, row 3, column colour: not a column of this sheet"),
-    ("critical_learnings", 0, {"id": "", "block": ""}, "critical_learnings, row 2, column block: empty"),
+    ("critical_learnings", 0, {"id": "", "block": ""}, "critical_learnings, row 2, column block: empty; this column is required (or fill development_level)"),
     ("interpretations", 0, {"value": ""}, "interpretations, row 2, column value: empty"),
     ("modalities", 3, {"assesses": "comp étence/C.3.1"}, "modalities, row 5, column assesses: 'comp étence/C.3.1' is not an id"),
 ])
@@ -98,6 +169,30 @@ def test_bad_cells_name_sheet_row_and_column(tables, sheet: str, index: int, cel
     with pytest.raises(table.TableError) as e:
         table.to_rdf(changed(tables, sheet, index, **cells), "rncp99980-x")
     assert str(e.value).startswith(message)
+
+
+@pytest.mark.parametrize("sheet, cells, message", [
+    ("coefficients", {"coefficient": "2,5"}, "coefficients, row 2, column coefficient: '2,5' is not a number"),
+    ("periods", {"kind": "trimester"}, "periods, row 2, column kind: 'trimester' is not one of year, semester"),
+    ("sae_resources", {"id": "", "kind": "cours"}, "sae_resources, row 2, column kind: 'cours' is not one of SAÉ, ressource"),
+    ("development_levels", {"rank": ""}, "development_levels, row 2, column rank: empty"),
+])
+def test_bad_but_cells(but_stores, sheet: str, cells: dict, message: str) -> None:
+    with pytest.raises(table.TableError) as e:
+        table.to_rdf(changed(table.from_graph(but_stores["demo"], "but-demo"), sheet, 0, **cells), "but-demo")
+    assert str(e.value).startswith(message)
+
+
+def test_but_cli(rkg, tmp_path: Path) -> None:
+    """rkg import orebut, then rkg export table of the BUT and rkg import table of it under another id."""
+    b = str(tmp_path / "b")
+    assert rkg("import", "orebut", str(OREBUT / "competences.xml"), "--build-dir", b, "-q").returncode == 0
+    assert rkg("import", "orebut", str(OREBUT / "formation.xml"), "--programme", "but-demo", "--build-dir", b, "-q").returncode == 0
+    r = rkg("export", "table", "--programme", "but-demo", "-o", str(tmp_path / "demo"), "--build-dir", b, "-q")
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "demo" / "sae_resources.csv").read_text(encoding="utf-8").count("\n") == 1 + 5
+    r = rkg("import", "table", str(tmp_path / "demo"), "--programme", "but-copy", "--build-dir", b, "-q")
+    assert r.returncode == 0, r.stderr
 
 
 def test_bad_files(tables, tmp_path: Path) -> None:
@@ -119,6 +214,8 @@ def test_cli(rkg, tmp_path: Path) -> None:
     empty = tmp_path / "template"
     assert rkg("export", "table", "--empty", "-o", str(empty), "--build-dir", str(tmp_path / "b"), "-q").returncode == 0
     assert (empty / "blocks.csv").read_text(encoding="utf-8").startswith("id,programme,code,label_fr")
+    assert (empty / "development_levels.csv").read_text(encoding="utf-8").startswith("id,competency,rank,year,label_fr")
+    assert all((empty / f"{name}.csv").exists() for name in ("periods", "parcours", "parcours_levels", "sae_resources", "coefficients"))
     r = rkg("import", "table", str(book), "--programme", "rncp99980-copy", "--build-dir", str(tmp_path / "b"), "-q")
     assert r.returncode == 0, r.stderr
     r = rkg("query", "block-summary", "-p", "programme=rncp99980-copy", "--format", "csv", "--build-dir", str(tmp_path / "b"), "-q")

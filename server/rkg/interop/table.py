@@ -3,20 +3,23 @@ writing, and the two conversions graph → tables and tables → RDF.
 
 The template has one sheet per table (``SHEETS``, documented in the README): programme, version,
 sources, outcomes, blocks, level_column, competencies, critical_learnings, modalities, units,
-unit_blocks, dimension_lists, dimensions, block_dimensions, interpretations. Every entity row has an
+dimension_lists, dimensions; for a BUT (``rkg import orebut``) period_schemes, periods,
+development_levels, essential_components, professional_situations, parcours, sae_resources,
+coefficients; the relations unit_blocks, block_dimensions, parcours_levels; and interpretations. Every entity row has an
 ``id``: the IRI path under the programme (``block/BC01/ac/AC1``), filled by the IRI rule when left empty.
 A cell refers to another entity by its id, to an ontology term as ``rkg:Name``, to anything else by its
 full IRI; several values are separated by `` | ``. Labels and notes have a column per language; the
 « uncertain » statements (read from the layout rather than written in the source) are rows of
 ``interpretations`` with their reasons, like the ``owl:Axiom`` annotations of the graph. So a
-référentiel goes graph → tables → graph without loss (tested on the bundled one), and tables → graph →
-tables unchanged.
+référentiel goes graph → tables → graph without loss (tested on the bundled Master and on two imported
+BUTs), and tables → graph → tables unchanged. Text cells are kept as written (trailing spaces included).
 """
 
 from __future__ import annotations
 
 import csv
 import re
+import unicodedata
 import zipfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -25,7 +28,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from ..namespaces import RKG, mint, programme_iri
+from ..namespaces import RKG, mint, programme_iri, segment
 from ..store import Store
 
 SKOS = "http://www.w3.org/2004/02/skos/core#"
@@ -35,6 +38,7 @@ RDFS = "http://www.w3.org/2000/01/rdf-schema#"
 PROV = "http://www.w3.org/ns/prov#"
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 XSD_INTEGER = "http://www.w3.org/2001/XMLSchema#integer"
+XSD_DECIMAL = "http://www.w3.org/2001/XMLSchema#decimal"
 SEP = " | "
 STATEMENTS = (Path(__file__).parent / "sparql" / "programme-statements.rq").read_text(encoding="utf-8")
 R = str(RKG)
@@ -48,7 +52,7 @@ class Limits:
     """The most ``rkg import table`` reads. A file beyond any of them is refused with its name and the
     reason (exit 2) before it is read whole, so a hostile file (a zip bomb, a 10 MB cell, a million rows)
     cannot make the import use memory or time out of proportion with its size. The defaults are far
-    above a real référentiel (the bundled one: a 30 KB workbook of 23 members expanding to 150 KB, at
+    above a real référentiel (the bundled one: a 37 KB workbook of 32 members expanding to 175 KB, at
     most 10:1; 44 KB of CSV; sheets of at most 37 rows; cells of at most 314 characters). Within them
     the cost follows the input: 140 MiB of sheet XML reads in about 20 s and 300 MB."""
 
@@ -56,7 +60,7 @@ class Limits:
     """The whole input: the size of the .xlsx file, the sum of its members' declared (uncompressed)
     sizes, the sum of the sizes of a folder's CSV files."""
     max_members: int = 1000
-    """Members of the workbook's zip archive (a workbook of the template has about 25)."""
+    """Members of the workbook's zip archive (a workbook of the template has about 35)."""
     max_ratio: int = 100
     """Uncompressed : compressed size of one member, checked for members larger than ``ratio_from``
     (small parts such as styles compress well and are harmless)."""
@@ -91,11 +95,14 @@ class Col:
     name: str
     pred: str | None = None
     kind: str = "text"
-    """``text``, ``fr``/``en`` (language-tagged), ``int``, ``ref`` (an IRI), ``class`` (UE/ECUE)."""
+    """``text``, ``fr``/``en`` (language-tagged), ``int``, ``decimal``, ``ref`` (an IRI), ``class`` (the row's
+    class, by one of the sheet's ``kinds``: UE/ECUE, year/semester, SAÉ/ressource)."""
     multi: bool = False
     inverse: bool = False
     """The statement goes from the value to the row's entity (``block`` hasCompetency → competency)."""
     required: bool = False
+    or_col: str | None = None
+    """With ``required``: the column may be empty when ``or_col`` is filled (an AC in a block or in a niveau)."""
 
 
 @dataclass(frozen=True)
@@ -105,7 +112,10 @@ class Sheet:
     cols: tuple[Col, ...]
     in_programme: bool = True
     mint: tuple[str, ...] = ()
-    """How to fill an empty id: kind and key columns, e.g. ("competency", "code")."""
+    """How to fill an empty id: kind and key columns, e.g. ("competency", "code"); ``block|level`` takes the
+    first column filled."""
+    kinds: tuple[tuple[str, str], ...] = ()
+    """For a sheet of several classes: the values of its ``kind`` column and the class each one names."""
 
 
 def _labels(*langs: str, prefix: str = "label", pred: str = SKOS + "prefLabel") -> tuple[Col, ...]:
@@ -113,20 +123,21 @@ def _labels(*langs: str, prefix: str = "label", pred: str = SKOS + "prefLabel") 
 
 
 NOTES = (Col("note_fr", SKOS + "editorialNote", "fr", multi=True), Col("note_en", SKOS + "editorialNote", "en", multi=True),
-         Col("source", DCT + "source", "ref"))
+         Col("source", DCT + "source", "ref", multi=True))
 SOURCE_TEXT = Col("source_text_fr", R + "sourceText", "fr")
 
 SHEETS: tuple[Sheet, ...] = (
-    Sheet("programme", (R + "Programme",), (*_labels("fr", "en"), Col("mention_fr", R + "mention", "fr"), Col("mention_en", R + "mention", "en"),
+    Sheet("programme", (R + "Programme",), (*_labels("fr", "en"), Col("code", SKOS + "notation"), Col("mention_fr", R + "mention", "fr"), Col("mention_en", R + "mention", "en"),
           Col("parcours_fr", R + "parcours", "fr"), Col("parcours_en", R + "parcours", "en"), Col("rncp_number", R + "rncpNumber"), Col("rncp_certification", R + "rncpCertification", "ref"),
           Col("eqf_level", R + "eqfLevel", "ref"), Col("nqf_level", R + "nqfLevel", "ref"), Col("isced_field", R + "iscedField", "ref"),
           Col("source_headings_fr", R + "sourceHeading", "fr", multi=True), Col("outcomes_lead_in_fr", R + "outcomesLeadIn", "fr"),
-          Col("dimension_list", R + "dimensionList", "ref"), Col("conforms_to", DCT + "conformsTo", "ref", multi=True), *NOTES),
+          Col("dimension_list", R + "dimensionList", "ref"), Col("conforms_to", DCT + "conformsTo", "ref", multi=True),
+          Col("version_info", OWL + "versionInfo"), *NOTES),
           in_programme=False),
     Sheet("version", (R + "FrameworkVersion",), (*_labels("fr", "en"), Col("offer_period", R + "offerPeriod"),
           Col("version_of", R + "versionOf", "ref"), Col("transcribed_from", R + "transcribedFrom", "ref"),
           Col("source_headings_fr", R + "sourceHeading", "fr", multi=True), *NOTES), in_programme=False),
-    Sheet("sources", (R + "SourceDocument",), (*_labels("fr", "en", prefix="title", pred=DCT + "title"),
+    Sheet("sources", (R + "SourceDocument",), (Col("title", DCT + "title"), *_labels("fr", "en", prefix="title", pred=DCT + "title"),
           Col("identifier", DCT + "identifier"), Col("format", DCT + "format"),
           *_labels("fr", "en", prefix="rights", pred=DCT + "rights"), *NOTES[:2]), in_programme=False),
     Sheet("outcomes", (R + "ProgrammeOutcome",), (Col("programme", R + "hasOutcome", "ref", inverse=True),
@@ -139,27 +150,62 @@ SHEETS: tuple[Sheet, ...] = (
           Col("position", R + "position", "int", required=True), Col("value_as_written", R + "valueAsWritten"),
           Col("denotes", R + "denotesStudyLevel", "ref", multi=True), *NOTES), mint=("level", "block", "position")),
     Sheet("competencies", (R + "Competency",), (Col("block", R + "hasCompetency", "ref", inverse=True),
-          Col("code", SKOS + "notation", required=True), *_labels("fr", "en"), SOURCE_TEXT, *NOTES), mint=("competency", "code")),
-    Sheet("critical_learnings", (R + "CriticalLearning",), (Col("block", R + "hasCriticalLearning", "ref", inverse=True, required=True),
-          Col("code", SKOS + "notation", required=True), Col("number", R + "sourceNumber", "int"), *_labels("fr", "en"),
-          Col("levels", R + "atStudyLevel", "ref", multi=True), Col("level_status", R + "levelStatus", "ref"),
-          Col("level_entry", R + "levelFromEntry", "ref"), SOURCE_TEXT, *NOTES), mint=("ac", "block", "code")),
+          Col("code", SKOS + "notation", required=True), *_labels("fr", "en"), *_labels("fr", "en", prefix="long_title", pred=R + "longTitle"),
+          Col("colour", R + "colour"), Col("identifier", DCT + "identifier"),
+          Col("specific_to_parcours", R + "specificToParcours", "ref", multi=True), SOURCE_TEXT, *NOTES), mint=("competency", "code")),
+    Sheet("critical_learnings", (R + "CriticalLearning",), (
+          Col("block", R + "hasCriticalLearning", "ref", inverse=True, required=True, or_col="development_level"),
+          Col("development_level", R + "levelHasCriticalLearning", "ref", inverse=True),
+          Col("code", SKOS + "notation", required=True), Col("number", R + "sourceNumber", "int"), Col("position", R + "position", "int"),
+          *_labels("fr", "en"), Col("levels", R + "atStudyLevel", "ref", multi=True), Col("level_status", R + "levelStatus", "ref"),
+          Col("level_entry", R + "levelFromEntry", "ref"), SOURCE_TEXT, *NOTES), mint=("ac", "block|development_level", "code")),
     Sheet("modalities", (R + "EvaluationModality",), (Col("block", R + "assessedBy", "ref", inverse=True, required=True),
           Col("number", R + "sourceNumber", "int", required=True), *_labels("fr", "en"),
           Col("assesses", R + "assessesCompetency", "ref", multi=True), SOURCE_TEXT, *NOTES), mint=("modality", "block", "number")),
     Sheet("units", (R + "TeachingUnit", R + "TeachingUnitElement"), (Col("kind", None, "class", required=True),
           Col("code", SKOS + "notation", required=True), *_labels("fr", "en"), Col("parent_ue", R + "isPartOfUnit", "ref"), *NOTES),
-          mint=("unit", "kind", "code")),
+          mint=("unit", "kind", "code"), kinds=(("UE", R + "TeachingUnit"), ("ECUE", R + "TeachingUnitElement"))),
     Sheet("dimension_lists", (R + "GenericDimensionList",), (*_labels("fr", "en"), Col("headings_fr", R + "sourceHeading", "fr", multi=True),
           Col("announced_count", R + "announcedDimensionCount", "int"), Col("top_concepts", SKOS + "hasTopConcept", "ref", multi=True), *NOTES)),
     Sheet("dimensions", (R + "GenericDimension",), (Col("number", R + "sourceNumber", "int", required=True), *_labels("fr", "en"),
           Col("alt_labels_fr", SKOS + "altLabel", "fr", multi=True), Col("scheme", SKOS + "inScheme", "ref"), SOURCE_TEXT, *NOTES),
           mint=("dimension", "number")),
+    # BUT (rkg import orebut): periods, niveaux de développement, composantes essentielles, situations
+    # professionnelles, parcours, SAÉ and ressources, coefficients
+    Sheet("period_schemes", (SKOS + "ConceptScheme",), (*_labels("fr", "en"), Col("top_concepts", SKOS + "hasTopConcept", "ref", multi=True),
+          *NOTES)),
+    Sheet("periods", (R + "StudyLevel", R + "StudyPeriod"), (Col("kind", None, "class", required=True),
+          Col("code", SKOS + "notation", required=True), Col("order", R + "periodOrder", "int"), *_labels("fr", "en"),
+          Col("scheme", SKOS + "inScheme", "ref"), Col("top_concept_of", SKOS + "topConceptOf", "ref"),
+          Col("broader", SKOS + "broader", "ref", multi=True), Col("narrower", SKOS + "narrower", "ref", multi=True), *NOTES),
+          mint=("period", "code"), kinds=(("year", R + "StudyLevel"), ("semester", R + "StudyPeriod"))),
+    Sheet("development_levels", (R + "DevelopmentLevel",), (Col("competency", R + "hasDevelopmentLevel", "ref", inverse=True, required=True),
+          Col("rank", R + "levelRank", "int", required=True), Col("year", R + "atStudyLevel", "ref", multi=True), *_labels("fr", "en"),
+          *NOTES), mint=("level", "competency", "rank")),
+    Sheet("essential_components", (R + "EssentialComponent",), (
+          Col("competency", R + "hasEssentialComponent", "ref", inverse=True, required=True),
+          Col("position", R + "position", "int", required=True), *_labels("fr", "en"), *NOTES), mint=("component", "competency", "position")),
+    Sheet("professional_situations", (R + "ProfessionalSituation",), (
+          Col("competency", R + "hasProfessionalSituation", "ref", inverse=True, required=True),
+          Col("position", R + "position", "int", required=True), *_labels("fr", "en"), *NOTES), mint=("situation", "competency", "position")),
+    Sheet("parcours", (R + "Parcours",), (Col("programme", R + "parcoursOf", "ref"), Col("code", SKOS + "notation", required=True),
+          *_labels("fr", "en"), *NOTES), mint=("parcours", "code")),
+    Sheet("sae_resources", (R + "LearningSituation", R + "Resource"), (Col("kind", None, "class", required=True),
+          Col("code", SKOS + "notation", required=True), *_labels("fr", "en"),
+          Col("description_fr", DCT + "description", "fr"), Col("keywords_fr", DCT + "subject", "fr"), Col("examples_fr", SKOS + "example", "fr"),
+          Col("period", R + "inPeriod", "ref", multi=True), Col("hours_cm_td", R + "hoursCMTD", "decimal"), Col("hours_tp", R + "hoursTP", "decimal"),
+          Col("hours_project", R + "hoursProject", "decimal"), Col("critical_learnings", R + "mobilisesCriticalLearning", "ref", multi=True),
+          Col("competencies", R + "mobilisesCompetency", "ref", multi=True), Col("resources", R + "usesResource", "ref", multi=True), *NOTES),
+          mint=("activity", "kind", "code"), kinds=(("SAÉ", R + "LearningSituation"), ("ressource", R + "Resource"))),
+    Sheet("coefficients", (R + "CompetencyCoefficient",), (Col("activity", R + "hasCompetencyCoefficient", "ref", inverse=True, required=True),
+          Col("competency", R + "coefficientForCompetency", "ref", required=True), Col("coefficient", R + "coefficient", "decimal", required=True),
+          *NOTES), mint=("coefficient", "activity", "competency")),
 )
 RELATIONS = {"unit_blocks": (("unit", "units"), R + "contributesTo", ("block", "blocks")),
-             "block_dimensions": (("block", "blocks"), R + "mobilisesDimension", ("dimension", "dimensions"))}
+             "block_dimensions": (("block", "blocks"), R + "mobilisesDimension", ("dimension", "dimensions")),
+             "parcours_levels": (("parcours", "parcours"), R + "parcoursIncludesLevel", ("development_level", "development_levels"))}
 INTERPRETATIONS = ("subject", "property", "value", "reason_fr", "reason_en", "derived_from", "citation")
-UNIT_KINDS = {"UE": R + "TeachingUnit", "ECUE": R + "TeachingUnitElement"}
+ACTIVITY_PATHS = {"SAÉ": "sae", "ressource": "resource"}
 ORDER = [s.name for s in SHEETS] + list(RELATIONS) + ["interpretations"]
 
 Tables = dict[str, list[dict[str, str]]]
@@ -243,7 +289,7 @@ def from_graph(store: Store, programme: str) -> Tables:
         row = {"id": names.cell(ox.NamedNode(subject))}
         for col in sheet.cols:
             if col.kind == "class":
-                row[col.name] = next(k for k, v in UNIT_KINDS.items() if v in types)
+                row[col.name] = next(k for k, v in sheet.kinds if v in types)
                 continue
             if col.inverse:
                 values = [names.cell(t) for t in inverse.get((subject, col.pred), [])]
@@ -266,6 +312,8 @@ def _fits(term, col: Col) -> bool:
         return isinstance(term, ox.Literal) and term.language == col.kind
     if col.kind == "ref":
         return isinstance(term, ox.NamedNode)
+    if col.kind == "decimal":
+        return isinstance(term, ox.Literal) and term.datatype.value == XSD_DECIMAL
     return isinstance(term, ox.Literal) and not term.language
 
 
@@ -305,27 +353,32 @@ def to_rdf(tables: Tables, programme: str) -> list[ox.Triple]:
         for i, row in enumerate(tables.get(sheet.name, []), 2):
             _check_columns(sheet.name, row, i)
             for col in sheet.cols:
-                if col.required and not row.get(col.name, "").strip():
-                    raise TableError(sheet.name, i, col.name, "empty; this column is required")
+                if col.required and not row.get(col.name, "").strip() and not (col.or_col and row.get(col.or_col, "").strip()):
+                    also = f" (or fill {col.or_col})" if col.or_col else ""
+                    raise TableError(sheet.name, i, col.name, f"empty; this column is required{also}")
             node = ox.NamedNode(base) if sheet.name == "programme" else names.term(_id(sheet, row, i), sheet.name, i, "id")
             if sheet.name != "programme" and not node.value.startswith(base + "/"):
                 raise TableError(sheet.name, i, "id", f"{_shown(row.get('id') or '')} must be a path under the programme")
             for col in sheet.cols:
-                raw = row.get(col.name, "").strip()
+                given = row.get(col.name, "")
+                raw = given.strip()
                 if col.kind == "class":
-                    if raw not in UNIT_KINDS:
-                        raise TableError(sheet.name, i, col.name, f"{_shown(raw)} is not one of {', '.join(UNIT_KINDS)}")
-                    add(node, RDF_TYPE, ox.NamedNode(UNIT_KINDS[raw]))
+                    kinds = dict(sheet.kinds)
+                    if raw not in kinds:
+                        raise TableError(sheet.name, i, col.name, f"{_shown(raw)} is not one of {', '.join(kinds)}")
+                    add(node, RDF_TYPE, ox.NamedNode(kinds[raw]))
                     continue
                 if not raw:
                     continue
-                for value in ([v.strip() for v in raw.split("|")] if col.multi else [raw]):
+                # a text is kept as written (RT's labels end with a space); ids, numbers and lists are trimmed
+                single = given if col.kind in ("text", "fr", "en") else raw
+                for value in ([v.strip() for v in raw.split("|")] if col.multi else [single]):
                     term = _term(value, col, names, sheet.name, i)
                     if col.inverse:
                         add(term, col.pred, node)
                     else:
                         add(node, col.pred, term)
-            if sheet.classes and not (sheet.name == "units"):
+            if sheet.classes and not sheet.kinds:
                 add(node, RDF_TYPE, ox.NamedNode(sheet.classes[0]))
             if sheet.in_programme:
                 add(node, R + "inProgramme", prog)
@@ -365,17 +418,24 @@ def _id(sheet: Sheet, row: dict[str, str], i: int) -> str:
             raise TableError(sheet.name, i, "id", "empty, and this sheet has no rule to make one")
         return given
     kind, *keys = sheet.mint
-    values = [row.get(k, "").strip() for k in keys]
+    values = [next((row.get(k, "").strip() for k in key.split("|") if row.get(k, "").strip()), "") for key in keys]
     if not all(values):
-        raise TableError(sheet.name, i, "id", f"empty; give it, or fill {', '.join(keys)} to have it made")
+        raise TableError(sheet.name, i, "id", f"empty; give it, or fill {', '.join(k.replace('|', ' or ') for k in keys)} to have it made")
+    code = segment(unicodedata.normalize("NFC", values[-1]))  # the IRI rule: the code as written, made URL-safe
     if kind == "unit":
         return f"{values[0].lower()}/{values[1]}"
+    if kind == "activity":
+        if values[0] not in ACTIVITY_PATHS:
+            raise TableError(sheet.name, i, "kind", f"{_shown(values[0])} is not one of {', '.join(ACTIVITY_PATHS)}")
+        return f"{ACTIVITY_PATHS[values[0]]}/{code}"
+    if kind == "coefficient":  # …/resource/R1.01/coefficient/Administrer: the compétence's last segment
+        return f"{values[0]}/coefficient/{values[1].rstrip('/').rsplit('/', 1)[-1]}"
     if kind == "block":
         short = re.fullmatch(r"RNCP\d+(BC\d+)", values[0])
-        return f"block/{short.group(1) if short else values[0]}"
-    if kind in ("ac", "modality", "level"):
-        return f"{values[0]}/{kind}/{values[1]}"
-    return f"{kind}/{values[0]}"
+        return f"block/{short.group(1) if short else code}"
+    if len(values) == 2:  # nested under its parent: block/BC01/ac/AC4, competency/Administrer/level/1
+        return f"{values[0]}/{kind}/{code}"
+    return f"{kind}/{code}"
 
 
 def _term(value: str, col: Col, names: _Names, sheet: str, i: int) -> ox.NamedNode | ox.Literal:
@@ -385,6 +445,10 @@ def _term(value: str, col: Col, names: _Names, sheet: str, i: int) -> ox.NamedNo
         if not re.fullmatch(r"[+-]?\d+", value):
             raise TableError(sheet, i, col.name, f"{_shown(value)} is not a whole number")
         return ox.Literal(value, datatype=ox.NamedNode(XSD_INTEGER))
+    if col.kind == "decimal":
+        if not re.fullmatch(r"[+-]?(\d+(\.\d*)?|\.\d+)", value):
+            raise TableError(sheet, i, col.name, f"{_shown(value)} is not a number (digits, a dot for the decimals)")
+        return ox.Literal(value, datatype=ox.NamedNode(XSD_DECIMAL))
     if col.kind == "ref":
         return names.term(value, sheet, i, col.name)
     return ox.Literal(value)
