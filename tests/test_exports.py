@@ -1,7 +1,10 @@
 """Exports (``rkg export FORMAT``): each checked against its target's schema or required properties, then
-read back and compared with the graph, so that what a format loses is exactly what the README says.
+read back and compared with the graph, so that what a format loses is exactly what the README says; for
+the bundled Master and for a BUT imported with ``rkg import orebut`` (the made-up DEMO pair of
+tests/fixtures/orebut, compétences and formation, with the outside facts of tests/fixtures/but-demo-facts).
 
-Counts from the source: 4 blocks, 14 competencies, 36 critical learnings, 20 evaluation modalities.
+Counts from the sources: the Master, 4 blocks, 14 competencies, 36 critical learnings, 20 evaluation
+modalities; the DEMO BUT, 2 compétences, 3 niveaux, 8 critical learnings, 2 SAÉ.
 """
 
 from __future__ import annotations
@@ -20,13 +23,26 @@ from rdflib.namespace import RDF, SKOS
 
 from conftest import PIF, ROOT, SHARED
 from rkg.build import build
-from rkg.interop import badges, case, ctdl, framework, moodle, skos
+from rkg.interop import badges, case, ctdl, framework, imports, moodle, skos
 from rkg.interop.framework import Framework
 from rkg.store import EmbeddedStore
 
 CEASN = "https://purl.org/ctdlasn/terms/"
 CETERMS = "https://purl.org/ctdl/terms/"
-CARRIED = {"block", "competency", "learning"}
+CARRIED = {"block", "competency", "level", "learning"}
+OREBUT = ROOT / "tests" / "fixtures" / "orebut"
+BUT_DEMO = "https://w3id.org/rkg/id/but-demo"
+# what each programme holds: (carried nodes, modalities, top-level nodes, years)
+COUNTS = {"bundled": (4 + 14 + 36, 20, 4, {"M1", "M2"}), "demo": (2 + 3 + 8, 0, 2, {"BUT1", "BUT2"})}
+
+
+@pytest.fixture(scope="session")
+def demo_store(tmp_path_factory: pytest.TempPathFactory) -> EmbeddedStore:
+    """The bundled graph with the DEMO BUT imported beside it (compétences, then formation) and its outside facts."""
+    folder = tmp_path_factory.mktemp("but-demo") / "imports"
+    imports.orebut(OREBUT / "competences.xml", folder, "demo-competences")
+    imports.orebut(OREBUT / "formation.xml", folder, "demo-formation", "but-demo")
+    return EmbeddedStore.from_quads(build(ROOT, [ROOT / "tests" / "fixtures" / "but-demo-facts"], imports=folder).quads)
 
 
 @pytest.fixture(scope="module")
@@ -34,11 +50,30 @@ def fw(bundled_store) -> Framework:
     return framework.read(bundled_store, PIF)
 
 
-def projection(f: Framework, kinds: set[str], langs: set[str], levels: bool = True) -> set[tuple]:
-    """What a format can be compared on: kind, code, parent's code, labels in ``langs``, years of study."""
+@pytest.fixture(scope="module", params=["bundled", "demo"])
+def programme(request, bundled_store, demo_store) -> tuple[str, EmbeddedStore, Framework]:
+    """(case, store, framework) of each programme the exports are tested on."""
+    store, iri = (bundled_store, PIF) if request.param == "bundled" else (demo_store, BUT_DEMO)
+    return request.param, store, framework.read(store, iri)
+
+
+def projection(f: Framework, kinds: set[str], langs: set[str], levels: bool = True, positions: bool = False) -> set[tuple]:
+    """What a format can be compared on: kind, code, parent's code, labels in ``langs``, years of study,
+    and (``positions``) the rank of a niveau or the position of a critical learning."""
     code = {n.iri: n.code for n in f.nodes.values()} | {f.programme.iri: ""}
-    return {(n.kind, n.code, code.get(n.parent or "", "?"), tuple(sorted((k, v) for k, v in n.labels.items() if k in langs)),
-             tuple(sorted(n.levels)) if levels else ()) for n in f.nodes.values() if n.kind in kinds}
+    return {(n.kind, n.code, code.get(n.parent or "", "?"), n.parent, tuple(sorted((k, v) for k, v in n.labels.items() if k in langs)),
+             tuple(sorted(n.levels)) if levels else (), n.position if positions and n.kind in ("level", "learning") else None)
+            for n in f.nodes.values() if n.kind in kinds}
+
+
+def test_the_but_framework_read_from_the_graph(demo_store) -> None:
+    f = framework.read(demo_store, BUT_DEMO)
+    assert [t.kind for t in f.tops] == ["competency", "competency"] and f.programme.code == "DEMO"
+    levels = [n for n in f.nodes.values() if n.kind == "level"]
+    assert sorted((f.nodes[n.parent].label(), n.position, *n.levels) for n in levels) == [
+        ("Concevoir", 1, "BUT1"), ("Concevoir", 2, "BUT2"), ("Protéger", 1, "BUT2")]  # Protéger starts in BUT2
+    assert all(f.nodes[n.parent].kind == "level" for n in f.nodes.values() if n.kind == "learning")
+    assert f.period_iri("BUT2") == BUT_DEMO + "/period/BUT2" and f.period_iri("M1") == "https://w3id.org/rkg/ontology#M1"
 
 
 def test_the_framework_read_from_the_graph(fw: Framework) -> None:
@@ -55,73 +90,93 @@ def test_unknown_programme(bundled_store) -> None:
 # ---------------------------------------------------------------- CTDL-ASN
 
 
-def test_ctdl_asn_required_properties(fw: Framework) -> None:
+def test_ctdl_asn_required_properties(programme) -> None:
+    name, _, fw = programme
+    carried, _, tops_count, years = COUNTS[name]
     g = Graph().parse(data=ctdl.export(fw), format="json-ld")
     (fwk,) = set(g.subjects(RDF.type, URIRef(CEASN + "CompetencyFramework")))
     assert re.fullmatch(r"ce-[0-9a-f-]{36}", str(g.value(fwk, URIRef(CETERMS + "ctid"))))
     competencies = set(g.subjects(RDF.type, URIRef(CEASN + "Competency")))
-    assert len(competencies) == 4 + 14 + 36
+    assert len(competencies) == carried
     ctids = set()
     for c in competencies:  # the properties CTDL-ASN requires, one by one
         texts = {o.language for o in g.objects(c, URIRef(CEASN + "competencyText")) if isinstance(o, Literal)}
         assert "fr" in texts, c
-        assert set(map(str, g.objects(c, URIRef(CEASN + "inLanguage")))) == {"fr", "en"}
+        assert set(map(str, g.objects(c, URIRef(CEASN + "inLanguage")))) == set(fw.languages)
         assert g.value(c, URIRef(CEASN + "isPartOf")) == fwk
         ctid = str(g.value(c, URIRef(CETERMS + "ctid")))
         assert re.fullmatch(r"ce-[0-9a-f-]{36}", ctid)
         ctids.add(ctid)
     assert len(ctids) == len(competencies)  # unique
     tops = set(g.objects(fwk, URIRef(CEASN + "hasTopChild")))
-    assert tops == set(g.subjects(URIRef(CEASN + "isTopChildOf"), fwk)) and len(tops) == 4
+    assert tops == set(g.subjects(URIRef(CEASN + "isTopChildOf"), fwk)) and len(tops) == tops_count
     for parent, child in g.subject_objects(URIRef(CEASN + "hasChild")):  # hasChild and isChildOf agree
         assert g.value(child, URIRef(CEASN + "isChildOf")) == parent
+    assert set(g.subjects(URIRef(CEASN + "isChildOf"), None)) == set(g.objects(None, URIRef(CEASN + "hasChild")))
+    # years of study: the periods' IRIs (rkg:M1, …/period/BUT1)
+    assert {str(o).rsplit("#", 1)[-1].rsplit("/", 1)[-1] for o in g.objects(None, URIRef(CEASN + "educationLevelType"))} == years
 
 
-def test_ctdl_asn_loses_only_what_the_readme_says(fw: Framework) -> None:
+def test_ctdl_asn_loses_only_what_the_readme_says(programme) -> None:
+    _, _, fw = programme
     back = ctdl.read_back(ctdl.export(fw))
-    assert projection(back, CARRIED, {"fr", "en"}) == projection(fw, CARRIED, {"fr", "en"})
-    assert projection(fw, {"modality"}, {"fr"}) and not projection(back, {"modality"}, {"fr"})  # modalities: lost
+    assert projection(back, CARRIED, {"fr", "en"}, positions=True) == projection(fw, CARRIED, {"fr", "en"}, positions=True)
+    assert not projection(back, {"modality"}, {"fr"})  # modalities: lost
 
 
 # ---------------------------------------------------------------- CASE
 
 
-def test_case_package_is_valid(fw: Framework) -> None:
+def test_case_package_is_valid(programme) -> None:
+    name, _, fw = programme
     schema = json.loads((SHARED / "data" / "case" / "case-v1p0-cfpackage-schema.json").read_text(encoding="utf-8"))
     package = json.loads(case.export(fw))
     jsonschema.validate(package, schema)  # raises on an invalid package
-    assert len(package["CFItems"]) == len(package["CFAssociations"]) == 4 + 14 + 36
+    assert len(package["CFItems"]) == len(package["CFAssociations"]) == COUNTS[name][0]
+    assert {y for i in package["CFItems"] for y in i.get("educationLevel", [])} == COUNTS[name][3]
+    if name == "demo":
+        assert sum(i["CFItemType"] == "Niveau de développement" for i in package["CFItems"]) == 3
     assert {i["identifier"] for i in package["CFItems"]} | {package["CFDocument"]["identifier"]} >= {
         a["destinationNodeURI"]["identifier"] for a in package["CFAssociations"]}
 
 
-def test_case_loses_only_what_the_readme_says(fw: Framework) -> None:
+def test_case_loses_only_what_the_readme_says(programme) -> None:
+    _, _, fw = programme
     back = case.read_back(case.export(fw))
-    assert projection(back, CARRIED, {"fr"}) == projection(fw, CARRIED, {"fr"})
+    assert projection(back, CARRIED, {"fr"}, positions=True) == projection(fw, CARRIED, {"fr"}, positions=True)
     assert not any("en" in n.labels for n in back.nodes.values())  # one language per statement
 
 
 # ---------------------------------------------------------------- Moodle
 
 
-def test_moodle_csv_format(fw: Framework) -> None:
+def test_moodle_csv_format(programme) -> None:
+    name, _, fw = programme
     rows = list(csv.reader(io.StringIO(moodle.export(fw))))
     assert rows[0] == moodle.HEADER
-    assert rows[1][12] == "1" and rows[1][0] == "" and rows[1][13] == "domain,competency"  # the framework row
-    assert all(len(r[2]) <= 100 for r in rows[1:])  # Moodle's short-name limit
+    taxonomy = {"bundled": "domain,competency", "demo": "competency,level,outcome"}[name]
+    assert rows[1][12] == "1" and rows[1][0] == "" and rows[1][13] == taxonomy  # the framework row
+    assert all(len(r[2]) <= 100 for r in rows[1:]) and all(len(r[1]) <= 100 for r in rows[1:])  # Moodle's limits
     ids = [r[1] for r in rows[2:]]
-    assert len(ids) == len(set(ids)) == 4 + 14 + 36 + 3  # and the years of study: annees, annees/M1, annees/M2
+    assert len(ids) == len(set(ids)) == COUNTS[name][0] + 1 + len(COUNTS[name][3])  # and the years: annees, annees/M1…
     assert all(r[0] in ids for r in rows[2:] if r[0])  # parents are in the file
-    ac4 = next(r for r in rows if r[1] == "RNCP31854BC01/AC4")
-    assert ac4[10] == "annees/M1,annees/M2"  # years of study as cross-references
+    if name == "bundled":
+        ac4 = next(r for r in rows if r[1] == "RNCP31854BC01/AC4")
+        assert ac4[10] == "annees/M1,annees/M2"  # years of study as cross-references
+    else:  # the niveaux are a level of the framework; ids are the paths under the programme
+        level = next(r for r in rows if r[1] == "competency/Protéger/level/1")
+        assert level[0] == "competency/Protéger" and level[10] == "annees/BUT2" and "Niveau de développement" in level[3]
+        assert next(r for r in rows if r[1] == "competency/Protéger/level/1/ac/AC22.01Sec")[0] == level[1]
 
 
-def test_moodle_round_trip(fw: Framework, tmp_path: Path) -> None:
+def test_moodle_round_trip(programme, tmp_path: Path) -> None:
     """export → rkg import moodle → the same framework (IRIs minted by the same rule), modalities aside."""
-    imported = moodle.read(moodle.export(fw), "rncp31854-pif")
+    name, _, fw = programme
+    imported = moodle.read(moodle.export(fw), fw.programme.iri.rsplit("/", 1)[-1])
     store = EmbeddedStore.from_quads(ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in moodle.to_rdf(imported))
-    back = framework.read(store, PIF)
-    assert projection(back, CARRIED, {"fr", "en"}) == projection(fw, CARRIED, {"fr", "en"})
+    back = framework.read(store, fw.programme.iri)
+    but = name != "bundled"  # a BUT's niveaux ranks and AC positions come back (id numbers, order of the rows)
+    assert projection(back, CARRIED, {"fr", "en"}, positions=but) == projection(fw, CARRIED, {"fr", "en"}, positions=but)
     assert {n.iri for n in back.nodes.values()} == {n.iri for n in fw.nodes.values() if n.kind in CARRIED}
 
 
@@ -213,6 +268,20 @@ def elm_graph(fw: Framework, bundled_store) -> Graph:
     return Graph().parse(data=elm.export(fw, bundled_store), format="turtle")
 
 
+def test_elm_of_a_but_conforms_to_loq(demo_store) -> None:
+    from rkg.interop import elm
+
+    g = Graph().parse(data=elm.export(framework.read(demo_store, BUT_DEMO), demo_store), format="turtle")
+    conforms, found = loq_report(g)
+    assert conforms, found
+    q = URIRef(BUT_DEMO)
+    outcomes = {str(o) for o in g.objects(q, URIRef(ELM + "learningOutcome"))}
+    assert len(outcomes) == 2 + 8  # compétences and critical learnings; the niveaux are not outcomes
+    saes = {str(o) for o in g.objects(q, URIRef(ELM + "provenBy"))}
+    assert len(saes) == 2 and all("/sae/" in s for s in saes)  # proven by its SAÉ
+    assert (q, URIRef(ELM + "EQFLevel"), URIRef("http://data.europa.eu/snb/eqf/6")) in g
+
+
 def test_elm_conforms_to_loq(elm_graph: Graph) -> None:
     conforms, found = loq_report(elm_graph)
     assert conforms, found
@@ -299,7 +368,7 @@ def test_skos_read_back(fw: Framework, bundled_store) -> None:
     back = {(code[str(c)], code.get(str(g.value(c, SKOS.broader)), ""),
              tuple(sorted((o.language, str(o)) for o in g.objects(c, SKOS.prefLabel))))
             for c in g.subjects(RDF.type, SKOS.Concept)}
-    expected = {(code_, parent, labels) for _, code_, parent, labels, _ in projection(fw, CARRIED, {"fr", "en"})}
+    expected = {(code_, parent, labels) for _, code_, parent, _, labels, _, _ in projection(fw, CARRIED, {"fr", "en"})}
     assert back == expected
 
 

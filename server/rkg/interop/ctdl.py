@@ -1,11 +1,15 @@
 """CTDL-ASN out (Credential Engine): the framework as a ``ceasn:CompetencyFramework`` and its blocks,
-competencies and critical learnings as ``ceasn:Competency`` (JSON-LD with an inline context, so it reads
-offline). Hierarchy by ``ceasn:isTopChildOf``/``hasTopChild`` (blocks) and ``isChildOf``/``hasChild``;
+competencies and critical learnings (a BUT: compétences, niveaux de développement, critical learnings) as
+``ceasn:Competency`` (JSON-LD with an inline context, so it reads offline). Hierarchy by
+``ceasn:isTopChildOf``/``hasTopChild`` (blocks, a BUT's compétences) and ``isChildOf``/``hasChild``;
 every competency has the properties CTDL-ASN requires: ``ceasn:competencyText`` (a language map),
 ``ceasn:inLanguage``, ``ceasn:isPartOf`` and ``ceterms:ctid`` (``ce-`` + a UUID 5 of the IRI, stable).
-The kind is in ``ceasn:competencyCategory``; years of study in ``ceasn:educationLevelType``.
+The kind is in ``ceasn:competencyCategory`` (« Niveau de développement » for a niveau); years of study in
+``ceasn:educationLevelType`` (the period's IRI: ``rkg:M1``, ``…/period/BUT2``); the rank of a niveau and
+the position of a critical learning in ``ceasn:listID``.
 Not carried: evaluation modalities, teaching units, generic dimensions (CTDL-ASN has no place for them in
-a framework)."""
+a framework); a BUT's parcours and which niveaux they select, composantes essentielles, situations
+professionnelles, SAÉ, ressources and coefficients."""
 
 from __future__ import annotations
 
@@ -25,8 +29,9 @@ CONTEXT = {"ceasn": str(CEASN), "ceterms": str(CETERMS), "rkg": str(RKG),
            "ceasn:educationLevelType": {"@type": "@id", "@container": "@set"}, "ceasn:inLanguage": {"@container": "@set"}}
 CATEGORY = {"block": {"fr": "Bloc de compétences", "en": "Competency block"},
             "competency": {"fr": "Compétence", "en": "Competency"},
+            "level": {"fr": "Niveau de développement", "en": "Development level"},
             "learning": {"fr": "Apprentissage critique", "en": "Critical learning"}}
-CARRIED = ("block", "competency", "learning")
+CARRIED = ("block", "competency", "level", "learning")
 
 
 def _ctid(node: Node) -> str:
@@ -35,30 +40,33 @@ def _ctid(node: Node) -> str:
 
 def export(fw: Framework) -> str:
     langs = fw.languages
+    tops = [t for t in fw.tops if t.kind in CARRIED]
     graph: list[dict[str, Any]] = [{
         "@id": fw.programme.iri, "@type": "ceasn:CompetencyFramework", "ceterms:ctid": _ctid(fw.programme),
         "ceasn:name": {k: v for k, v in fw.programme.labels.items() if k}, "ceasn:inLanguage": langs,
-        "ceasn:codedNotation": fw.programme.code, "ceasn:hasTopChild": [b.iri for b in fw.blocks]}]
-    for block in fw.blocks:
-        children = [n for n in fw.children(block.iri) if n.kind in CARRIED]
-        graph.append(_competency(fw, block, langs, top=True, children=[c.iri for c in children]))
-        graph += [_competency(fw, c, langs, parent=block.iri) for c in children]
+        "ceasn:codedNotation": fw.programme.code, "ceasn:hasTopChild": [t.iri for t in tops]}]
+    for top in tops:
+        graph.append(_competency(fw, top, langs, top=True))
+        graph += [_competency(fw, node, langs, parent=parent.iri) for node, parent in fw.descendants(top, CARRIED)]
     return json.dumps({"@context": CONTEXT, "@graph": graph}, ensure_ascii=False, indent=1) + "\n"
 
 
-def _competency(fw: Framework, node: Node, langs: list[str], top: bool = False, parent: str | None = None,
-                children: list[str] | None = None) -> dict[str, Any]:
+def _competency(fw: Framework, node: Node, langs: list[str], top: bool = False, parent: str | None = None) -> dict[str, Any]:
     out: dict[str, Any] = {"@id": node.iri, "@type": "ceasn:Competency", "ceterms:ctid": _ctid(node),
                            "ceasn:competencyText": {k: v for k, v in node.labels.items() if k},
                            "ceasn:inLanguage": langs, "ceasn:isPartOf": fw.programme.iri,
                            "ceasn:codedNotation": node.code, "ceasn:competencyCategory": CATEGORY[node.kind]}
+    if node.kind in ("level", "learning") and node.position is not None:
+        out["ceasn:listID"] = str(node.position)
     if top:
         out["ceasn:isTopChildOf"] = fw.programme.iri
-        out["ceasn:hasChild"] = children or []
+    children = [c.iri for c in fw.children(node.iri) if c.kind in CARRIED]
+    if top or children:
+        out["ceasn:hasChild"] = children
     if parent:
         out["ceasn:isChildOf"] = parent
     if node.levels:
-        out["ceasn:educationLevelType"] = [str(RKG) + level for level in sorted(node.levels)]
+        out["ceasn:educationLevelType"] = [fw.period_iri(level) for level in sorted(node.levels)]
     return out
 
 
@@ -73,7 +81,9 @@ def read_back(text: str) -> Framework:
     for c in g.subjects(URIRef("http://www.w3.org/1999/02/22-rdf-syntax-ns#type"), CEASN.Competency):
         kind = next(kinds[str(o)] for o in g.objects(c, CEASN.competencyCategory) if isinstance(o, Literal) and o.language == "en")
         parent = g.value(c, CEASN.isChildOf) or g.value(c, CEASN.isTopChildOf)
+        position = g.value(c, CEASN.listID)
         nodes[str(c)] = Node(str(c), kind, str(parent), str(g.value(c, CEASN.codedNotation) or ""),
                              {o.language or "": str(o) for o in g.objects(c, CEASN.competencyText)},
-                             levels={str(o).rsplit("#", 1)[-1] for o in g.objects(c, CEASN.educationLevelType)})
+                             int(position) if position is not None else None,
+                             levels={str(o).rsplit("#", 1)[-1].rsplit("/", 1)[-1] for o in g.objects(c, CEASN.educationLevelType)})
     return Framework(programme, nodes)

@@ -9,8 +9,15 @@ sourced « facts from outside the seed » (``rkg:iscedField``, ``rkg:eqfLevel``,
 made up; without them the export stops and says which is missing. Concepts are written with their labels,
 notation and scheme as the graph holds them. Turtle.
 
-Not carried: which block a competency or critical learning belongs to (ELM outcomes hang off the
-qualification), the years of study, teaching units, generic dimensions, interpretations.
+A BUT (``rkg import orebut``): its compétences and critical learnings are the learning outcomes, and its
+SAÉ (``rkg:LearningSituation``, an ``elm:LearningAssessmentSpecification`` in the ontology) are how it
+is proven, one ``elm:LearningAssessmentSpecification`` each with its title. The ISCED-F field, EQF and NQF
+levels must be stated as for any programme (an import does not state them).
+
+Not carried: which block, compétence or niveau an outcome belongs to (ELM outcomes hang off the
+qualification), the years of study, teaching units, generic dimensions, interpretations; a BUT's
+niveaux de développement, parcours, composantes essentielles, situations professionnelles, ressources,
+hours and coefficients.
 """
 
 from __future__ import annotations
@@ -28,6 +35,10 @@ E = str(ELM)
 OUTSIDE = (("ISCEDFCode", RKG.iscedField), ("EQFLevel", RKG.eqfLevel), ("NQFLevel", RKG.nqfLevel))
 CONCEPT = """PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
 SELECT ?p ?o WHERE { ?concept ?p ?o . VALUES ?p { skos:prefLabel skos:notation skos:inScheme } }"""
+SAES = """PREFIX rkg: <https://w3id.org/rkg/ontology#>
+PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
+SELECT ?sae ?label WHERE { ?sae a rkg:LearningSituation ; rkg:inProgramme ?q OPTIONAL { ?sae skos:prefLabel ?label } }
+ORDER BY ?sae"""
 ESCO_SKILLS = """PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
 SELECT DISTINCT ?skill WHERE { ?entity skos:exactMatch|skos:closeMatch|skos:relatedMatch|skos:broadMatch|skos:narrowMatch ?skill .
   FILTER(STRSTARTS(STR(?skill), "http://data.europa.eu/esco/skill/")) }"""
@@ -79,6 +90,16 @@ def triples(fw: Framework, store: Store) -> list[ox.Triple]:
             add(m.iri, RDF_TYPE, ox.NamedNode(E + "LearningAssessmentSpecification"))
             titles(m.iri, m.labels)
             add(m.iri, E + "isPartOf", ox.NamedNode(spec))
+    saes: dict[str, dict[str, str]] = {}
+    for sae, label in store.select(SAES, {"q": ox.NamedNode(q)}).rows:
+        saes.setdefault(sae.value, {})
+        if label is not None:
+            saes[sae.value].setdefault(label.language or "", label.value)
+    for sae, labels in saes.items():
+        add(q, E + "provenBy", ox.NamedNode(sae))
+        add(sae, RDF_TYPE, ox.NamedNode(E + "LearningAssessmentSpecification"))
+        titles(sae, labels)
+        add(sae, E + "proves", ox.NamedNode(q))
     schemes: set[str] = set()
     for c in sorted(concepts):
         add(c, RDF_TYPE, ox.NamedNode(SKOS + "Concept"))

@@ -1,5 +1,10 @@
 """One programme's framework as the exporters see it: a tree read from the Store with one query
-(``sparql/framework.rq``), and compared with what a format reads back (the loss tests)."""
+(``sparql/framework.rq``), and compared with what a format reads back (the loss tests).
+
+A Master's tree: programme → blocks → competencies, critical learnings, evaluation modalities. A BUT's
+(``rkg import orebut``): programme → compétences → niveaux de développement (``level``, ``position`` its
+rank) → critical learnings. Years of study are codes (``M1``, ``BUT2``); ``Framework.periods`` gives each
+one's IRI and labels."""
 
 from __future__ import annotations
 
@@ -9,24 +14,28 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from ..namespaces import natural, programme_iri
+from ..namespaces import RKG, natural, programme_iri
 from ..store import Store
 
 QUERY = (Path(__file__).parent / "sparql" / "framework.rq").read_text(encoding="utf-8")
-KINDS = ("block", "competency", "learning", "modality")
+PERIOD_LABELS = """PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
+SELECT ?label WHERE { ?period skos:prefLabel ?label }"""
+KINDS = ("block", "competency", "level", "learning", "modality")
 
 
 @dataclass
 class Node:
     iri: str
     kind: str
-    """``programme``, ``block``, ``competency``, ``learning`` (critical learning) or ``modality``."""
+    """``programme``, ``block``, ``competency``, ``level`` (niveau de développement), ``learning`` (critical
+    learning) or ``modality``."""
     parent: str | None = None
     code: str = ""
     labels: dict[str, str] = field(default_factory=dict)
     position: int | None = None
+    """Source number (critical learnings, modalities), position in the niveau (a BUT's ACs), rank (niveaux)."""
     levels: set[str] = field(default_factory=set)
-    """Years of study of a critical learning (``M1``, ``M2``), as the graph states them."""
+    """Years of study of a critical learning or a niveau (``M1``, ``M2``, ``BUT1``), as the graph states them."""
 
     @property
     def uuid(self) -> str:
@@ -41,6 +50,8 @@ class Node:
 class Framework:
     programme: Node
     nodes: dict[str, Node]
+    periods: dict[str, Node] = field(default_factory=dict)
+    """The years of study the nodes name, by code: their IRI and labels (``kind`` ``period``)."""
 
     def children(self, parent: str, kind: str | None = None) -> list[Node]:
         found = [n for n in self.nodes.values() if n.parent == parent and (kind is None or n.kind == kind)]
@@ -49,6 +60,24 @@ class Framework:
     @property
     def blocks(self) -> list[Node]:
         return self.children(self.programme.iri, "block")
+
+    @property
+    def tops(self) -> list[Node]:
+        """The programme's children: its blocks (a Master), its compétences (a BUT)."""
+        return self.children(self.programme.iri)
+
+    def descendants(self, node: Node, kinds: tuple[str, ...] = KINDS) -> list[tuple[Node, Node]]:
+        """(node, parent) below ``node``, depth first in the tree's order, of the ``kinds`` given (the
+        others and what is below them left out)."""
+        out = []
+        for child in self.children(node.iri):
+            if child.kind in kinds:
+                out.append((child, node))
+                out += self.descendants(child, kinds)
+        return out
+
+    def period_iri(self, code: str) -> str:
+        return self.periods[code].iri if code in self.periods else str(RKG) + code
 
     @property
     def languages(self) -> list[str]:
@@ -60,6 +89,7 @@ def read(store: Store, programme: str) -> Framework:
     iri = programme_iri(programme)
     table = store.select(QUERY, {"programme": ox.NamedNode(iri)})
     nodes: dict[str, Node] = {}
+    periods: dict[str, Node] = {}
     for row in table.rows:
         values = dict(zip(table.columns, row))
         entity = values["entity"].value
@@ -70,8 +100,12 @@ def read(store: Store, programme: str) -> Framework:
             node.labels.setdefault(values["label"].language or "", values["label"].value)
         if values["position"] is not None:
             node.position = int(values["position"].value)
-        if values["level"] is not None:
+        if values["level"] is not None and values["level"].value:
             node.levels.add(values["level"].value)
+            periods.setdefault(values["level"].value, Node(values["period"].value, "period", code=values["level"].value))
     if iri not in nodes:
         raise ValueError(f"no programme <{iri}> in the graph")
-    return Framework(nodes.pop(iri), nodes)
+    for period in periods.values():
+        for (label,) in store.select(PERIOD_LABELS, {"period": ox.NamedNode(period.iri)}).rows:
+            period.labels.setdefault(label.language or "", label.value)
+    return Framework(nodes.pop(iri), nodes, periods)

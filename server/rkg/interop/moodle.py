@@ -9,6 +9,15 @@ Moodle relates competencies. Moodle keeps one language and a short name of at mo
 description (HTML) carries the French label, the English one (``<p lang="en">``) and the kind.
 Not carried: evaluation modalities, teaching units, generic dimensions.
 
+A BUT (``rkg import orebut``): taxonomy ``competency,level,outcome``; its compétences at the top level,
+their niveaux de développement under them (a level of the framework) and each niveau's critical learnings
+under it. Id numbers are the entities' paths under the programme, as the IRI rule writes them but not
+percent-encoded (``competency/Concevoir``, ``competency/Concevoir/level/1``,
+``competency/Concevoir/level/1/ac/AC11.01``: compétence numbers repeat across parcours, short names do
+not), so the import mints the same IRIs; the years are ``annees/BUT1``…, labelled as the graph labels
+them. Not carried for a BUT: parcours and their selections, composantes essentielles, situations
+professionnelles, SAÉ, ressources, coefficients, long titles and colours.
+
 In (``rkg import moodle``): a framework file (ours, or one written by hand in Moodle's format) becomes a
 référentiel: programme, blocks, competencies and critical learnings minted by the IRI rule under the
 programme id given.
@@ -19,7 +28,9 @@ from __future__ import annotations
 import csv
 import io
 import re
+import unicodedata
 from html import escape
+from urllib.parse import unquote
 from html.parser import HTMLParser
 
 import pyoxigraph as ox
@@ -35,10 +46,13 @@ SCALE_CONFIG = '[{"scaleid":"2"},{"id":2,"scaledefault":1,"proficient":1}]'
 YEARS = "annees"
 """Id number of the top-level entry whose children are the years of study (M1, M2)."""
 YEAR_LABELS = {"M1": "Première année de master (M1)", "M2": "Deuxième année de master (M2)"}
-KIND_TEXT = {"block": "Bloc de compétences", "competency": "Compétence", "learning": "Apprentissage critique"}
+KIND_TEXT = {"block": "Bloc de compétences", "competency": "Compétence", "level": "Niveau de développement",
+             "learning": "Apprentissage critique"}
+PATH = re.compile(r"competency/[^/]+(/level/[^/]+(/ac/[^/]+)?)?")
+"""A BUT's Id numbers: the entity's path under the programme."""
 SKOS = "http://www.w3.org/2004/02/skos/core#"
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
-CLASSES = {"block": RKG.CompetencyBlock, "competency": RKG.Competency, "learning": RKG.CriticalLearning}
+CLASSES = {"block": RKG.CompetencyBlock, "competency": RKG.Competency, "level": RKG.DevelopmentLevel, "learning": RKG.CriticalLearning}
 
 
 class MoodleError(Exception):
@@ -46,7 +60,8 @@ class MoodleError(Exception):
 
 
 def _short(node: Node) -> str:
-    text = f"{node.code} {node.label('fr')}".strip()
+    code = f"N{node.position}" if node.kind == "level" and node.position is not None else node.code
+    text = f"{code} {node.label('fr')}".strip()
     return text if len(text) <= 100 else text[:99] + "…"
 
 
@@ -63,23 +78,32 @@ def export(fw: Framework) -> str:
     w.writerow(HEADER)
     p = fw.programme
     framework_id = p.iri.rstrip("/").rsplit("/", 1)[-1]
+    but = not fw.blocks and any(t.kind == "competency" for t in fw.tops)
     w.writerow(["", framework_id, (p.label("fr"))[:100], "".join(
         f'<p lang="{lang}">{escape(text)}</p>' for lang, text in sorted(p.labels.items()) if lang), 1,
-        SCALE_VALUES, SCALE_CONFIG, "", "", "", "", "", 1, "domain,competency"])
-    for block in fw.blocks:
-        w.writerow(["", block.code, _short(block), _description(block), 1, "", "", "", "", "", "", "", "", ""])
-        for child in fw.children(block.iri):
-            if child.kind in KIND_TEXT:
-                refs = ",".join(f"{YEARS}/{level}" for level in sorted(child.levels))
-                w.writerow([block.code, f"{block.code}/{child.code}", _short(child), _description(child), 1,
-                            "", "", "", "", "", refs, "", "", ""])
+        SCALE_VALUES, SCALE_CONFIG, "", "", "", "", "", 1, "competency,level,outcome" if but else "domain,competency"])
+    if but:
+        def ident(node: Node) -> str:
+            return unquote(node.iri[len(p.iri) + 1:])
+    else:
+        def ident(node: Node) -> str:
+            return node.code if node.kind == "block" else f"{node.parent and fw.nodes[node.parent].code}/{node.code}"
+    for top in fw.tops:
+        if top.kind not in KIND_TEXT:
+            continue
+        w.writerow(["", ident(top), _short(top), _description(top), 1, "", "", "", "", "", "", "", "", ""])
+        for child, parent in fw.descendants(top, tuple(KIND_TEXT)):
+            refs = ",".join(f"{YEARS}/{level}" for level in sorted(child.levels))
+            w.writerow([ident(parent), ident(child), _short(child), _description(child), 1, "", "", "", "", "", refs, "", "", ""])
     years = sorted({level for n in fw.nodes.values() for level in n.levels})
     if years:
         w.writerow(["", YEARS, "Années d'études", '<p lang="fr">Années d\'études</p><p lang="en">Years of study</p>',
                     1, "", "", "", "", "", "", "", "", ""])
         for level in years:
-            w.writerow([YEARS, f"{YEARS}/{level}", YEAR_LABELS.get(level, level), f"<p>{escape(level)}</p>", 1,
-                        "", "", "", "", "", "", "", "", ""])
+            period = fw.periods.get(level)
+            labels = period.labels if period and period.labels else {}
+            text = YEAR_LABELS.get(level) or labels.get("fr") or level
+            w.writerow([YEARS, f"{YEARS}/{level}", text, f"<p>{escape(level)}</p>", 1, "", "", "", "", "", "", "", "", ""])
     return out.getvalue()
 
 
@@ -138,7 +162,20 @@ def read(text: str, programme: str, name: str = "framework.csv") -> Framework:
         if not ident:
             raise MoodleError(f"{name}:{line}: column Id number: empty")
         labels = {k: " ".join(v.split()) for k, v in d.labels.items()} or {"fr": " ".join("".join(d.text).split()) or cells["Shortname"].strip()}
-        if not parent_id:  # the IRI rule names a block by its code within the certification (RNCP31854BC01 → BC01)
+        refs = {r.strip() for r in cells["Cross referenced competency id numbers"].split(",") if r.strip()}
+        levels = {r.split("/", 1)[1] for r in refs if r.startswith(YEARS + "/")} | d.levels
+        if PATH.fullmatch(unicodedata.normalize("NFC", ident)):  # a BUT: the path under the programme
+            parts = unicodedata.normalize("NFC", ident).split("/")
+            kind = {1: "competency", 2: "level", 3: "learning"}[len(parts) // 2]
+            parent = by_id.get(parent_id) if parent_id else root
+            if parent is None:
+                raise MoodleError(f"{name}:{line}: column Parent id number: {parent_id!r} is not an Id number of an earlier row")
+            position = int(parts[-1]) if kind == "level" and parts[-1].isdigit() else None
+            code = "" if kind == "level" else cells["Shortname"].strip().split(" ", 1)[0] if kind == "competency" else parts[-1]
+            if kind == "learning":
+                position = 1 + sum(1 for n in nodes.values() if n.parent == parent.iri)
+            node = Node(mint(programme, *parts), kind, parent.iri, code, labels, position, levels)
+        elif not parent_id:  # the IRI rule names a block by its code within the certification (RNCP31854BC01 → BC01)
             short = re.fullmatch(r"RNCP\d+(BC\d+)", ident)
             node = Node(mint(programme, "block", short.group(1) if short else ident), "block", root.iri, ident, labels)
         else:
@@ -149,9 +186,7 @@ def read(text: str, programme: str, name: str = "framework.csv") -> Framework:
             kind = kinds.get(d.kind.strip(), "competency")
             block_segment = parent.iri.rsplit("/", 1)[-1]
             iri = mint(programme, "block", block_segment, "ac", code) if kind == "learning" else mint(programme, "competency", code)
-            refs = {r.strip() for r in cells["Cross referenced competency id numbers"].split(",") if r.strip()}
-            levels = {r.split("/", 1)[1] for r in refs if r.startswith(YEARS + "/")}
-            node = Node(iri, kind, parent.iri, code, labels, levels=levels | d.levels)
+            node = Node(iri, kind, parent.iri, code, labels, levels=levels)
         if ident in by_id:
             raise MoodleError(f"{name}:{line}: column Id number: {ident!r} is used twice")
         by_id[ident] = node
@@ -170,15 +205,40 @@ def to_rdf(fw: Framework) -> list[ox.Triple]:
     add(prog, RDF_TYPE, ox.NamedNode(str(RKG.Programme)))
     for lang, text in fw.programme.labels.items():
         add(prog, SKOS + "prefLabel", ox.Literal(text, language=lang or None))
-    link = {"block": RKG.hasBlock, "competency": RKG.hasCompetency, "learning": RKG.hasCriticalLearning}
+    link = {"block": RKG.hasBlock, "competency": RKG.hasCompetency, "level": RKG.hasDevelopmentLevel, "learning": RKG.hasCriticalLearning}
+    kinds = {n.iri: n.kind for n in fw.nodes.values()}
+    years: set[str] = set()
     for node in fw.nodes.values():
         add(node.iri, RDF_TYPE, ox.NamedNode(str(CLASSES[node.kind])))
         add(node.iri, str(RKG.inProgramme), prog)
-        add(node.iri, SKOS + "notation", ox.Literal(node.code))
+        if node.code:
+            add(node.iri, SKOS + "notation", ox.Literal(node.code))
         for lang, text in node.labels.items():
             add(node.iri, SKOS + "prefLabel", ox.Literal(text, language=lang or None))
-        add(node.parent or fw.programme.iri, str(link[node.kind]), ox.NamedNode(node.iri))
+        parent = node.parent or fw.programme.iri
+        if node.kind == "learning" and kinds.get(parent) == "level":
+            add(parent, str(RKG.levelHasCriticalLearning), ox.NamedNode(node.iri))
+        elif not (node.kind == "competency" and parent == fw.programme.iri):  # a BUT's compétence: in the programme
+            add(parent, str(link[node.kind]), ox.NamedNode(node.iri))
+        if node.position is not None and node.kind in ("level", "learning") and kinds.get(parent) in ("competency", "level"):
+            add(node.iri, str(RKG.levelRank if node.kind == "level" else RKG.position), _integer(node.position))
         for level in sorted(node.levels):
             if re.fullmatch(r"M[12]", level):
                 add(node.iri, str(RKG.atStudyLevel), ox.NamedNode(str(RKG) + level))
+            else:  # a year of the programme's own (BUT1): …/period/BUT1
+                add(node.iri, str(RKG.atStudyLevel), ox.NamedNode(mint(_id(fw), "period", level)))
+                years.add(level)
+    for level in sorted(years):
+        period = mint(_id(fw), "period", level)
+        add(period, RDF_TYPE, ox.NamedNode(str(RKG.StudyLevel)))
+        add(period, str(RKG.inProgramme), prog)
+        add(period, SKOS + "notation", ox.Literal(level))
     return out
+
+
+def _id(fw: Framework) -> str:
+    return fw.programme.iri.rstrip("/").rsplit("/", 1)[-1]
+
+
+def _integer(n: int) -> ox.Literal:
+    return ox.Literal(str(n), datatype=ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer"))

@@ -1,7 +1,10 @@
 """SKOS out: the framework as a ``skos:ConceptScheme`` (the programme) whose top concepts are the blocks,
 with the competencies and critical learnings ``skos:narrower`` of their block; labels in every language,
 codes as ``skos:notation``, and the SKOS mappings the graph holds for them (ESCO, data/mappings). Turtle.
-Not carried: the kinds (all are concepts), years of study, evaluation modalities, teaching units."""
+A BUT: its compétences are the top concepts, their niveaux narrower, each niveau's critical learnings
+narrower still.
+Not carried: the kinds (all are concepts), years of study, evaluation modalities, teaching units; a BUT's
+parcours, niveau ranks, composantes, situations, SAÉ, ressources, coefficients."""
 
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ from .framework import Framework
 SKOS = "http://www.w3.org/2004/02/skos/core#"
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 MATCHES = ("exactMatch", "closeMatch", "broadMatch", "narrowMatch", "relatedMatch")
-CARRIED = ("block", "competency", "learning")
+CARRIED = ("block", "competency", "level", "learning")
 MAPPINGS = """PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
 SELECT ?p ?o WHERE { ?s ?p ?o . VALUES ?p { skos:exactMatch skos:closeMatch skos:broadMatch skos:narrowMatch skos:relatedMatch } }"""
 
@@ -30,10 +33,10 @@ def triples(fw: Framework, store: Store | None = None) -> list[ox.Triple]:
         out.append(t(scheme, "notation", ox.Literal(fw.programme.code)))
     nodes = [n for n in fw.nodes.values() if n.kind in CARRIED]
     for n in nodes:
-        out += [t(n.iri, RDF_TYPE, ox.NamedNode(SKOS + "Concept")), t(n.iri, "inScheme", ox.NamedNode(scheme)),
-                t(n.iri, "notation", ox.Literal(n.code))]
+        out += [t(n.iri, RDF_TYPE, ox.NamedNode(SKOS + "Concept")), t(n.iri, "inScheme", ox.NamedNode(scheme))]
+        out += [t(n.iri, "notation", ox.Literal(n.code))] if n.code else []
         out += [t(n.iri, "prefLabel", ox.Literal(v, language=k or None)) for k, v in n.labels.items()]
-        if n.kind == "block":
+        if n.parent == scheme:  # a block (a Master), a compétence (a BUT)
             out += [t(n.iri, "topConceptOf", ox.NamedNode(scheme)), t(scheme, "hasTopConcept", ox.NamedNode(n.iri))]
         else:
             out += [t(n.iri, "broader", ox.NamedNode(n.parent or scheme)), t(n.parent or scheme, "narrower", ox.NamedNode(n.iri))]
