@@ -1,7 +1,9 @@
 """Open Badges 3.0 out: one ``Achievement`` per block (JSON-LD), as the Master validates competencies with
 open badges. ``criteria.narrative`` lists the block's evaluation modalities; ``alignment`` points at the
 block's IRI, at each of its competencies, and at the ESCO concepts they are mapped to (data/mappings).
-Not carried: critical learnings and their years of study, teaching units, generic dimensions."""
+A BUT: one ``Achievement`` per compétence (its numero, short name, and the alignment to it).
+Not carried: critical learnings and their years of study, teaching units, generic dimensions; a BUT's
+niveaux, parcours, SAÉ, ressources, coefficients."""
 
 from __future__ import annotations
 
@@ -26,7 +28,7 @@ SELECT ?concept ?label WHERE {
 
 def achievements(fw: Framework, store: Store | None = None, lang: str = "fr") -> list[dict[str, Any]]:
     out = []
-    for block in fw.blocks:
+    for block in fw.tops:  # the blocks (a Master), the compétences (a BUT)
         modalities = [m.label(lang) for m in fw.children(block.iri, "modality")]
         alignment = [_align(block.label(lang), block.iri, fw.programme.label(lang), block.code, "ceasn:Competency")]
         for c in fw.children(block.iri, "competency"):
