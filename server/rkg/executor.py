@@ -564,17 +564,26 @@ class Sandbox:
 
 
 class Pool:
-    """``size`` sandboxes; ``run`` borrows one, gives it back, or replaces it after a timeout or a crash."""
+    """``size`` sandboxes; ``run`` borrows one, gives it back, or replaces it after a timeout or a crash.
 
-    def __init__(self, spec: StoreSpec, size: int, start_timeout: float = 600.0) -> None:
+    With ``spare``, one more sandbox is kept started and idle: a killed sandbox is replaced by it at
+    once (a new spare starts in the background), so that a runaway query stopped at the time limit does
+    not leave the pool a process short while its replacement opens the store. Not for the writer (RocksDB
+    has one read-write opener)."""
+
+    def __init__(self, spec: StoreSpec, size: int, start_timeout: float = 600.0, spare: bool = False) -> None:
         self.spec, self.size, self.start_timeout = spec, size, start_timeout
         self._idle: queue.Queue[Sandbox] = queue.Queue()
         self._all: set[Sandbox] = set()
+        self._spare: Sandbox | None = None
+        self._wants_spare = spare and spec.mode != "readwrite"
         self._lock = threading.Lock()
         self._closed = False
         try:
             for _ in range(size):
                 self._add(Sandbox(spec, start_timeout))
+            if self._wants_spare:
+                self._spare = Sandbox(spec, start_timeout)
         except RuntimeError:
             self.close()  # no half-started pool left behind
             raise
@@ -590,19 +599,31 @@ class Pool:
     def _replace(self, dead: Sandbox) -> None:
         with self._lock:
             self._all.discard(dead)
+            spare, self._spare = self._spare, None
+        if spare is not None:
+            self._add(spare)  # the slot is filled at once; a new spare is started below
 
         def start() -> None:
             delay = 0.5
             while not self._closed:  # a slot is never given up: without it every request would wait
                 try:
-                    self._add(Sandbox(self.spec, self.start_timeout))
-                    return
+                    sandbox = Sandbox(self.spec, self.start_timeout)
                 except RuntimeError as e:
                     if self._closed:
                         return
                     log.error("could not restart a query process (retrying in %.0f s): %s", delay, e)
                     time.sleep(delay)
                     delay = min(delay * 2, 30.0)
+                    continue
+                if spare is None:
+                    self._add(sandbox)
+                    return
+                with self._lock:
+                    if not self._closed and self._spare is None:
+                        self._spare = sandbox
+                        return
+                sandbox.kill()  # closed meanwhile, or another restart refilled the spare
+                return
 
         threading.Thread(target=start, daemon=True, name="rkg-sandbox-restart").start()
 
@@ -633,7 +654,9 @@ class Pool:
             if isinstance(job, (QueryJob, UpdateJob, GraphStoreJob, GuardJob)):
                 # The engine died on the client's operation (Oxigraph 0.5 aborts on some ORDER BY sorts): the
                 # same request would kill the next process too, so it is answered as unprocessable.
-                return Outcome(422, message=f"the engine stopped on this operation ({how}); nothing was "
+                why = (" — the engine failed, or the operation needed more memory than a query process may use"
+                       if sandbox.process.exitcode == -signal.SIGABRT else "")
+                return Outcome(422, message=f"the engine stopped on this operation ({how}{why}); nothing was "
                                             f"applied; request id {request_id}")
             return Outcome(500, message=f"the query process ended unexpectedly ({how}); request {request_id}")
         if out.extra.get("retire"):  # the engine panicked in it: replace it rather than trust its state
@@ -648,7 +671,8 @@ class Pool:
     def close(self) -> None:
         with self._lock:
             self._closed = True
-            sandboxes = list(self._all)
+            sandboxes = list(self._all) + ([self._spare] if self._spare is not None else [])
             self._all.clear()
+            self._spare = None
         for s in sandboxes:
             s.kill()

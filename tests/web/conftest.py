@@ -47,7 +47,8 @@ class Server:
     process: subprocess.Popen
     log: Path
     sandbox_count: int
-    """Sandbox processes the server runs when every worker is up (workers × sandboxes per worker)."""
+    """Sandbox processes the server runs when every worker is up (per worker: its sandboxes, the spare
+    and, with writes, the writer)."""
 
     @property
     def sparql(self) -> str:
@@ -101,7 +102,8 @@ def start_server(args: list[str], log: Path, env: dict[str, str] | None = None) 
         process = subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                    start_new_session=True, env={**os.environ, **(env or {})})
     writable = "--allow-update" in args
-    count = option(args, "--workers", 1 if writable else 2) * (1 if writable else option(args, "--sandboxes", 2))
+    # Per worker: the read pool (--sandboxes) and its spare, plus the writer when writes are enabled.
+    count = option(args, "--workers", 1 if writable else 2) * (option(args, "--sandboxes", 2) + 1 + writable)
     server = Server(f"http://127.0.0.1:{port}", process, log, count)
     deadline = time.monotonic() + STARTUP_TIMEOUT
     while time.monotonic() < deadline:

@@ -33,7 +33,9 @@ SELECT = f"SELECT ?label WHERE {{ <{PIF}> <{SKOS}prefLabel> ?label }} ORDER BY ?
 ASK = f"ASK {{ <{PIF}> a <https://w3id.org/rkg/ontology#Programme> }}"
 CONSTRUCT = f"CONSTRUCT {{ <{PIF}> ?p ?o }} WHERE {{ <{PIF}> ?p ?o }}"
 DESCRIBE = f"DESCRIBE <{PIF}>"
-RUNAWAY = "SELECT * WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i } ORDER BY ?a ?d ?g"
+RUNAWAY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
+"""Runs for minutes in constant memory (a sorted cross product would hit the memory limit first)."""
+MEMORY_HOG = "SELECT * WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i } ORDER BY ?a ?d ?g"
 
 RESULT_TYPES = {"application/sparql-results+json": "json", "application/sparql-results+xml": "xml",
                 "text/csv": "csv", "text/tab-separated-values": "tsv"}
@@ -579,3 +581,13 @@ def test_clean_shutdown(mode: str, nquads, tmp_path) -> None:
     log = server.log_text()
     assert server.process.returncode == 0, log
     assert not any(sign in log for sign in ("SIGSEGV", "SIGABRT", "terminate called", "Traceback")), log
+
+
+def test_memory_hog_is_stopped_by_the_memory_limit(store_endpoint: Server) -> None:
+    """A sorted cross product grows until the query process reaches its RLIMIT_DATA (512 MiB by default):
+    the engine aborts, the client gets 422 saying so, and the process is replaced."""
+    r = send(store_endpoint, MEMORY_HOG + f" # {uuid.uuid4()}")
+    assert r.status_code in (422, 503), r.text  # 503 if the time limit comes first on a fast machine
+    if r.status_code == 422:
+        assert "more memory" in r.text and "SIGABRT" in r.text
+    assert send(store_endpoint, f"ASK {{ ?s ?p ?o }} # {uuid.uuid4()}").status_code == 200

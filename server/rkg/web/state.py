@@ -186,7 +186,7 @@ class EndpointState:
                 if self._pool is None:
                     if self.config.writable:
                         self._writer_pool()  # it makes the first snapshot the readers open
-                    self._pool = Pool(self.spec, max(1, self.config.sandboxes))
+                    self._pool = Pool(self.spec, max(1, self.config.sandboxes), spare=True)
         return self._pool
 
     def _writer_pool(self) -> Executor:
