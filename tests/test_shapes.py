@@ -446,10 +446,18 @@ def test_shape_list_is_as_documented(shapes_graph: Graph) -> None:
         "CriticalLearningNumber", "StudyLevelValue", "LevelEntryStudyLevel",
         "CriticalLearningAssessed", "CriticalLearningTaught",
     }
+    but_apc_violation = {  # the BUT's: compétences → niveaux → ACs, parcours
+        "ButCriticalLearningCode", "ButCriticalLearningCodeYear", "ButCriticalLearningCodeCompetency",
+        "ButCriticalLearningCodeUnique", "ButLevelRank", "ButLevelHasCriticalLearning", "ButParcoursCoversCompetency",
+    }
+    but_apc_warning = {
+        "ButCompetencyHasEssentialComponent", "ButCompetencyHasProfessionalSituation", "ButCriticalLearningMobilised",
+    }
     expected = {**{(n, "core"): "Violation" for n in core_violation}, **{(n, "core"): "Warning" for n in core_warning},
                 ("ProgrammeProfile", "core"): "Info",
                 **{(n, "rncp-master"): "Violation" for n in rncp_master},
-                ("ButCriticalLearningCode", "but-apc"): "Violation"}
+                **{(n, "but-apc"): "Violation" for n in but_apc_violation},
+                **{(n, "but-apc"): "Warning" for n in but_apc_warning}}
     assert got == expected
 
 
@@ -541,7 +549,13 @@ def test_profiles_per_programme_and_imported_graphs(shapes_graph: Graph, catalog
             dcterms:conformsTo <https://w3id.org/rkg/profile/but-apc> .
         <{but}/block/C1> a rkg:CompetencyBlock ; rkg:inProgramme <{but}> ; skos:prefLabel "Compétence 1"@fr , "Competency 1"@en ;
             rkg:hasCompetency <{but}/competency/C1> ; rkg:hasCriticalLearning <{but}/ac/AC11.01> , <{but}/ac/AC1.1> .
-        <{but}/competency/C1> a rkg:Competency ; rkg:inProgramme <{but}> ; skos:prefLabel "Réaliser"@fr , "Build"@en .
+        <{but}/competency/C1> a rkg:Competency ; rkg:inProgramme <{but}> ; skos:prefLabel "Réaliser"@fr , "Build"@en ;
+            rkg:hasEssentialComponent <{but}/competency/C1/component/1> ;
+            rkg:hasProfessionalSituation <{but}/competency/C1/situation/1> .
+        <{but}/competency/C1/component/1> a rkg:EssentialComponent ; rkg:inProgramme <{but}> ;
+            skos:prefLabel "en respectant les normes"@fr .
+        <{but}/competency/C1/situation/1> a rkg:ProfessionalSituation ; rkg:inProgramme <{but}> ;
+            skos:prefLabel "Réalisation d'un prototype"@fr .
         <{but}/ac/AC11.01> a rkg:CriticalLearning ; rkg:inProgramme <{but}> ; skos:notation "AC11.01" ;
             skos:prefLabel "Un AC"@fr , "An AC"@en .
         <{but}/ac/AC1.1> a rkg:CriticalLearning ; rkg:inProgramme <{but}> ; skos:notation "AC1.1" ;
