@@ -13,6 +13,7 @@ import csv
 import io
 import json
 import re
+from html import unescape
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import quote
@@ -626,3 +627,149 @@ def test_security_headers_keep_what_an_answer_sets() -> None:
     assert status == "200 OK" and exc_info is None and names.count("referrer-policy") == 1
     assert ("referrer-policy", "same-origin") in headers and ("Content-Security-Policy", POLICY) in headers
     assert ("X-Content-Type-Options", "nosniff") in headers
+
+
+# ---------------------------------------------------------------- a BUT: structure on the home page, the « matrice croisée »
+
+OREBUT = ROOT / "tests" / "fixtures" / "orebut"
+RT_JSON = ROOT / "tests" / "reference" / "scodoc" / "rt.json"
+
+
+@pytest.fixture(scope="module")
+def but_client(tmp_path_factory: pytest.TempPathFactory):
+    """The bundled Master, the made-up BUT DEMO with its formation (tests/fixtures/orebut) and BUT RT
+    without one (ScoDoc's JSON), imported by ``rkg import orebut``."""
+    from rkg.interop import imports
+
+    imported = tmp_path_factory.mktemp("but-pages") / "imports"
+    imports.orebut(OREBUT / "competences.xml", imported, "competences")
+    imports.orebut(OREBUT / "formation.xml", imported, "formation", "but-demo")
+    imports.orebut(RT_JSON, imported, "rt")
+    out = tmp_path_factory.mktemp("but-pages-build")
+    write(build(ROOT, imports=imported), out)
+    app = create_app(Config(nquads=out / NQUADS_NAME, queries=ROOT / "queries", version="test"))
+    yield app.test_client()
+    app.extensions["rkg"].close()
+
+
+def demo_fixture() -> tuple[dict, dict]:
+    """From the XML pair: each AC's (competency name, numero, niveau rank); each SAÉ or ressource's
+    (semester, ACs, {competency: coefficient or ''})."""
+    import xml.etree.ElementTree as ET
+
+    acs = {}
+    for c in ET.parse(OREBUT / "competences.xml").getroot().iter("competence"):
+        if c.get("numero"):
+            for nv in c.iter("niveau"):
+                for ac in nv.iter("ac"):
+                    acs[ac.get("code")] = (c.get("name"), c.get("numero"), nv.get("ordre"))
+    items = {}
+    for sem in ET.parse(OREBUT / "formation.xml").getroot().iter("semestre"):
+        for it in [*sem.iter("ressource"), *sem.iter("sae")]:
+            if it.get("code"):
+                items[it.get("code")] = (int(sem.get("numero")), [a.text for a in it.find("acs").iter("ac")],
+                                         {c.get("nom"): (c.get("coefficient") or "").replace(",", ".") for c in it.find("competences")})
+    return acs, items
+
+
+def demo_expected(kind: str) -> dict[tuple[str, str], set[str]]:
+    """(row code, SAÉ or ressource) → the ACs linking them, from the fixture."""
+    acs, items = demo_fixture()
+    out: dict[tuple[str, str], set[str]] = {}
+    for code, (_sem, mobilised, _coefs) in items.items():
+        for ac in mobilised:
+            name, numero, rank = acs[ac]
+            row = {"ac": ac, "level": f"{name} {rank}", "competency": numero}[kind]
+            out.setdefault((row, code), set()).add(ac)
+    return out
+
+
+def but_heatmap(client, kind: str, programme: str = "but-demo") -> tuple[list[dict], dict[str, dict[str, dict]], str]:
+    html = page(client, f"/coverage?programme={programme}&kind={kind}")
+    rows = tables(html)["heatmap"]
+    units = [c["text"] for c in rows[0][1:-1]]
+    codes = [unescape(c) for c in re.findall(r'<tr data-row="([^"]*)"', html)]  # a niveau's code has a space
+    assert len(codes) == len(rows) - 1
+    return rows[0][1:-1], {code: dict(zip(units, r[1:-1])) for code, r in zip(codes, rows[1:])}, html
+
+
+def test_home_lists_periods_parcours_and_niveaux(but_client) -> None:
+    html = page(but_client, "/")
+    rows = tables(html)["programmes"]
+    head = [c["text"].strip() for c in rows[0]]
+    by_code = {r[0]["text"].split()[-1]: dict(zip(head, (" ".join(c["text"].split()) for c in r))) for r in rows[1:]}
+    assert by_code["but-demo"]["Structure"] == "Periods: BUT1 (S1) · BUT2 (S3) Parcours: Gen · Sec Levels (niveaux): 3 SAÉ: 2 · Ressources: 3"
+    assert by_code["but-rt"]["Structure"] == "Periods: BUT1 · BUT2 · BUT3 Parcours: Cyber · DevCloud · IOM · PPR · ROM Levels (niveaux): 29"
+    assert by_code["rncp31854-pif"]["Structure"] == "Periods: M1 · M2"
+    assert 'href="/coverage?programme=but-demo&amp;kind=level"' in html and 'href="/coverage?programme=but-demo&amp;kind=block"' not in html
+    assert 'href="/id/but-demo/period/S1"' in html and 'href="/id/but-rt/parcours/Cyber"' in html
+
+
+def test_but_columns_are_sae_and_ressources_by_semester(but_client) -> None:
+    _, items = demo_fixture()
+    heads, _, html = but_heatmap(but_client, "ac")
+    assert 'data-family="but"' in html and "SAÉ and ressources" in html
+    # semester by semester, SAÉ before ressources
+    assert [h["text"] for h in heads] == sorted(items, key=lambda c: (items[c][0], not c.startswith("SA"), c))
+    assert {h["text"]: h["attrs"]["data-column-kind"] for h in heads} == {c: "sae" if c.startswith("SA") else "resource" for c in items}
+    assert {h["text"]: h["attrs"]["data-period"] for h in heads} == {c: f"S{items[c][0]}" for c in items}
+
+
+@pytest.mark.parametrize("kind", ["ac", "level", "competency"])
+def test_but_matrice_croisee_cells(but_client, kind: str) -> None:
+    acs, _ = demo_fixture()
+    _, rows, _ = but_heatmap(but_client, kind)
+    expected = demo_expected(kind)
+    got = {(r, u): int(c["attrs"]["data-count"]) for r, cells in rows.items() for u, c in cells.items() if c["attrs"]["data-count"] != "0"}
+    assert got == {k: len(v) for k, v in expected.items()}
+    every = {"ac": set(acs), "level": {f"{n} {r}" for n, _, r in acs.values()}, "competency": {n for _, n, _ in acs.values()}}[kind]
+    assert set(rows) == every  # every row is shown
+
+
+def test_but_competency_cells_carry_the_coefficient(but_client) -> None:
+    acs, items = demo_fixture()
+    numero = {name: n for name, n, _ in acs.values()}
+    _, rows, _ = but_heatmap(but_client, "competency")
+    got = {(r, u): float(c["attrs"]["data-coefficient"]) if c["attrs"]["data-coefficient"] else "" for r, cells in rows.items()
+           for u, c in cells.items() if "data-coefficient" in c["attrs"]}
+    assert got == {(numero[name], code): float(k) if k else "" for code, (_s, _a, coefs) in items.items() for name, k in coefs.items()}
+
+
+def test_but_cell_links_to_its_evidence(but_client) -> None:
+    _, rows, _ = but_heatmap(but_client, "level")
+    href = rows["Concevoir 1"]["R1.01"]["href"].replace("&amp;", "&")
+    html = page(but_client, href)
+    evidence = tables(html)["evidence"]
+    assert {r[0]["text"] for r in evidence[1:]} == demo_expected("level")[("Concevoir 1", "R1.01")] == {"AC11.01", "AC11.02"}
+    assert all(r[0]["href"].startswith("/id/but-demo/competency/Concevoir/level/1/ac/") for r in evidence[1:])
+    assert "rkg:mobilisesCriticalLearning" in html and "rkg:levelHasCriticalLearning" in html
+    _, rows, _ = but_heatmap(but_client, "competency")
+    html = page(but_client, rows["1"]["SAÉ1.01"]["href"].replace("&amp;", "&"))
+    assert re.search(r'id="coefficient">.*rkg:mobilisesCompetency.*<strong>40</strong>', html, re.S)
+    r = but_client.get("/coverage.csv?programme=but-demo&kind=ac")
+    table = list(csv.reader(io.StringIO(r.get_data(as_text=True))))
+    got = {(row[0], u): int(n) for row in table[1:] for u, n in zip(table[0][2:], row[2:]) if n != "0"}
+    assert got == {k: len(v) for k, v in demo_expected("ac").items()}
+
+
+def test_but_without_formation_marks_every_row(but_client) -> None:
+    """RT is imported without its référentiel de formation: no column, every row a gap, and the page says why."""
+    heads, rows, html = but_heatmap(but_client, "level", "but-rt")
+    assert heads == [] and len(rows) == 29
+    assert html.count('class="gap"') == 29 and 'id="no-columns"' in html
+    # the default kind of a BUT is its competencies (it has no block)
+    assert len(tables(page(but_client, "/coverage?programme=but-rt"))["heatmap"]) == 1 + 13
+
+
+def test_master_heatmaps_unchanged_beside_a_but(but_client) -> None:
+    _, rows = heatmap(but_client, "dimension")
+    got = {(r, u): int(c["attrs"]["data-count"]) for r, cells in rows.items() for u, c in cells.items() if c["attrs"]["data-count"] != "0"}
+    assert got == {k: len(v) for k, v in expected_cells("dimension").items()}
+    html = page(but_client, "/coverage?programme=rncp31854-pif&kind=ac")
+    assert 'data-family="master"' in html
+    rows = tables(html)["heatmap"]
+    units, units_of = [c["text"] for c in rows[0][1:-1]], units_by_block()
+    assert len(rows) == 1 + 36
+    for r in rows[1:]:  # an AC × the units of its block (AC codes repeat across blocks: the row links to its own IRI)
+        block = "RNCP31854" + r[0]["href"].split("/block/")[1].split("/")[0]
+        assert {u for u, c in zip(units, r[1:-1]) if c["attrs"]["data-count"] == "1"} == units_of[block], r[0]["href"]

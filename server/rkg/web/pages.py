@@ -11,7 +11,7 @@ from flask import Blueprint, Response, abort, current_app, render_template, requ
 
 from ..bindings import bind
 from ..catalog import Catalog, ParameterError
-from ..namespaces import PREFIXES, programme_id, programme_iri
+from ..namespaces import PREFIXES, natural, programme_id, programme_iri
 from . import heatmap, reads
 from .headers import EDITOR_POLICY
 from .i18n import pick
@@ -35,11 +35,37 @@ def _catalog() -> Catalog:
 
 
 @dataclass
+class Period:
+    iri: str
+    code: str
+    order: int | None = None
+    within: list["Period"] = field(default_factory=list)
+    """Its semesters (a year's ``skos:narrower`` periods)."""
+
+
+@dataclass
 class Programme:
     iri: str
     labels: dict[str, str] = field(default_factory=dict)
     rncp: str = ""
     counts: dict[str, int] = field(default_factory=dict)
+    periods: list[Period] = field(default_factory=list)
+    """Top periods (years) in order, each with its semesters."""
+    parcours: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)
+    """(IRI, code, labels) of each parcours."""
+
+    @property
+    def kinds(self) -> list[str]:
+        """The heat-map row kinds this programme has rows of (all when it has none, so a page still shows)."""
+        return heatmap.kinds_of(self.counts) or list(heatmap.KINDS)
+
+    @property
+    def niveaux(self) -> int:
+        return self.counts.get("DevelopmentLevel", 0)
+
+
+def _order(p: Period) -> tuple:
+    return (p.order is None, p.order or 0, natural(p.code))
 
 
 def programmes(state: EndpointState) -> list[Programme]:
@@ -52,6 +78,30 @@ def programmes(state: EndpointState) -> list[Programme]:
             p.rncp = r["rncp"].value
         if "class" in r and r["class"].value:
             p.counts[r["class"].value] = int(r["count"].value)
+    periods: dict[str, dict[str, tuple[Period, str]]] = {}
+    parcours: dict[str, dict[str, tuple[str, dict[str, str]]]] = {}
+    for r in reads.select(state, "programme-structure"):
+        prog, item = r["programme"].value, r["item"].value
+        if prog not in found:
+            continue
+        code = r["code"].value if "code" in r else item
+        if r["kind"].value == "period":
+            order = int(r["order"].value) if "order" in r and r["order"].value.lstrip("-").isdigit() else None
+            periods.setdefault(prog, {}).setdefault(item, (Period(item, code, order), r["parent"].value if "parent" in r else ""))
+        else:
+            labels = parcours.setdefault(prog, {}).setdefault(item, (code, {}))[1]
+            if "label" in r:
+                labels.setdefault(r["label"].lang, r["label"].value)
+    for prog, items in periods.items():
+        for period, parent in items.values():
+            if parent in items:
+                items[parent][0].within.append(period)
+        top = [period for period, parent in items.values() if parent not in items]
+        for period in top:
+            period.within.sort(key=_order)
+        found[prog].periods = sorted(top, key=_order)
+    for prog, items in parcours.items():
+        found[prog].parcours = sorted(((iri, code, labels) for iri, (code, labels) in items.items()), key=lambda x: natural(x[1]))
     return sorted(found.values(), key=lambda p: p.iri)
 
 
@@ -70,8 +120,10 @@ def programme_arg(state: EndpointState) -> tuple[Programme, list[Programme]]:
     return current, known
 
 
-def kind_arg() -> str:
-    kind = request.args.get("kind", "block")
+def kind_arg(programme: Programme | None = None) -> str:
+    """The heat map's row kind: ``kind``, checked; when absent, the programme's first (``block`` for the
+    Master, ``competency`` for a BUT)."""
+    kind = request.args.get("kind") or (programme.kinds[0] if programme is not None else "block")
     if kind not in heatmap.KINDS:
         abort(400, description=f"kind must be one of {', '.join(heatmap.KINDS)}, not {kind!r}")
     return kind
@@ -132,15 +184,17 @@ def questions() -> str:
 @blueprint.get("/coverage")
 def coverage() -> str:
     state = _state()
-    (current, known), kind = programme_arg(state), kind_arg()
+    current, known = programme_arg(state)
+    kind = kind_arg(current)
     return render_template("coverage.html", m=heatmap.matrix(state, current.iri, kind), programme=current,
-                           programmes=known, kinds=heatmap.KINDS)
+                           programmes=known, kinds=current.kinds)
 
 
 @blueprint.get("/coverage.csv")
 def coverage_csv() -> Response:
     state = _state()
-    programme, kind = programme_arg(state)[0].iri, kind_arg()
+    current = programme_arg(state)[0]
+    programme, kind = current.iri, kind_arg(current)
     lang = request.args.get("lang", "fr")
     name = f"coverage-{programme_id(programme)}-{kind}.csv"
     return Response(heatmap.matrix(state, programme, kind).csv(lang), mimetype="text/csv",
@@ -150,13 +204,15 @@ def coverage_csv() -> Response:
 @blueprint.get("/coverage/cell")
 def cell() -> str:
     state = _state()
-    programme, kind = programme_arg(state)[0].iri, kind_arg()
+    current = programme_arg(state)[0]
+    programme, kind = current.iri, kind_arg(current)
     m = heatmap.matrix(state, programme, kind)
     row = next((r for r in m.rows if r.iri == request.args.get("row")), None)
     unit = next((u for u in m.units if u.iri == request.args.get("unit")), None)
     if row is None or unit is None:
         abort(404, description="row and unit must be IRIs of a row and a unit of this matrix")
     return render_template("cell.html", m=m, row=row, unit=unit, blocks=m.evidence(row.iri, unit.iri),
+                           coefficient=m.coefficient(row.iri, unit.iri),
                            back=url_for("pages.coverage", programme=programme, kind=kind))
 
 
