@@ -172,14 +172,16 @@ def run_qc(store: EmbeddedStore, catalog: Catalog) -> list[Finding]:
 
 
 def left_out_graphs(store: EmbeddedStore) -> list[str]:
-    """The imported graphs (``…/graph/imports/…``) that hold no rkg:Programme: someone else's vocabularies
-    (ESCO, RNCP records, their search keys). An imported référentiel (``rkg import table|moodle``…) holds its
-    programme and is validated like ``data/``."""
+    """The imported graphs (``…/graph/imports/…``) that hold neither a rkg:Programme nor entities of one
+    (``rkg:inProgramme``): someone else's vocabularies (ESCO, RNCP records, their search keys). An imported
+    référentiel (``rkg import table|moodle|orebut``…) holds its programme, or, for a BUT's référentiel de
+    formation imported on its own, the SAÉ and ressources of a programme imported before: it is validated
+    like ``data/``."""
     imported = [g for g in store.graphs() if g.startswith(IMPORTS_GRAPHS)]
     if not imported:
         return []
     holding = {g for (g,) in store.select(
-        f"SELECT DISTINCT ?g WHERE {{ GRAPH ?g {{ ?p a <{RKG.Programme}> }} }}").values()}
+        f"SELECT DISTINCT ?g WHERE {{ GRAPH ?g {{ {{ ?p a <{RKG.Programme}> }} UNION {{ ?x <{RKG.inProgramme}> ?p }} }} }}").values()}
     return sorted((g for g in imported if g not in holding), key=natural)
 
 
@@ -193,8 +195,8 @@ def _without(store: EmbeddedStore, graphs: list[str]) -> EmbeddedStore:
 
 def validate(store: EmbeddedStore, shapes: Graph, catalog: Catalog, imports: bool = False) -> tuple[Report, Graph]:
     """Shapes (core and profiles) and QC queries on the union of the store's graphs. Imported vocabularies
-    (imported graphs without a rkg:Programme: ESCO…) are left out unless ``imports`` — they are someone
-    else's data, and the shapes are about référentiels — and named in the report. The profiles'
+    (imported graphs without a rkg:Programme or entities of one: ESCO…) are left out unless ``imports`` —
+    they are someone else's data, and the shapes are about référentiels — and named in the report. The profiles'
     descriptions (``prof:Profile`` in the shapes) are added to the data, so that a rule can tell a declared
     profile that exists from one that does not. pySHACL reads the union from an in-memory Oxigraph store
     (it accepts one as data graph), about twice as fast as from an rdflib graph, same findings."""
