@@ -15,8 +15,10 @@ from rkg.project import Project
 from rkg.store import EmbeddedStore
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
-SEED = SHARED / "seed" / "000_5ad04cdbbef53940.txt"
+REFERENCE = ROOT / "tests" / "reference"
+"""Outside material the tests read, copied with its source, version and licence (tests/reference/README.md)."""
+SEED = ROOT / "data" / "rncp31854-pif" / "source" / "000_5ad04cdbbef53940.txt"
+"""The source document the bundled data transcribes (its provenance, so it lives beside the data)."""
 DEMO_DATA = ROOT / "tests" / "fixtures" / "demo"
 VERSIONS_DATA = ROOT / "tests" / "fixtures" / "versions"
 ESCO_FIXTURES = ROOT / "tests" / "fixtures" / "esco"

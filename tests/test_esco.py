@@ -2,7 +2,7 @@
 absent there (fixtures with the official columns), an RDF dump (a dump-shaped fixture), errors, and the
 import joining the next build as a named graph of its own.
 
-Counts are those the ESCO copy's README gives (../shared/data/esco-1.2.0/README.md), not a first run's.
+Counts are those the ESCO copy's README gives (tests/reference/esco-1.2.0/README.md), not a first run's.
 """
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
-from conftest import ESCO_FIXTURES, ROOT, SHARED
+from conftest import ESCO_FIXTURES, REFERENCE, ROOT
 from rkg.build import IMPORTS, NQUADS_NAME, build
 from rkg.interop.esco import EscoError, import_csv, import_rdf
 
-ESCO_CSV = SHARED / "data" / "esco-1.2.0"
+ESCO_CSV = REFERENCE / "esco-1.2.0"
 E = "http://data.europa.eu/esco/"
 PREFIXES = """PREFIX esco: <http://data.europa.eu/esco/model#>
 PREFIX skos: <http://www.w3.org/2004/02/skos/core#>

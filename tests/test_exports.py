@@ -21,7 +21,7 @@ import pytest
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import RDF, SKOS
 
-from conftest import PIF, ROOT, SHARED
+from conftest import PIF, REFERENCE, ROOT
 from rkg.build import build
 from rkg.interop import badges, case, ctdl, framework, imports, moodle, skos
 from rkg.interop.framework import Framework
@@ -129,7 +129,7 @@ def test_ctdl_asn_loses_only_what_the_readme_says(programme) -> None:
 
 def test_case_package_is_valid(programme) -> None:
     name, _, fw = programme
-    schema = json.loads((SHARED / "data" / "case" / "case-v1p0-cfpackage-schema.json").read_text(encoding="utf-8"))
+    schema = json.loads((REFERENCE / "case" / "case-v1p0-cfpackage-schema.json").read_text(encoding="utf-8"))
     package = json.loads(case.export(fw))
     jsonschema.validate(package, schema)  # raises on an invalid package
     assert len(package["CFItems"]) == len(package["CFAssociations"]) == COUNTS[name][0]
@@ -247,7 +247,7 @@ def test_cli_export(rkg, tmp_path: Path, fmt: str) -> None:
 
 
 ELM = "http://data.europa.eu/snb/model/elm/"
-LOQ = SHARED / "data" / "elm" / "LOQ.ttl"
+LOQ = REFERENCE / "elm" / "LOQ.ttl"
 
 
 def loq_report(g: Graph) -> tuple[bool, set[tuple[str, str]]]:

@@ -1,8 +1,8 @@
 """The ESCO mapping set (data/mappings/*.sssom.tsv) as the build turns it into RDF: SKOS mapping triples,
 each annotated with its SSSOM row; every competency covered; only ESCO URIs that exist.
 
-"Exist" means listed in ../shared/reference/esco.md (its verified tables) or present in the ESCO 1.2.0
-CSV files of ../shared/data/esco-1.2.0/ (the same rule the curators followed).
+"Exist" means listed in tests/reference/esco.md (its verified tables) or present in the ESCO 1.2.0
+CSV files of tests/reference/esco-1.2.0/ (the same rule the curators followed).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import re
 
 import pytest
 
-from conftest import PIF, ROOT, SHARED
+from conftest import PIF, REFERENCE, ROOT
 
 MAPPINGS = ROOT / "data" / "mappings" / "rncp31854-pif-esco.sssom.tsv"
 GRAPH = "https://w3id.org/rkg/graph/mappings/rncp31854-pif-esco"
@@ -26,7 +26,7 @@ PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
 
 
 def known_esco_uris() -> set[str]:
-    text = (SHARED / "reference" / "esco.md").read_text(encoding="utf-8")
+    text = (REFERENCE / "esco.md").read_text(encoding="utf-8")
     uris = set(re.findall(r"http://data\.europa\.eu/esco/[\w/.-]+[\w]", text))
     section = None
     for line in text.splitlines():  # table rows give ids under the prefix stated above the table
@@ -35,7 +35,7 @@ def known_esco_uris() -> set[str]:
         row = re.match(r"\| ([0-9a-f-]{36}) \|", line)
         if row and section:
             uris.add(section + row.group(1))
-    folder = SHARED / "data" / "esco-1.2.0"
+    folder = REFERENCE / "esco-1.2.0"
     for name in ("occupations_en.csv", "skillGroups_en.csv", "broaderRelationsSkillPillar_en.csv", "skillSkillRelations_en.csv"):
         for r in csv.DictReader((folder / name).open(encoding="utf-8")):
             uris.update(v for k, v in r.items() if k in ("conceptUri", "broaderUri", "originalSkillUri", "relatedSkillUri"))

@@ -3,7 +3,7 @@ ontology, the messy cases of the documented structure (HTML fragments, entities,
 without blocks, BLOC instead of BLOC_COMPETENCES), a malformed file, and the official record meeting the
 bundled programme without changing its counts.
 
-The fixtures (tests/fixtures/rncp/) are written from ../shared/reference/rncp-export.md; their content is
+The fixtures (tests/fixtures/rncp/) are written from tests/reference/rncp-export.md; their content is
 illustrative. Memory on large exports is measured by bench/rncp_import.py, not here.
 """
 

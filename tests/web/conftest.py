@@ -33,8 +33,7 @@ from rdflib import Graph, Namespace, URIRef
 from rdflib.namespace import RDFS
 
 ROOT = Path(__file__).resolve().parents[2]
-SHARED = ROOT.parent / "shared"
-W3C = SHARED / "data" / "w3c-sparql11-protocol"
+W3C = ROOT / "tests" / "reference" / "w3c-sparql11-protocol"
 UT = Namespace("http://www.w3.org/2009/sparql/tests/test-update#")
 TOKEN = "protocol-test-token"
 STARTUP_TIMEOUT = 60.0

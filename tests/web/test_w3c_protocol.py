@@ -1,5 +1,5 @@
 """The W3C SPARQL 1.1 Protocol test cases (w3c/rdf-tests, sparql/sparql11/protocol/ and
-service-description/), read at run time from ``../shared/data/w3c-sparql11-protocol/`` and run over HTTP
+service-description/), read from the copy in ``tests/reference/w3c-sparql11-protocol/`` and run over HTTP
 against ``rkg serve``.
 
 Every ``mf:ProtocolTest`` of manifest.ttl becomes one case (id: its ``mf:name``). Its ``ht:Request``s are

@@ -1,4 +1,4 @@
-"""European Learning Model v3 out, in the shape of its LOQ application profile (``../shared/data/elm/LOQ.ttl``).
+"""European Learning Model v3 out, in the shape of its LOQ application profile (``tests/reference/elm/LOQ.ttl``).
 
 The programme is an ``elm:Qualification`` with its title in French and English, its learning outcomes
 (``elm:LearningOutcome``: one per competency and per critical learning, with ``elm:relatedESCOSkill`` for

@@ -5,7 +5,7 @@ the classification, but for the occupations' codes, kept to link each occupation
 progress every ``PROGRESS_EVERY`` records. The file is written to a temporary
 name and renamed, so an import that fails leaves nothing behind.
 
-The CSV model (``../shared/reference/esco.md``): every concept is a ``skos:Concept``; occupations are
+The CSV model (``tests/reference/esco.md``): every concept is a ``skos:Concept``; occupations are
 ``esco:Occupation`` and ``esco:MemberConcept``, skills ``esco:Skill`` and ``esco:MemberConcept``; labels are
 ``skos:prefLabel``/``altLabel``/``hiddenLabel`` in the file's language; the hierarchy is ``skos:broader``;
 an occupation's ISCO group is ``http://data.europa.eu/esco/isco/C<iscoGroup>``, reached by ``skos:broader``

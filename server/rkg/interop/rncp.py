@@ -1,4 +1,4 @@
-"""RNCP in: France Compétences' XML export v4.1 (``../shared/reference/rncp-export.md``) → N-Quads, one named
+"""RNCP in: France Compétences' XML export v4.1 (``tests/reference/rncp-export.md``) → N-Quads, one named
 graph per fiche (``https://w3id.org/rkg/graph/imports/rncp/RNCP31854``).
 
 The file is read as a stream (``iterparse``): each ``FICHE`` is mapped, written, then cleared, so memory
