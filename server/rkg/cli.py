@@ -325,7 +325,7 @@ def parser() -> argparse.ArgumentParser:
     v.add_argument("--format", choices=("text", "turtle", "json"), default="text", help="report format (default: text)")
     v.add_argument("--fail-on", choices=SEVERITIES, default="violation", help="lowest severity that makes the exit code 1 (default: violation)")
     v.add_argument("--lang", choices=("fr", "en"), default="fr", help="language of the text report (default: fr)")
-    v.add_argument("--include-imports", action="store_true", help="validate the imported vocabularies too (imported graphs without a rkg:Programme: ESCO, RNCP records…; left out by default and named in the report); imported référentiels are always validated")
+    v.add_argument("--include-imports", action="store_true", help="validate the imported vocabularies too (imported graphs that hold neither a rkg:Programme nor entities of one: ESCO, RNCP records…; left out by default and named in the report); imported référentiels are always validated")
     v.set_defaults(func=cmd_validate)
 
     q = sub.add_parser("query", parents=[common], help="run a named query of queries/ or a .rq file",
