@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import re
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -133,10 +135,39 @@ def _messages(results: Graph, result, shapes: Graph, shape) -> dict[str, str]:
     return out
 
 
+@contextmanager
+def _length_counted_once() -> Iterator[None]:
+    """pySHACL asks the length of its data graph about twice per result it makes, and for an Oxigraph
+    store that length is a full ``COUNT`` scan: 1,756 scans, 12 s of a 13 s validation on the bundled
+    Master beside three BUTs (8,100 triples), where an rdflib graph takes 0.2 s. The data graph does not
+    change during a validation (no inference, no rules), so while it runs each length is counted once."""
+    try:
+        from pyshacl.graph_abstraction import OxigraphDataGraph  # type: ignore[attr-defined]
+    except ImportError:  # a pySHACL without the Oxigraph abstraction: nothing to do
+        yield
+        return
+    original = OxigraphDataGraph.__len__
+    counted: dict[tuple, int] = {}
+
+    def once(self, context=None) -> int:  # type: ignore[no-untyped-def]
+        key = (id(self.impl), getattr(self, "locked_context", None), getattr(self, "_default_union", None),
+               None if context is None else str(getattr(context, "identifier", context)))
+        if key not in counted:
+            counted[key] = original(self, context)
+        return counted[key]
+
+    OxigraphDataGraph.__len__ = once
+    try:
+        yield
+    finally:
+        OxigraphDataGraph.__len__ = original
+
+
 def run_shacl(data: Graph | ox.Store, shapes: Graph) -> tuple[list[Finding], Graph]:
-    _conforms, results, _text = shacl_validate(
-        data, shacl_graph=shapes, inference="none", advanced=True, allow_warnings=True, abort_on_first=False
-    )
+    with _length_counted_once():
+        _conforms, results, _text = shacl_validate(
+            data, shacl_graph=shapes, inference="none", advanced=True, allow_warnings=True, abort_on_first=False
+        )
     if not isinstance(results, Graph):  # pySHACL reports a shape it cannot run (a ValidationFailure) this way
         raise BuildError("shapes", str(results))
     findings = []
