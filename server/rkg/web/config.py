@@ -36,7 +36,7 @@ class Config:
     """Query processes per web worker (1 when writes are enabled)."""
     cache_entries: int = 1024
     """Responses kept in the result cache (0 disables it)."""
-    cache_max_body: int = 2_000_000
+    cache_max_body: int = 1_048_576
     """Largest response body the cache keeps."""
     cache_bytes: int = 32 * 1024 * 1024
     """Bytes the result cache of each worker holds at most (bodies and a fixed overhead per entry)."""
