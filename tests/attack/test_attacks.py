@@ -182,3 +182,26 @@ def test_one_client_cannot_take_every_process(store_endpoint: Server) -> None:
     assert {r.status_code for r in statuses} <= {429, 503}
     assert all(r.headers.get("Retry-After") for r in statuses)
     assert any(r.status_code == 429 for r in statuses)
+
+
+def test_allow_listed_federation_reaches_only_its_endpoint(nquads, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """With --federation-allow, a checked SERVICE runs in the federation sandbox and reaches the listed
+    endpoint; any other endpoint, and a variable one, is refused before execution."""
+    from web.conftest import start_server, stop_server
+
+    with listening() as allowed, listening() as other:
+        server = start_server(["--federation-allow", f"http://{allowed.host}/sparql"],
+                              tmp_path_factory.mktemp("federation") / "server.log")
+        try:
+            ok = requests.get(server.sparql, headers=JSON, timeout=30, params={
+                "query": f"SELECT * WHERE {{ SERVICE <http://{allowed.host}/sparql> {{ ?s ?p ?o }} }}"})
+            assert ok.status_code == 200, ok.text
+            assert allowed.accepted >= 1
+            for text in (f"SELECT * WHERE {{ SERVICE <http://{other.host}/sparql> {{ ?s ?p ?o }} }}",
+                         f"PREFIX : <http://{other.host}/> SELECT * WHERE {{ SERVICE:sparql {{ ?s ?p ?o }} }}",
+                         "SELECT * WHERE { SERVICE ?e { ?s ?p ?o } }"):
+                r = requests.get(server.sparql, headers=JSON, timeout=30, params={"query": text})
+                assert r.status_code == 403, r.text
+            assert other.accepted == 0
+        finally:
+            stop_server(server)
