@@ -240,8 +240,10 @@ def oxigraph_server(nquads: Path, workdir: Path, args: argparse.Namespace) -> Se
 
 
 def rkg_server(workdir: Path, args: argparse.Namespace) -> Server:
+    # every load client is 127.0.0.1, one client for the server: it may run as many operations as it has
+    # connections (else the app answers the extra ones 429 at once)
     options = ["--workers", str(args.workers), "--sandboxes", str(args.sandboxes), "--time-limit", f"{args.time_limit:g}",
-               "--max-rows", "100000", "--max-request-bytes", "1048576"]
+               "--max-rows", "100000", "--max-request-bytes", "1048576", "--client-concurrency", str(args.clients)]
     command = [sys.executable, "-m", "rkg", "serve", "--root", str(ROOT), "-q", "--host", "127.0.0.1",
                "--port", "{port}", *options]
     env_note = "rkg serve " + " ".join(options)

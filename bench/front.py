@@ -2,18 +2,21 @@
 
 One run starts, one after the other on the loopback interface, ``oxigraph serve-read-only`` (the reference,
 as in bench/endpoint.py) and each candidate front serving the same app (``rkg.web.create_app`` on the
-bundled graph, 2 worker processes, 2 sandboxes each, 8 app threads per worker, 1 MiB request limit):
+bundled graph, 2 worker processes, 2 sandboxes each, 16 app threads per worker, 1 MiB request limit; every
+load client is 127.0.0.1, so that one client may run as many operations as it has connections,
+``--client-concurrency 8``):
 
 ``granian-front``
     ``rkg serve`` itself: granian (Rust, hyper) in its ASGI interface with rkg's buffering adapter
     (``rkg.serve.Front``: whole request read on the event loop, then the WSGI app in a thread).
 ``granian-wsgi``
-    granian's WSGI interface (8 blocking threads per worker): heads are read in Rust, but the body is read
+    granian's WSGI interface (16 blocking threads per worker): heads are read in Rust, but the body is read
     by the app's thread, from the socket.
 ``gunicorn-gthread``
-    the front ``rkg serve`` used before: gunicorn, gthread workers, 8 threads, ``limit_request_line 0``.
+    the front ``rkg serve`` used before: gunicorn, gthread workers (16 threads here, 8 then),
+    ``limit_request_line 0``.
 ``waitress``
-    waitress (an asyncore event loop that buffers whole requests, then a thread pool of 8), one process per
+    waitress (an asyncore event loop that buffers whole requests, then a thread pool of 16), one process per
     worker sharing a listening socket bound by a small pre-fork master (this script's ``launch``).
 
 For each server:
@@ -64,7 +67,8 @@ sys.path.insert(0, str(ROOT / "server"))
 import endpoint as ep  # noqa: E402  (bench/endpoint.py: servers, queries, load generator)
 
 FRONTS = ("granian-front", "granian-wsgi", "gunicorn-gthread", "waitress")
-THREADS = 8
+THREADS = 16
+"""App threads per worker process, for every front (rkg serve's default)."""
 MAX_REQUEST_BYTES = 1_048_576
 HEADER_TIMEOUT = 10.0
 SLOW_LIMIT, SLOW_SECONDS_LIMIT = 200, 60.0
@@ -84,7 +88,7 @@ def _config(args: argparse.Namespace):
     return Config(nquads=project.build_dir / build_mod.NQUADS_NAME, shapes=project.shapes, queries=project.queries,
                   assets=project.assets if project.assets.is_dir() else None,
                   version=f"{__version__}+{built['digest'][:10]}", time_limit=args.time_limit, max_rows=100_000,
-                  max_request_bytes=MAX_REQUEST_BYTES, sandboxes=args.sandboxes)
+                  max_request_bytes=MAX_REQUEST_BYTES, sandboxes=args.sandboxes, client_concurrency=args.clients)
 
 
 def _make_app(config):
@@ -191,6 +195,7 @@ def launch_main(argv: list[str]) -> int:
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--sandboxes", type=int, default=2)
     p.add_argument("--time-limit", type=float, default=10.0)
+    p.add_argument("--clients", type=int, default=8, help="operations one client may run at once (--client-concurrency)")
     args = p.parse_args(argv)
     LAUNCHERS[args.front](_config(args), args)
     return 0
@@ -202,12 +207,15 @@ def launch_main(argv: list[str]) -> int:
 def candidate(name: str, workdir: Path, args: argparse.Namespace) -> ep.Server:
     common = ["--workers", str(args.workers), "--sandboxes", str(args.sandboxes), "--time-limit", f"{args.time_limit:g}"]
     if name == "granian-front":
+        # every load client is 127.0.0.1, one client for the server: it may run as many operations as it has
+        # connections (else the app answers the extra ones 429 at once)
         command = [sys.executable, "-m", "rkg", "serve", "--root", str(ROOT), "-q", "--host", "127.0.0.1",
                    "--port", "{port}", *common, "--max-rows", "100000", "--max-request-bytes", str(MAX_REQUEST_BYTES),
-                   "--header-timeout", f"{HEADER_TIMEOUT:g}"]
+                   "--header-timeout", f"{HEADER_TIMEOUT:g}", "--client-concurrency", str(args.clients)]
         note = "rkg serve " + " ".join(command[command.index("--workers"):])
     else:
-        command = [sys.executable, str(Path(__file__).resolve()), "launch", name, "--port", "{port}", *common]
+        command = [sys.executable, str(Path(__file__).resolve()), "launch", name, "--port", "{port}", *common,
+                   "--clients", str(args.clients)]
         note = f"bench/front.py launch {name} " + " ".join(common)
     return ep.Server(name, command, "/health", workdir / f"{name}.log", {"options": note})
 
