@@ -114,6 +114,15 @@ def form_body(query: str) -> bytes:
 # ---------------------------------------------------------------- servers
 
 
+def print_log_tails(servers: list) -> None:
+    """The last lines of each server's log, on stderr: what a failed run needs to be understood."""
+    for s in servers:
+        if s.log.exists():
+            tail = s.log.read_text(errors="replace").splitlines()[-15:]
+            if tail:
+                print(f"--- last lines of the {s.name} log:\n" + "\n".join(tail), file=sys.stderr)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -693,11 +702,7 @@ def main(argv: list[str] | None = None) -> int:
                           f"{args.clients} clients ({args.client})", file=sys.stderr)
                     results.append(measure(s, queries, w, args, workdir, run_id))
         except BaseException:
-            for s in servers:
-                if s.log.exists():
-                    tail = s.log.read_text(errors="replace").splitlines()[-15:]
-                    if tail:
-                        print(f"--- last lines of the {s.name} log:\n" + "\n".join(tail), file=sys.stderr)
+            print_log_tails(servers)
             raise
         finally:
             for s in servers:

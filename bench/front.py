@@ -461,11 +461,7 @@ def main(argv: list[str] | None = None) -> int:
                 if s is not reference:
                     s.stop()
         except BaseException:
-            for s in servers:
-                if s.log.exists():
-                    tail = s.log.read_text(errors="replace").splitlines()[-15:]
-                    if tail:
-                        print(f"--- last lines of the {s.name} log:\n" + "\n".join(tail), file=sys.stderr)
+            ep.print_log_tails(servers)
             raise
         finally:
             for s in servers:
