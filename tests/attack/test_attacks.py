@@ -17,6 +17,8 @@ from support.hostile import _QUERIES, _UPDATES, spelled
 from support.listener import listening
 from web.conftest import TOKEN, Server
 
+pytestmark = pytest.mark.server
+
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 JSON = {"Accept": "application/sparql-results+json"}
 DIGITS = "{ 0 1 2 3 4 5 6 7 8 9 }"

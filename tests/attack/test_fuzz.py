@@ -9,12 +9,15 @@ import threading
 from collections import Counter
 from pathlib import Path
 
+import pytest
 import requests
 
 from support.clients import session_from
 from support.fuzz import UPDATES, requests_for, seeds
 from support.hostile import HOSTILE_QUERIES
 from web.conftest import TOKEN, Server
+
+pytestmark = [pytest.mark.server, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[2]
 COUNT = 10_000

@@ -16,6 +16,8 @@ from rkg.catalog import Catalog
 
 from .conftest import ROOT, Server
 
+pytestmark = pytest.mark.server
+
 CASES = sorted(p for p in (ROOT / "tests" / "queries").glob("*.json") if "store" not in json.loads(p.read_text()))
 CATALOG = Catalog.from_folder(ROOT / "queries")
 TIMEOUT = 30

@@ -24,6 +24,8 @@ from rdflib import Graph, URIRef
 
 from .conftest import ROOT, Server, _serve
 
+pytestmark = [pytest.mark.browser, pytest.mark.server]
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # Root on a closed network: no sandbox (needs user namespaces), no GPU, no calls home. Playwright's
 # launch() starts each browser on a new, empty profile (its own --user-data-dir).

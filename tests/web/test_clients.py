@@ -17,7 +17,7 @@ from SPARQLWrapper.SPARQLExceptions import QueryBadFormed
 
 from .conftest import Server
 
-pytestmark = [pytest.mark.filterwarnings("ignore::DeprecationWarning:rdflib"),  # parsers of rdflib and SPARQLWrapper still
+pytestmark = [pytest.mark.server, pytest.mark.filterwarnings("ignore::DeprecationWarning:rdflib"),  # parsers of rdflib and SPARQLWrapper still
               pytest.mark.filterwarnings("ignore::DeprecationWarning:SPARQLWrapper"),  # use ConjunctiveGraph
               # SPARQLWrapper's notice that JSON for a graph makes it send Accept: */* (format=json still says it)
               pytest.mark.filterwarnings("ignore:Sending Accept header:RuntimeWarning")]

@@ -6,7 +6,11 @@ import json
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 from .conftest import start_server, stop_server
+
+pytestmark = pytest.mark.server
 
 
 def test_location_created_from_build_and_reported(tmp_path: Path) -> None:

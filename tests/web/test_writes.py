@@ -39,7 +39,7 @@ from rkg.executor import GraphStoreJob, StoreSpec, UpdateJob
 from rkg import writes
 from rkg.writes import DEFAULT, Writer, footprint, with_using
 
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:rdflib")  # rdflib's JSON-LD and TriG parsers
+pytestmark = [pytest.mark.server, pytest.mark.filterwarnings("ignore::DeprecationWarning:rdflib")]  # rdflib's JSON-LD and TriG parsers
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO_DATA = ROOT / "tests" / "fixtures" / "demo"
