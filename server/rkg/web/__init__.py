@@ -17,7 +17,7 @@ from ..namespaces import BASE, programme_id
 from ..negotiation import negotiate, wants_html
 from ..results import CONTENT_TYPES, graph
 from ..validation import short_iri
-from . import api, i18n, linked_data, pages
+from . import api, i18n, linked_data, pages, releases
 from .config import Config
 from .describe import void_description
 from .graph_store import blueprint as graph_store
@@ -36,6 +36,7 @@ def create_app(config: Config) -> Flask:
     app.register_blueprint(api.blueprint)
     app.register_blueprint(pages.blueprint)
     app.register_blueprint(linked_data.blueprint)
+    app.register_blueprint(releases.blueprint)
 
     @app.context_processor
     def page_context() -> dict[str, Any]:

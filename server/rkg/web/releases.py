@@ -1,0 +1,53 @@
+"""Versioned ontology IRIs resolve: ``/ontology/<version>`` (the ontology's ``owl:versionIRI``,
+``https://w3id.org/rkg/ontology/0.1.0``) answers the ontology file of that release, read from the named
+graph that holds an ``owl:Ontology`` with that version IRI. Turtle by default (no ``Accept``, ``*/*``);
+JSON-LD, N-Triples or RDF/XML by ``Accept`` or ``?format=`` as on ``/ontology``. A version no graph
+declares is a 404.
+
+A browser (HTML preferred) gets the version IRI's Linked Data page, like every IRI of the graph, and any
+other path under ``/ontology/`` (not shaped like a version) is left to the Linked Data pages.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pyoxigraph as ox
+from flask import Blueprint, Response, abort, current_app, request
+
+from ..namespaces import BASE
+from ..negotiation import negotiate
+from ..results import CONTENT_TYPES
+from . import linked_data, reads
+
+blueprint = Blueprint("releases", __name__)
+
+VERSION = re.compile(r"\d+(?:\.\d+)*(?:[-+.][0-9A-Za-z.-]+)?")
+"""A release number as pyproject and owl:versionInfo write it (``0.1.0``, ``1.0.0rc1``, ``1.2.0-beta``)."""
+OFFERS = {"text/turtle": "turtle", "application/ld+json": "jsonld", "application/n-triples": "nt",
+          "application/rdf+xml": "rdf", "text/html": "html"}
+"""RDF formats of the file, Turtle first (the default for ``*/*`` and for no ``Accept``); HTML last."""
+SHORT = {"html": "text/html", "turtle": "text/turtle", "ttl": "text/turtle", "jsonld": "application/ld+json", "json-ld": "application/ld+json",
+         "nt": "application/n-triples", "rdf": "application/rdf+xml"}
+
+
+@blueprint.get("/ontology/<version>")
+def release(version: str) -> Response:
+    if not VERSION.fullmatch(version):
+        return linked_data.local(version)
+    asked = request.args.get("format")
+    if asked and asked not in SHORT:
+        abort(400, description=f"format must be one of {', '.join(SHORT)}")
+    media = SHORT[asked] if asked else negotiate(request.headers.get("Accept"), OFFERS)
+    if media is None:
+        return Response("offered: " + ", ".join(OFFERS) + "\n", 406, mimetype="text/plain")
+    if media == "text/html":
+        return linked_data.local(version)
+    state = current_app.extensions["rkg"]
+    iri = f"{BASE}ontology/{version}"
+    found = reads.select(state, "ontology-release", this=ox.NamedNode(iri))
+    if not found:
+        return Response(f"no release {version} of the ontology here (no graph declares the version IRI <{iri}>)\n",
+                        404, mimetype="text/plain")
+    graph = reads.construct(state, "graph-content", media, graph=ox.NamedNode(found[0]["graph"].value))
+    return Response(graph.body, headers={"Content-Type": CONTENT_TYPES[media], "Vary": "Accept"})
