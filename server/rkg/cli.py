@@ -10,16 +10,20 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from . import __version__, results
-from .build import BuildError
-from .files import write_atomic
-from .catalog import Catalog, ParameterError, UnknownQuery, run
-from .project import Project, ProjectError
-from .store import QueryError, Table
-from .validation import SEVERITIES, load_shapes, render_json, render_text, render_turtle, validate
+from . import __version__
+
+if TYPE_CHECKING:
+    from .project import Project
+    from .store import Table
+
+# rdflib, pySHACL, pyoxigraph, Flask, granian, openpyxl and owlready2 are imported by the subcommands that
+# use them, never here: `rkg --version` and `rkg --help` start in a few tens of milliseconds (bench/cli_start.py).
 
 EXIT_OK, EXIT_FINDINGS, EXIT_INPUT = 0, 1, 2
+SEVERITIES = ("violation", "warning", "info")
+"""``rkg.validation.SEVERITIES``, repeated so that the parser does not import pySHACL (a test checks they agree)."""
 
 
 class InputError(Exception):
@@ -33,6 +37,8 @@ def _progress(args: argparse.Namespace):
 
 
 def _project(args: argparse.Namespace) -> Project:
+    from .project import Project
+
     return Project.locate(args.root, args.build_dir, args.data or ())
 
 
@@ -52,6 +58,9 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    from .catalog import Catalog
+    from .validation import load_shapes, render_json, render_text, render_turtle, validate
+
     project = _project(args)
     progress = _progress(args)
     store = project.store(progress)
@@ -80,6 +89,8 @@ def _params(pairs: Sequence[str]) -> dict[str, str]:
 
 
 def cmd_query(args: argparse.Namespace) -> int:
+    from .catalog import Catalog, run
+
     project = _project(args)
     catalog = Catalog.from_folder(project.queries)
     if args.list or not args.name:
@@ -95,6 +106,8 @@ def cmd_query(args: argparse.Namespace) -> int:
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
+    from .catalog import Catalog, run
+
     project = _project(args)
     store = project.store(_progress(args))
     catalog = Catalog.from_folder(project.queries)
@@ -227,6 +240,7 @@ EXPORTS = ("ctdl-asn", "case", "elm", "moodle", "badges", "skos", "jsonld", "tab
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    from .files import write_atomic
     from .interop import badges, case, ctdl, elm, framework, jsonld, moodle, skos
 
     project = _project(args)
@@ -289,6 +303,8 @@ def _replace_atomic(target: Path, write) -> None:
 
 
 def render_table(table: Table, fmt: str) -> str:
+    from . import results
+
     rows = table.values()
     if fmt == "json":  # SPARQL 1.1 Query Results JSON Format
         return json.dumps(json.loads(results.select_json(table.columns, table.rows)), ensure_ascii=False, indent=2) + "\n"
@@ -413,15 +429,27 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def _input_errors() -> tuple[type[Exception], ...]:
+    """Exceptions that mean bad input (exit 2), imported only once a subcommand has raised something."""
+    from .build import BuildError
+    from .catalog import ParameterError, UnknownQuery
+    from .project import ProjectError
+    from .store import QueryError
+
+    return (InputError, ProjectError, BuildError, ParameterError, UnknownQuery, QueryError, ValueError)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         return args.func(args)
-    except (InputError, ProjectError, BuildError, ParameterError, UnknownQuery, QueryError, ValueError) as e:
-        print(f"rkg: error: {e}", file=sys.stderr)
-        return EXIT_INPUT
     except BrokenPipeError:
         return EXIT_OK
+    except Exception as e:
+        if not isinstance(e, _input_errors()):
+            raise
+        print(f"rkg: error: {e}", file=sys.stderr)
+        return EXIT_INPUT
 
 
 if __name__ == "__main__":
