@@ -34,7 +34,7 @@ CASES = [
 
 @pytest.mark.parametrize("accept, short, graph, expected", CASES)
 def test_negotiate(accept, short, graph, expected) -> None:
-    assert negotiate(accept, GRAPHS if graph else RESULTS, short, graph=graph) == expected
+    assert negotiate(accept, GRAPHS if graph else RESULTS, short) == expected
 
 
 @pytest.mark.parametrize("accept, html", [

@@ -16,13 +16,14 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
+from . import formats
 from .files import atomic_file
 from .namespaces import BUILD_GRAPH, IMPORTS_GRAPHS, PREFIXES, RKG, graph_iri
 
 IMPORT_SEARCH_KEYS = IMPORTS_GRAPHS + "search-keys"
 """Graph of the search keys of imported labels (the build graph holds those of the sources)."""
 
-SOURCE_SUFFIXES = {".ttl": ox.RdfFormat.TURTLE, ".nt": ox.RdfFormat.N_TRIPLES, ".nq": ox.RdfFormat.N_QUADS}
+SOURCE_SUFFIXES = formats.suffixes(formats.TURTLE, formats.N_TRIPLES, formats.N_QUADS)
 """An N-Quads source (what ``rkg import rncp`` writes: one graph per fiche) keeps its own graph names."""
 MAPPING_SUFFIX = ".sssom.tsv"
 """SSSOM mapping sets (data/mappings/), turned into SKOS mapping triples by the build."""

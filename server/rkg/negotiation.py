@@ -5,50 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-# Result formats for SELECT/ASK, first is the default.
-RESULTS: dict[str, str] = {
-    "application/sparql-results+json": "json",
-    "application/sparql-results+xml": "xml",
-    "text/csv": "csv",
-    "text/tab-separated-values": "tsv",
-}
-# Graph formats for CONSTRUCT/DESCRIBE, first is the default.
-GRAPHS: dict[str, str] = {
-    "text/turtle": "turtle",
-    "application/n-triples": "ntriples",
-    "application/ld+json": "jsonld",
-    "application/rdf+xml": "rdfxml",
-    "application/trig": "trig",
-    "application/n-quads": "nquads",
-}
-# Media types clients use for the same thing.
-ALIASES: dict[str, str] = {
-    "application/json": "application/sparql-results+json",
-    "application/xml": "application/sparql-results+xml",
-    "text/xml": "application/sparql-results+xml",
-    "application/x-turtle": "text/turtle",
-    "text/plain": "application/n-triples",
-    "application/x-trig": "application/trig",
-    "text/x-nquads": "application/n-quads",
-}
-# Values of format=/output=/results= (SPARQLWrapper sends format=json, xml, csv, tsv, turtle, n3, rdf, json-ld).
-SHORT: dict[str, tuple[str, str]] = {
-    "json": ("application/sparql-results+json", "application/ld+json"),
-    "xml": ("application/sparql-results+xml", "application/rdf+xml"),
-    "csv": ("text/csv", ""),
-    "tsv": ("text/tab-separated-values", ""),
-    "turtle": ("", "text/turtle"),
-    "ttl": ("", "text/turtle"),
-    "n3": ("", "text/turtle"),
-    "rdf": ("", "application/rdf+xml"),
-    "rdf+xml": ("", "application/rdf+xml"),
-    "json-ld": ("", "application/ld+json"),
-    "jsonld": ("", "application/ld+json"),
-    "nt": ("", "application/n-triples"),
-    "ntriples": ("", "application/n-triples"),
-    "trig": ("", "application/trig"),
-    "nquads": ("", "application/n-quads"),
-}
+from . import formats
+from .formats import GRAPHS, RESULTS  # noqa: F401  (the protocol's offers, re-exported)
 
 
 @dataclass(frozen=True)
@@ -73,7 +31,7 @@ def parse_accept(header: str | None) -> list[Range]:
     ranges = []
     for i, part in enumerate(header.split(",")):
         fields = [f.strip() for f in part.split(";")]
-        media = ALIASES.get(fields[0].lower(), fields[0].lower())
+        media = fields[0].lower()
         if "/" not in media:
             continue
         q = 1.0
@@ -89,21 +47,26 @@ def parse_accept(header: str | None) -> list[Range]:
     return ranges
 
 
-def negotiate(accept: str | None, offered: dict[str, str], short: str | None = None, graph: bool = False) -> str | None:
-    """The media type to answer with, or None (406). ``short`` is a format=/output=/results= value, which
-    wins over Accept when it names an offered format."""
+def negotiate(accept: str | None, offered: dict[str, str], short: str | None = None) -> str | None:
+    """The media type to answer with, or None (406). ``short`` is a format=/output=/results= value (a
+    short name such as ``json`` or ``ttl``, or a media type), which wins over Accept when it names an
+    offered format. A media type of Accept that is an alias (``application/x-turtle``, ``text/plain`` for
+    N-Triples, ``application/json`` for SPARQL JSON results…) stands for the offered type it names, unless
+    that alias is offered itself (the API offers plain ``application/json``)."""
     if short:
-        pair = SHORT.get(short.strip().lower())
-        wanted = ALIASES.get(short.strip().lower(), short.strip().lower())
-        choice = (pair[1] if graph else pair[0]) if pair else wanted
-        if choice in offered:
+        choice = formats.from_short(short, offered)
+        if choice:
             return choice
     ranges = parse_accept(accept)
+    aliases = formats.aliases(offered)
     best: tuple[float, int, int, int] | None = None
     chosen = None
     for pos, media in enumerate(offered):
-        # The most specific range that matches decides the quality of this media type (RFC 9110 §12.5.1).
-        matching = [r for r in ranges if r.matches(media)]
+        names = [media, *(a for a, m in aliases.items() if m == media)]
+        # The most specific range that matches decides the quality of this media type (RFC 9110 §12.5.1);
+        # an alias counts only when named exactly, never through a wildcard.
+        matching = [r for r in ranges if r.matches(media)
+                    or (r.specificity == 2 and f"{r.type}/{r.subtype}" in names)]
         if not matching:
             continue
         r = max(matching, key=lambda r: (r.specificity, -r.order))

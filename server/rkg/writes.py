@@ -79,7 +79,9 @@ from . import lexer
 from .lexer import Token
 from .executor import GraphStoreJob, Outcome, StoreSpec, UpdateJob
 from .namespaces import GRAPH, ID, graph_iri
-from .results import CONTENT_TYPES, RDF_FORMATS, graph as serialize_graph
+from .formats import REPORTS, UPLOADS  # noqa: F401  (re-exported: the graph store checks uploads)
+from .formats import CONTENT_TYPES, JSON, RDF_WRITERS as RDF_FORMATS, TURTLE
+from .results import graph as serialize_graph
 
 if TYPE_CHECKING:
     from rdflib import Graph
@@ -88,19 +90,6 @@ GraphName = ox.NamedNode | ox.BlankNode | ox.DefaultGraph
 DEFAULT = ox.DefaultGraph()
 ONTOLOGY_GRAPH = graph_iri("ontology/rkg.ttl")
 
-REPORTS: dict[str, str] = {"application/json": "json", "text/turtle": "turtle"}
-"""Formats of the 422 validation report; the first is the default."""
-
-UPLOADS: dict[str, ox.RdfFormat] = {
-    "text/turtle": ox.RdfFormat.TURTLE,
-    "application/x-turtle": ox.RdfFormat.TURTLE,
-    "application/n-triples": ox.RdfFormat.N_TRIPLES,
-    "text/plain": ox.RdfFormat.N_TRIPLES,
-    "application/rdf+xml": ox.RdfFormat.RDF_XML,
-    "application/ld+json": ox.RdfFormat.JSON_LD,
-}
-"""Media types accepted as Graph Store request bodies (RDF graphs; datasets are refused)."""
-
 FUNC = "urn:rkg:write:"
 
 
@@ -108,7 +97,7 @@ def report_media(accept: str | None) -> str:
     """The 422 report format for an Accept header (JSON unless Turtle is preferred)."""
     from .negotiation import negotiate
 
-    return negotiate(accept, REPORTS) or "application/json"
+    return negotiate(accept, REPORTS) or JSON.media
 
 
 def graph_label(g: GraphName) -> str:
@@ -502,12 +491,12 @@ class Writer:
         if n > REPORT_LIMIT:
             error += f" (the first {REPORT_LIMIT} are listed)"
         kept = sorted(introduced, key=lambda k: (k[0], k[1], k[2] or "", k[3] or ""))[:REPORT_LIMIT]
-        if media == "text/turtle":
-            return report_turtle(validation.results, set(kept), error), CONTENT_TYPES["text/turtle"]
+        if media == TURTLE:
+            return report_turtle(validation.results, set(kept), error), CONTENT_TYPES[TURTLE]
         violations = [{"shape": f.rule, "focus": f.focus, "path": f.path, "value": f.value, "name": f.rule_name,
                        "message": f.message} for f in (introduced[k] for k in kept)]
         body = {"error": error, "count": n, "violations": violations}
-        return json.dumps(body, ensure_ascii=False, indent=1).encode(), "application/json"
+        return json.dumps(body, ensure_ascii=False, indent=1).encode(), JSON.media
 
     def _commit(self, change: Change) -> None:
         """One ``Store.update``: one transaction."""
@@ -645,7 +634,7 @@ def read_graph(store: ox.Store, job: GraphStoreJob) -> Outcome:
     g: GraphName = DEFAULT if job.graph is None else ox.NamedNode(job.graph)
     if isinstance(g, ox.NamedNode) and not store.contains_named_graph(g):
         return Outcome(404, message=f"no graph named <{job.graph}>")
-    media = job.media or "text/turtle"
+    media = job.media or TURTLE
     if media not in RDF_FORMATS:
         return Outcome(406, message="offered: " + ", ".join(RDF_FORMATS))
     triples = []

@@ -123,3 +123,17 @@ def test_every_question_refuses_bad_parameters(client, name: str) -> None:
     for params, message in bad_values(name):
         r = client.get(f"/api/queries/{name}", query_string={**required, **params})
         assert r.status_code == 400 and message in r.json()["error"], (params, r.text)
+
+
+JSON_ROUTES = ["/api/queries", "/api/queries/block-summary", "/api/queries/uncovered-dimensions", "/api/openapi.json", "/health"]
+ACCEPTS = {"application/json": "application/json", "*/*": "*/*", "none": None}
+"""What fetch, requests and curl send: each must get JSON on every JSON route (not 406, not SPARQL JSON)."""
+
+
+@pytest.mark.parametrize("accept", sorted(ACCEPTS))
+@pytest.mark.parametrize("route", JSON_ROUTES)
+def test_json_routes_answer_json(client, route: str, accept: str) -> None:
+    r = client.get(route, headers={"Accept": ACCEPTS[accept]})  # None: requests sends no Accept at all
+    assert r.status_code == 200, r.text
+    assert media(r) == "application/json"
+    assert r.json() is not None

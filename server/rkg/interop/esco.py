@@ -26,6 +26,7 @@ from typing import BinaryIO
 
 import pyoxigraph as ox
 
+from .. import formats
 from ..files import atomic_file
 
 ESCO = "http://data.europa.eu/esco/"
@@ -44,8 +45,7 @@ RELATIONS = {"essential": ("relatedEssentialSkill", "isEssentialSkillFor"),
 FILES = ("occupations", "skills", "skillGroups", "broaderRelationsSkillPillar", "broaderRelationsOccPillar",
          "skillSkillRelations", "occupationSkillRelations")
 """CSV tables read, in this order, as ``<table>_<lang>.csv``; absent ones are skipped (and reported)."""
-RDF_FORMATS = {".ttl": ox.RdfFormat.TURTLE, ".nt": ox.RdfFormat.N_TRIPLES, ".nq": ox.RdfFormat.N_QUADS,
-               ".rdf": ox.RdfFormat.RDF_XML, ".owl": ox.RdfFormat.RDF_XML}
+RDF_FORMATS = formats.suffixes(formats.TURTLE, formats.N_TRIPLES, formats.N_QUADS, formats.RDF_XML)
 
 Progress = Callable[[str], None]
 

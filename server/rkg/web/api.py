@@ -13,6 +13,7 @@ from flask import Blueprint, Response, current_app, render_template, request
 from ..bindings import bind
 from ..catalog import Catalog, NamedQuery, ParameterError
 from ..executor import QueryJob
+from ..formats import API as FORMATS, API_RESULTS, CSV, HTML, JSON
 from ..negotiation import negotiate
 from . import reads
 from .i18n import choose
@@ -20,8 +21,6 @@ from .state import EndpointState
 
 blueprint = Blueprint("api", __name__, url_prefix="/api")
 
-FORMATS = {"application/json": "json", "text/csv": "csv", "text/html": "html"}
-RESULT_MEDIA = {"json": "application/sparql-results+json", "csv": "text/csv", "html": "application/sparql-results+json"}
 _SCHEMA_TYPES = {"iri": {"type": "string", "format": "uri"}, "integer": {"type": "integer"}, "number": {"type": "integer"}}
 
 
@@ -46,7 +45,7 @@ def describe(name: str, q: NamedQuery) -> dict[str, Any]:
 @blueprint.get("/queries")
 def list_queries() -> Response:
     body = [describe(name, q) for name, q in _catalog().queries.items()]
-    return Response(json.dumps(body, ensure_ascii=False, indent=1), mimetype="application/json")
+    return Response(json.dumps(body, ensure_ascii=False, indent=1), mimetype=JSON.media)
 
 
 @blueprint.get("/queries/<path:name>")
@@ -55,8 +54,8 @@ def run_query(name: str) -> Response:
     query = catalog.queries.get(name)
     if query is None:
         return _error(404, f"no named query '{name}'; see /api/queries")
-    asked = request.args.get("format")
-    fmt = asked if asked in RESULT_MEDIA else FORMATS.get(negotiate(request.headers.get("Accept"), FORMATS) or "")
+    # format=json|csv|html wins over Accept; Accept: application/json, */* or none answer JSON
+    fmt = negotiate(request.headers.get("Accept"), FORMATS, request.args.get("format"))
     if fmt is None:
         return _error(406, "offered: " + ", ".join(FORMATS))
     names = {p.name for p in query.parameters}
@@ -74,17 +73,17 @@ def run_query(name: str) -> Response:
     except reads.ReadError as e:
         return _error(e.status, str(e))
     config = state.config
-    out = state.run(QueryJob(text, RESULT_MEDIA[fmt], None, max_rows=config.max_rows,
+    out = state.run(QueryJob(text, API_RESULTS[fmt], None, max_rows=config.max_rows,
                              max_bytes=config.max_answer_bytes), request.environ)
     if out.status != 200:
         return _error(out.status, out.message)
-    if fmt == "html":
-        return Response(_html_table(name, query, values, json.loads(out.body)), mimetype="text/html")
-    return Response(out.body, mimetype="text/csv" if fmt == "csv" else "application/json")
+    if fmt == HTML.media:
+        return Response(_html_table(name, query, values, json.loads(out.body)), mimetype=HTML.media)
+    return Response(out.body, mimetype=fmt)
 
 
 def _error(status: int, message: str) -> Response:
-    return Response(json.dumps({"error": message}, ensure_ascii=False), status, mimetype="application/json")
+    return Response(json.dumps({"error": message}, ensure_ascii=False), status, mimetype=JSON.media)
 
 
 def _html_table(name: str, query: NamedQuery, values: dict[str, str], data: dict) -> str:
@@ -98,14 +97,14 @@ def _html_table(name: str, query: NamedQuery, values: dict[str, str], data: dict
 
 @blueprint.get("/openapi.json")
 def openapi() -> Response:
-    return Response(json.dumps(openapi_spec(_catalog()), ensure_ascii=False, indent=1), mimetype="application/json")
+    return Response(json.dumps(openapi_spec(_catalog()), ensure_ascii=False, indent=1), mimetype=JSON.media)
 
 
 def openapi_spec(catalog: Catalog) -> dict[str, Any]:
     paths: dict[str, Any] = {
         "/api/queries": {"get": {"operationId": "listQueries", "summary": "List the named queries",
                                  "responses": {"200": {"description": "The named queries with their parameters",
-                                                       "content": {"application/json": {"schema": {"type": "array", "items": {"type": "object"}}}}}}}},
+                                                       "content": {JSON.media: {"schema": {"type": "array", "items": {"type": "object"}}}}}}}},
     }
     for name, q in catalog.queries.items():
         params = []
@@ -118,7 +117,7 @@ def openapi_spec(catalog: Catalog) -> dict[str, Any]:
             params.append({"name": p.name, "in": "query", "required": p.required and p.default is None, "schema": schema,
                            "description": f"{p.type}" + (" (IRI or short programme id, e.g. rncp31854-pif)" if p.name == "programme" else "")})
         params.append({"name": "format", "in": "query", "required": False,
-                       "schema": {"type": "string", "enum": ["json", "csv", "html"]}, "description": "instead of Accept"})
+                       "schema": {"type": "string", "enum": list(FORMATS.values())}, "description": "instead of Accept"})
         op_id = "query_" + name.replace("/", "_").replace("-", "_")
         paths[f"/api/queries/{name}"] = {"get": {
             "operationId": op_id, "summary": q.summary, "description": str(q.meta.get("description", "")),
@@ -126,8 +125,8 @@ def openapi_spec(catalog: Catalog) -> dict[str, Any]:
             "parameters": params,
             "responses": {
                 "200": {"description": "SPARQL 1.1 JSON results (default), CSV or an HTML table",
-                        "content": {"application/json": {"schema": {"type": "object"}}, "text/csv": {"schema": {"type": "string"}},
-                                    "text/html": {"schema": {"type": "string"}}}},
+                        "content": {JSON.media: {"schema": {"type": "object"}}, CSV.media: {"schema": {"type": "string"}},
+                                    HTML.media: {"schema": {"type": "string"}}}},
                 "400": {"description": "A parameter does not fit the query header (the message lists allowed values), "
                                        "or names a programme the graph does not hold (the message lists its programmes)"},
                 "503": {"description": "Stopped by the time limit"},

@@ -4,28 +4,14 @@ from __future__ import annotations
 
 import pyoxigraph as ox
 
-from ..negotiation import GRAPHS, RESULTS
+from .. import formats
+from ..formats import GRAPHS, RESULTS
 
 SD = "http://www.w3.org/ns/sparql-service-description#"
 VOID = "http://rdfs.org/ns/void#"
 DCT = "http://purl.org/dc/terms/"
 RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
 XSD_INT = ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer")
-FORMATS = "http://www.w3.org/ns/formats/"
-FORMAT_IRIS = {
-    "application/sparql-results+json": "SPARQL_Results_JSON",
-    "application/sparql-results+xml": "SPARQL_Results_XML",
-    "text/csv": "SPARQL_Results_CSV",
-    "text/tab-separated-values": "SPARQL_Results_TSV",
-    "text/turtle": "Turtle",
-    "application/n-triples": "N-Triples",
-    "application/ld+json": "JSON-LD",
-    "application/rdf+xml": "RDF_XML",
-    "application/trig": "TriG",
-    "application/n-quads": "N-Quads",
-}
-
-
 def _n(iri: str) -> ox.NamedNode:
     return ox.NamedNode(iri)
 
@@ -49,7 +35,7 @@ def service_description(endpoint: str, stats: dict, writable: bool, version: str
     if federation:  # SERVICE is refused unless an allow-list is configured
         t.append(ox.Triple(s, _n(SD + "feature"), _n(SD + "BasicFederatedQuery")))
     for media in (*RESULTS, *GRAPHS):
-        t.append(ox.Triple(s, _n(SD + "resultFormat"), _n(FORMATS + FORMAT_IRIS[media])))
+        t.append(ox.Triple(s, _n(SD + "resultFormat"), _n(formats.iri(media))))
     dataset, default = ox.BlankNode(), ox.BlankNode()
     t += [
         ox.Triple(s, _n(SD + "defaultDataset"), dataset),

@@ -24,9 +24,9 @@ import pyoxigraph as ox
 from flask import Blueprint, Response, current_app, request
 
 from ..executor import Busy, GraphStoreJob, Outcome, Timeout
-from ..negotiation import GRAPHS, negotiate
-from ..results import CONTENT_TYPES
-from ..writes import UPLOADS, report_media
+from ..formats import CONTENT_TYPES, GRAPHS, JSON, TEXT, UPLOADS
+from ..negotiation import negotiate
+from ..writes import report_media
 from .protocol import ProtocolError, check_token, etag_matches
 from .state import Cached, EndpointState, TooManyRequests
 
@@ -45,19 +45,19 @@ def store() -> Response:
     try:
         response = _handle(state)
     except ProtocolError as e:
-        response = Response(e.message + "\n", e.status, headers=list(e.headers), content_type="text/plain; charset=utf-8")
+        response = Response(e.message + "\n", e.status, headers=list(e.headers), content_type=TEXT.content_type)
     except Timeout:
         if request.method not in ("GET", "HEAD"):
             state.written()  # the write may have committed just before it was stopped
         response = Response(f"stopped: the operation ran longer than the time limit of {state.config.time_limit:g} s "
                             "(a write applies completely or not at all)\n", 503, headers={"Retry-After": "1"},
-                            content_type="text/plain; charset=utf-8")
+                            content_type=TEXT.content_type)
     except Busy:
         response = Response("the store stayed busy for the whole queue wait; retry later\n", 503,
-                            headers={"Retry-After": "1"}, content_type="text/plain; charset=utf-8")
+                            headers={"Retry-After": "1"}, content_type=TEXT.content_type)
     except TooManyRequests:
         response = Response("this client already has as many operations running as it may; retry later\n", 429,
-                            headers={"Retry-After": "1"}, content_type="text/plain; charset=utf-8")
+                            headers={"Retry-After": "1"}, content_type=TEXT.content_type)
     response.headers["Access-Control-Expose-Headers"] = EXPOSED
     graph = request.args.get("graph") or ("default" if "default" in request.args else "-")
     log.info("%s /store %d %.1fms %dB graph=%s", request.method, response.status_code,
@@ -102,7 +102,7 @@ def _handle(state: EndpointState) -> Response:
         del response.headers["Content-Type"]  # no body
         return response
     if out.status == 422:
-        return Response(out.body, 422, headers=headers, content_type=out.media or "application/json")
+        return Response(out.body, 422, headers=headers, content_type=out.media or JSON.media)
     return _error(out, headers)
 
 
@@ -147,4 +147,4 @@ def _read(state: EndpointState, graph: str | None) -> Response:
 
 
 def _error(out: Outcome, headers: list) -> Response:
-    return Response((out.message or "error") + "\n", out.status, headers=headers, content_type="text/plain; charset=utf-8")
+    return Response((out.message or "error") + "\n", out.status, headers=headers, content_type=TEXT.content_type)

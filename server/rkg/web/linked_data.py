@@ -22,18 +22,16 @@ import pyoxigraph as ox
 from flask import Blueprint, Response, abort, current_app, render_template, request
 
 from ..namespaces import BASE, PREFIXES, natural
+from .. import formats
+from ..formats import CONTENT_TYPES, HTML, TEXT
+from ..formats import ENTITY as OFFERS
 from ..negotiation import negotiate
-from ..results import CONTENT_TYPES
 from . import reads
 from .reads import Value
 from .state import EndpointState
 
 blueprint = Blueprint("linked_data", __name__)
 
-OFFERS = {"text/html": "html", "text/turtle": "turtle", "application/ld+json": "jsonld",
-          "application/n-triples": "nt", "application/rdf+xml": "rdf"}
-SHORT = {"html": "text/html", "ttl": "text/turtle", "turtle": "text/turtle", "jsonld": "application/ld+json",
-         "json-ld": "application/ld+json", "nt": "application/n-triples", "rdf": "application/rdf+xml"}
 LABEL_PROPERTIES = {"http://www.w3.org/2004/02/skos/core#prefLabel", "http://www.w3.org/2000/01/rdf-schema#label",
                     "http://purl.org/dc/terms/title"}
 NOTATION = "http://www.w3.org/2004/02/skos/core#notation"
@@ -213,15 +211,15 @@ def answer(iri: str) -> Response:
     except ValueError:
         abort(400, description=f"not an absolute IRI: {iri!r}")
     asked = request.args.get("format")
-    media = SHORT.get(asked or "") or negotiate(request.headers.get("Accept"), OFFERS)
-    if asked and asked not in SHORT:
-        abort(400, description=f"format must be one of {', '.join(SHORT)}")
+    if asked and formats.from_short(asked, OFFERS) is None:
+        abort(400, description=f"format must be one of {', '.join(formats.short_names(OFFERS))}")
+    media = negotiate(request.headers.get("Accept"), OFFERS, asked)
     if media is None:
-        return Response("offered: " + ", ".join(OFFERS) + "\n", 406, mimetype="text/plain")
+        return Response("offered: " + ", ".join(OFFERS) + "\n", 406, content_type=TEXT.content_type)
     state = _state()
-    if media != "text/html":
+    if media != HTML.media:
         if not reads.select(state, "entity-known", this=ox.NamedNode(iri)):
-            return Response(f"nothing is known about <{iri}> in this graph\n", 404, mimetype="text/plain")
+            return Response(f"nothing is known about <{iri}> in this graph\n", 404, content_type=TEXT.content_type)
         graph = reads.construct(state, "entity-describe", media, this=ox.NamedNode(iri))
         return Response(graph.body, headers={"Content-Type": CONTENT_TYPES[media], "Vary": "Accept",
                                              "Link": f'<{iri}>; rel="describes"'})
@@ -229,7 +227,7 @@ def answer(iri: str) -> Response:
     page = render_template("entity.html", entity=entity, formats=[("turtle", "Turtle"), ("jsonld", "JSON-LD"),
                                                                    ("nt", "N-Triples"), ("rdf", "RDF/XML")])
     return Response(page, 200 if entity.known else 404, headers={"Vary": "Accept, Accept-Language, Cookie"},
-                    mimetype="text/html")
+                    mimetype=HTML.media)
 
 
 def _raw_path() -> str:

@@ -22,8 +22,11 @@ import pyoxigraph as ox
 from .. import guard
 from ..lexer import keywords
 from ..executor import Busy, QueryJob, Timeout, UpdateJob
-from ..negotiation import GRAPHS, RESULTS, negotiate, wants_html
-from ..results import CONTENT_TYPES, graph
+from ..formats import CONTENT_TYPES, GRAPHS, RESULTS, SHORT_PARAMETERS as FORMAT_PARAMS
+from ..formats import FORM, JSON, SPARQL_QUERY, SPARQL_UPDATE, TEXT
+from ..formats import SERVICE_DESCRIPTION as SD_FORMATS
+from ..negotiation import negotiate, wants_html
+from ..results import graph
 from ..writes import report_media
 from .describe import service_description
 from .state import Cached, EndpointState, TooManyRequests
@@ -41,9 +44,7 @@ STATUS = {200: "200 OK", 204: "204 No Content", 304: "304 Not Modified", 400: "4
 CORS = (("Access-Control-Allow-Origin", "*"),
         ("Access-Control-Expose-Headers",
          "ETag, X-RKG-Truncated, X-RKG-Changed-Graphs, X-RKG-Validated-Graphs, X-Request-Id"))
-FORMAT_PARAMS = ("format", "output", "results")
 NONDETERMINISTIC = frozenset({"RAND", "NOW", "UUID", "STRUUID", "BNODE"})
-SD_FORMATS = {"text/turtle": 0, "application/rdf+xml": 1, "application/n-triples": 2, "application/ld+json": 3}
 BASE_IRI = re.compile(r"https?://[A-Za-z0-9._~:\[\]%-]+(/[A-Za-z0-9._~:/@!$&'()*+,;=%-]*)?")
 HOST = re.compile(r"(?:(?:[A-Za-z0-9._~!$&'()*+,;=-]|%[0-9A-Fa-f]{2})*|\[[0-9A-Fa-f:.]+\])(?::[0-9]*)?")
 
@@ -63,7 +64,7 @@ class SparqlProtocol:
         host = environ.get("HTTP_HOST")
         if host is not None and not HOST.fullmatch(host):  # RFC 9112 §3.2: 400; the endpoint IRI is built from it
             body = b"the Host header is not a valid host[:port]\n"
-            start_response(STATUS[400], [("Content-Type", "text/plain; charset=utf-8"), *CORS,
+            start_response(STATUS[400], [("Content-Type", TEXT.content_type), *CORS,
                                          ("Content-Length", str(len(body)))])
             return [body]
         if environ.get("PATH_INFO") != self.path or self._editor(environ):
@@ -117,15 +118,15 @@ class SparqlProtocol:
                 raise ProtocolError(400, "missing 'query' or 'update' parameter")
             return (*self._describe(environ), digest)
         except ProtocolError as e:
-            return e.status, [("Content-Type", "text/plain; charset=utf-8"), *e.headers], (e.message + "\n").encode(), digest
+            return e.status, [("Content-Type", TEXT.content_type), *e.headers], (e.message + "\n").encode(), digest
         except Timeout:
-            return 503, [("Content-Type", "text/plain; charset=utf-8"), ("Retry-After", "1")], (
+            return 503, [("Content-Type", TEXT.content_type), ("Retry-After", "1")], (
                 f"query stopped: it ran longer than the time limit of {self.state.config.time_limit:g} s\n").encode(), digest
         except Busy:
-            return 503, [("Content-Type", "text/plain; charset=utf-8"), ("Retry-After", "1")], (
+            return 503, [("Content-Type", TEXT.content_type), ("Retry-After", "1")], (
                 f"every query process stayed busy for {self.state.config.queue_wait:g} s; retry later\n").encode(), digest
         except TooManyRequests:
-            return 429, [("Content-Type", "text/plain; charset=utf-8"), ("Retry-After", "1")], (
+            return 429, [("Content-Type", TEXT.content_type), ("Retry-After", "1")], (
                 f"this client already has {self.state.config.per_client} operation(s) running; retry when "
                 "one has ended\n").encode(), digest
 
@@ -150,14 +151,13 @@ class SparqlProtocol:
             text = body.decode("utf-8")
         except UnicodeDecodeError:
             raise ProtocolError(400, "the request body is not UTF-8") from None
-        if media == "application/x-www-form-urlencoded":
+        if media == FORM:
             return params + parse_form(text), None
-        if media == "application/sparql-query":
+        if media == SPARQL_QUERY:
             return params, ("query", text)
-        if media == "application/sparql-update":
+        if media == SPARQL_UPDATE:
             return params, ("update", text)
-        raise ProtocolError(415, "POST bodies must be application/x-www-form-urlencoded, "
-                                 "application/sparql-query or application/sparql-update")
+        raise ProtocolError(415, f"POST bodies must be {FORM}, {SPARQL_QUERY} or {SPARQL_UPDATE}")
 
     # ------------------------------------------------------------ operations
 
@@ -175,7 +175,7 @@ class SparqlProtocol:
         if hit is None:
             network = self._checked(text, False, environ, base)
             results_media = negotiate(accept, RESULTS, short)
-            graph_media = negotiate(accept, GRAPHS, short, graph=True)
+            graph_media = negotiate(accept, GRAPHS, short)
             if results_media is None and graph_media is None:
                 raise ProtocolError(406, "none of the accepted media types can carry SPARQL results; offered: "
                                          + ", ".join([*RESULTS, *GRAPHS]))
@@ -211,7 +211,7 @@ class SparqlProtocol:
             state.written()
             return 204, written, b""
         if out.status == 422 and out.body:  # the validation report of a refused write
-            return 422, [("Content-Type", out.media or "application/json"), *written], out.body
+            return 422, [("Content-Type", out.media or JSON.media), *written], out.body
         raise ProtocolError(out.status, out.message)
 
     def _checked(self, text: str, update: bool, environ: dict, base: str | None) -> bool:
