@@ -59,3 +59,22 @@ def test_nondeterministic_queries_are_not_cached(app) -> None:
     first = client.get("/sparql", query_string={"query": query}).get_json()
     second = client.get("/sparql", query_string={"query": query}).get_json()
     assert first["results"]["bindings"][0]["u"]["value"] != second["results"]["bindings"][0]["u"]["value"]
+
+
+def test_a_glued_from_names_the_dataset(app) -> None:
+    """FROM is read from the parse, so ``FROM<g>`` and ``FROM:g`` (one prefixed name to a lexer) select
+    their graph instead of the union default graph."""
+    client = app.test_client()
+    graph = "https://w3id.org/rkg/graph/rncp31854-pif/2024-2028/labels-en"
+
+    def count(query: str) -> int:
+        body = client.get("/sparql", query_string={"query": query}).get_json()
+        return int(body["results"]["bindings"][0]["n"]["value"])
+
+    union = count("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }")
+    spaced = count(f"SELECT (COUNT(*) AS ?n) FROM <{graph}> WHERE {{ ?s ?p ?o }}")
+    assert 0 < spaced < union
+    assert count(f"SELECT (COUNT(*) AS ?n) FROM<{graph}> WHERE {{ ?s ?p ?o }}") == spaced
+    assert count(f"PREFIX g: <{graph.rsplit('/', 1)[0]}/> SELECT (COUNT(*) AS ?n) FROM g:labels-en WHERE {{ ?s ?p ?o }}") == spaced
+    assert count(f"PREFIX : <{graph.rsplit('/', 1)[0]}/> SELECT (COUNT(*) AS ?n) FROM:labels-en WHERE {{ ?s ?p ?o }}") == spaced
+    assert count("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o } # from <nowhere>") == union

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rkg.guard import Forbidden, TooDeep, Unreadable, check, check_depth, depth, mentions
-from rkg.lexer import keywords
+from rkg.guard import QueryFacts, query_facts
 from support.hostile import HOSTILE_QUERIES, HOSTILE_UPDATES
 
 Refused = (Forbidden, Unreadable)
@@ -56,9 +56,21 @@ def test_load_refused(update: str) -> None:
         check(update, update=True, allow=frozenset())
 
 
-def test_keywords() -> None:
-    assert {"SELECT", "WHERE", "SERVICE"} <= keywords("SELECT * WHERE { SERVICE <x:y> { ?s ?p ?o } }")
-    assert "SERVICE" not in keywords('SELECT ?service WHERE { ?s ex:service "service" }')
+@pytest.mark.parametrize("text, dataset, deterministic", [
+    ("SELECT * WHERE { ?s ?p ?o }", False, True),
+    ("SELECT * FROM <urn:g> WHERE { ?s ?p ?o }", True, True),
+    ("SELECT * FROM<urn:g> WHERE { ?s ?p ?o }", True, True),
+    ("PREFIX : <urn:x:> SELECT * FROM:g WHERE { ?s ?p ?o }", True, True),  # glued: a lexer reads one name
+    ("select * from named <urn:g> where { graph ?g { ?s ?p ?o } }", True, True),
+    ("SELECT ?from WHERE { ?from ?p 'from' } # from", False, True),
+    ("SELECT (RAND() AS ?r) WHERE {}", False, False),
+    ("SELECT (struuid() AS ?r) WHERE {}", False, False),
+    ("SELECT * WHERE { BIND(BNODE() AS ?b) FILTER(NOW() > ?x) }", False, False),
+    ("SELECT ?known WHERE { ?s <urn:known> ?known }", False, True),
+    ("SELECT * FROM <urn:g> WHERE {", False, False),  # unparseable: union, and never cached
+])
+def test_query_facts_come_from_the_parse(text: str, dataset: bool, deterministic: bool) -> None:
+    assert query_facts(text) == QueryFacts(dataset, deterministic)
 
 
 def test_service_in_update_checked_against_allow_list() -> None:

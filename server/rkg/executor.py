@@ -35,7 +35,7 @@ from typing import Any, Protocol
 import pyoxigraph as ox
 
 from . import formats, results
-from .lexer import has_keyword
+from .guard import QueryFacts, query_facts
 
 STACK_BYTES = 64 * 1024 * 1024
 """Stack of the thread that runs jobs in a sandbox (8 MiB, the main thread's, overflows at about 5,000
@@ -216,15 +216,33 @@ def make_snapshot(store: ox.Store, location: str, superseded: dict[str, float]) 
     return name
 
 
-def query_kwargs(job: QueryJob) -> dict[str, Any]:
+_FACTS: dict[bytes, QueryFacts] = {}
+"""Facts of the query texts this sandbox has parsed, by a hash of the text (a few hundred at most)."""
+
+
+def facts_of(text: str) -> QueryFacts:
+    """``guard.query_facts``, remembered per text in this process: a text without any of its trigger
+    letters costs nothing, and one with them is parsed once."""
+    import hashlib
+
+    key = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+    hit = _FACTS.get(key)
+    if hit is None:
+        hit = _FACTS[key] = query_facts(text)
+        if len(_FACTS) > 512:
+            _FACTS.pop(next(iter(_FACTS)))
+    return hit
+
+
+def query_kwargs(job: QueryJob, facts: QueryFacts) -> dict[str, Any]:
     kwargs: dict[str, Any] = {"base_iri": job.base_iri}
     if job.default_graphs is not None:
         kwargs["default_graph"] = [ox.NamedNode(g) for g in job.default_graphs] or ox.DefaultGraph()
     elif job.named_graphs is not None:
         kwargs["default_graph"] = ox.DefaultGraph()
-    elif not has_keyword(job.text, "FROM"):
-        # The union default graph, unless the query names its own dataset (FROM / FROM NAMED), which
-        # pyoxigraph would otherwise replace by the union.
+    elif not facts.dataset:
+        # The union default graph, unless the query names its own dataset (FROM / FROM NAMED, read from
+        # its parse), which pyoxigraph would otherwise replace by the union.
         kwargs["use_default_graph_as_union"] = True
     if job.named_graphs is not None:
         kwargs["named_graphs"] = [ox.NamedNode(g) for g in job.named_graphs]
@@ -274,7 +292,9 @@ def _fit(items: list, write: Callable[[list], bytes], max_bytes: int, cut: str) 
 
 
 def run_query(store: ox.Store, job: QueryJob) -> Outcome:
-    kwargs = query_kwargs(job)
+    """The answer, with ``extra["deterministic"]`` telling the web layer whether it may be cached."""
+    facts = facts_of(job.text)
+    kwargs = query_kwargs(job, facts)
     try:
         answer = store.query(job.text, **kwargs)
     except SyntaxError as e:
@@ -282,9 +302,11 @@ def run_query(store: ox.Store, job: QueryJob) -> Outcome:
     except Exception as e:  # raised while planning: an unknown function, a bad dataset…
         return engine_error(e)
     try:
-        return _answer(store, job, kwargs, answer)
+        out = _answer(store, job, kwargs, answer)
     except Exception as e:  # evaluation is lazy: errors come while reading the answer
         return engine_error(e)
+    out.extra["deterministic"] = facts.deterministic
+    return out
 
 
 def _answer(store: ox.Store, job: QueryJob, kwargs: dict[str, Any], answer: Any) -> Outcome:

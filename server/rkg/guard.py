@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 from . import lexer
 
@@ -188,3 +189,37 @@ def check(text: str, update: bool, allow: frozenset[str], base: str | None = Non
         if str(iri) not in allow:
             raise Forbidden(f"{kinds} to <{iri}> is not allowed: not on the federation allow-list")
     return True
+
+
+NONDETERMINISTIC = ("Builtin_RAND", "Builtin_NOW", "Builtin_UUID", "Builtin_STRUUID", "Builtin_BNODE")
+"""rdflib's parse-tree names of the functions whose answer changes from one run to the next."""
+_FACT_WORDS = ("from", "rand", "now", "uuid", "bnode")
+
+
+@dataclass(frozen=True)
+class QueryFacts:
+    """What the engine's caller must know of a query before running it, read from its parse."""
+
+    dataset: bool
+    """The query names its own dataset (FROM / FROM NAMED): run it without the union default graph."""
+    deterministic: bool
+    """No RAND(), NOW(), UUID(), STRUUID() or BNODE(): the same store gives the same answer (cacheable)."""
+
+
+def query_facts(text: str) -> QueryFacts:
+    """Dataset and determinism of a query, from rdflib's parse tree. A text in which none of the letter
+    sequences ``from``, ``rand``, ``now``, ``uuid``, ``bnode`` occurs in any case (raw or after ``\\u``
+    escapes) can have neither a dataset clause nor such a function, so it is not parsed (the hot path). A
+    text that does but that rdflib cannot parse gets the endpoint's defaults on the safe side for the
+    cache: the union default graph, and not cached."""
+    lowered = [t.translate(_ASCII_LOWER) for t in {text, unescape(text)}]
+    if not any(w in t for t in lowered for w in _FACT_WORDS):
+        return QueryFacts(dataset=False, deterministic=True)
+    try:
+        tree = parse(text, update=False)
+    except Unreadable:
+        return QueryFacts(dataset=False, deterministic=False)
+    query = tree[1]
+    dataset = isinstance(query, dict) and "datasetClause" in query
+    deterministic = not any(getattr(n, "name", None) in NONDETERMINISTIC for n in _walk(query) if isinstance(n, dict))
+    return QueryFacts(dataset=dataset, deterministic=deterministic)

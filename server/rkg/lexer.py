@@ -1,6 +1,9 @@
-"""One SPARQL lexer for the places that must read a query or update without running it: binding
-parameters (``bindings``), refusing federation (``guard``) and finding the graphs a write touches
-(``writes``). Strings, IRIs and comments are single tokens, so a keyword inside them never counts."""
+"""One SPARQL lexer for the places that read a text without running it and decide nothing on their own:
+placing the parameters of our own named questions (``bindings``, ``catalog``), counting nesting depth
+before any parser runs (``guard.depth``) and finding where ``using-graph-uri`` clauses go (``writes``,
+checked afterwards by a parse). Strings, IRIs and comments are single tokens. Security and write
+decisions, the dataset of a query and its cacheability come from a parse (``guard``), never from here:
+a lexer that follows the grammar reads ``SERVICE:x`` as one name where Oxigraph runs a ``SERVICE``."""
 
 from __future__ import annotations
 
@@ -30,14 +33,3 @@ def tokens(text: str) -> list[Token]:
         if kind not in ("ws", "comment"):
             out.append((kind, m.group(), m.start()))
     return out
-
-
-def keywords(text: str) -> set[str]:
-    """Upper-cased bare words of a SPARQL text (not variables, prefixed names, strings, IRIs or comments)."""
-    return {t.upper() for kind, t, _ in tokens(text) if kind == "name" and ":" not in t}
-
-
-def has_keyword(text: str, word: str) -> bool:
-    """Whether ``word`` (upper case) is a bare-word token of ``text``. Upper-casing is per character, so
-    the token leaves ``word`` in ``text.upper()``: without it the text need not be tokenised."""
-    return word in text.upper() and word in keywords(text)

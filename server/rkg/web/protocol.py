@@ -20,7 +20,6 @@ from urllib.parse import parse_qsl
 import pyoxigraph as ox
 
 from .. import guard
-from ..lexer import keywords
 from ..executor import Busy, QueryJob, Timeout, UpdateJob
 from ..formats import CONTENT_TYPES, GRAPHS, RESULTS, SHORT_PARAMETERS as FORMAT_PARAMS
 from ..formats import FORM, JSON, SPARQL_QUERY, SPARQL_UPDATE, TEXT
@@ -44,7 +43,6 @@ STATUS = {200: "200 OK", 204: "204 No Content", 304: "304 Not Modified", 400: "4
 CORS = (("Access-Control-Allow-Origin", "*"),
         ("Access-Control-Expose-Headers",
          "ETag, X-RKG-Truncated, X-RKG-Changed-Graphs, X-RKG-Validated-Graphs, X-Request-Id"))
-NONDETERMINISTIC = frozenset({"RAND", "NOW", "UUID", "STRUUID", "BNODE"})
 BASE_IRI = re.compile(r"https?://[A-Za-z0-9._~:\[\]%-]+(/[A-Za-z0-9._~:/@!$&'()*+,;=%-]*)?")
 HOST = re.compile(r"(?:(?:[A-Za-z0-9._~!$&'()*+,;=-]|%[0-9A-Fa-f]{2})*|\[[0-9A-Fa-f:.]+\])(?::[0-9]*)?")
 
@@ -185,7 +183,7 @@ class SparqlProtocol:
                 raise ProtocolError(out.status, out.message)
             hit = Cached.answer(out.body, CONTENT_TYPES[out.media or ""],
                                 (out.message or f"results cut at {config.max_rows} rows") if out.truncated else None)
-            if not NONDETERMINISTIC & keywords(text):  # RAND(), NOW(), UUID()… answer anew each time
+            if out.extra.get("deterministic"):  # RAND(), NOW(), UUID()… (read from the parse) answer anew
                 state.cache.put(key, hit)
         if etag_matches(environ.get("HTTP_IF_NONE_MATCH"), hit.etag):
             return 304, [("ETag", hit.etag), ("Vary", "Accept")], b""
