@@ -234,9 +234,9 @@ class EndpointState:
     def run(self, job: object, environ: dict | None = None, time_limit: float | None = None,
             network: bool = False) -> Outcome:
         """Run ``job`` for the client of ``environ`` (None: an internal job, no client limit): on the writer
-        for writes, on the federation sandbox when ``network``, else on the read pool. Waits at most
-        ``queue_wait`` for the client's turn (TooManyRequests) and for a free process (Busy); then the job
-        has the whole time limit (Timeout)."""
+        for writes, on the federation sandbox when ``network``, else on the read pool. A client already at
+        its share gets TooManyRequests at once; otherwise the job waits at most ``queue_wait`` for a free
+        process (Busy), then has the whole time limit (Timeout)."""
         config = self.config
         limit = config.time_limit if time_limit is None else time_limit
         if isinstance(job, UpdateJob) or (isinstance(job, GraphStoreJob) and job.method not in ("GET", "HEAD")):
