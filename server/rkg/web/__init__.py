@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -26,7 +27,11 @@ from .protocol import SD_FORMATS, SparqlProtocol, base_url
 from .state import EndpointState, TooManyRequests
 
 
-def create_app(config: Config) -> Flask:
+def create_app(config: Config | None = None) -> Flask:
+    """The app for ``config``; without one, the settings come from the ``RKG_*`` environment variables
+    (``Config.from_env``), so that an outside WSGI server can call ``rkg.web:create_app()``."""
+    if config is None:
+        config = Config.from_env(os.environ)
     config.check()
     app = Flask(__name__)
     state = EndpointState(config)
