@@ -1,6 +1,12 @@
 """The ``rkg`` command. Thin: parses arguments, calls the modules, maps outcomes to exit codes.
 
-Exit codes: 0 clean, 1 findings (validation reached ``--fail-on``), 2 usage or input error.
+Exit codes:
+
+* 0: done (also when stdout is closed early, as by ``| head``);
+* 1: findings (validation reached ``--fail-on``);
+* 2: usage or input error, or any other error rkg raises on purpose (``rkg.errors.RkgError``): one line
+  ``rkg: error: MESSAGE`` on stderr;
+* 3: a bug in rkg (any other exception): its traceback on stderr, then a line saying so.
 """
 
 from __future__ import annotations
@@ -13,6 +19,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import __version__
+from .errors import InputError, RkgError, SetupError
+from .settings import Config, FrontConfig
 
 if TYPE_CHECKING:
     from .project import Project
@@ -21,13 +29,9 @@ if TYPE_CHECKING:
 # rdflib, pySHACL, pyoxigraph, Flask, granian, openpyxl and owlready2 are imported by the subcommands that
 # use them, never here: `rkg --version` and `rkg --help` start in a few tens of milliseconds (bench/cli_start.py).
 
-EXIT_OK, EXIT_FINDINGS, EXIT_INPUT = 0, 1, 2
+EXIT_OK, EXIT_FINDINGS, EXIT_INPUT, EXIT_BUG = 0, 1, 2, 3
 SEVERITIES = ("violation", "warning", "info")
 """``rkg.validation.SEVERITIES``, repeated so that the parser does not import pySHACL (a test checks they agree)."""
-
-
-class InputError(Exception):
-    """Bad input from the user: printed as ``rkg: error: ...`` with exit code 2."""
 
 
 def _progress(args: argparse.Namespace):
@@ -136,40 +140,29 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    import os
+    import dataclasses
 
     from . import build as build_mod
     from .executor import StoreSpec, count_triples, create_store, run_isolated
     from .serve import run as serve
-    from .web.config import Config
 
     project = _project(args)
     progress = _progress(args)
-    token = None
-    if args.allow_update:
-        if args.token_file:
-            try:
-                token = args.token_file.read_text(encoding="utf-8").strip()
-            except OSError as e:
-                raise InputError(f"cannot read the token file: {e}") from None
-        else:
-            token = os.environ.get("RKG_UPDATE_TOKEN", "").strip()
-        if not token:
-            raise InputError("--allow-update needs a token: set RKG_UPDATE_TOKEN or pass --token-file FILE")
-        if args.location is None:
-            raise InputError("--allow-update needs the persistent store: add --location DIR")
-        if args.workers not in (None, 1):
-            raise InputError("with --allow-update one process owns the store: use --workers 1")
+    location = args.location.resolve() if args.location is not None else None
+    nquads = project.build_dir / build_mod.NQUADS_NAME
+    config = Config(**{**Config.from_args(args), "location": location}, nquads=None if location else nquads,
+                    shapes=project.shapes, queries=project.queries,
+                    assets=project.assets if project.assets.is_dir() else None, update_token=_token(args))
+    front = FrontConfig(**FrontConfig.from_args(args))
+    config.check()  # before any build: the rules are Config's and FrontConfig's, not repeated here
+    front.check(config)
     if build_mod.is_stale(project.root, project.build_dir, project.extra_data):
         if progress:
             progress("build/ is missing or older than the sources: building")
         project.build(progress)
-    nquads = project.build_dir / build_mod.NQUADS_NAME
     built = build_mod.read_manifest(project.build_dir)
     digest = built["digest"][:10]
-    location = None
-    if args.location is not None:
-        location = args.location.resolve()
+    if location is not None:
         if not location.exists() or not any(location.iterdir()):
             if progress:
                 progress(f"creating the persistent store in {location} from {nquads}")
@@ -177,34 +170,38 @@ def cmd_serve(args: argparse.Namespace) -> int:
         elif progress:
             progress(f"serving the existing store in {location} as it is (it is not reloaded from build/)")
         digest = "store"
-    config = Config(
-        nquads=None if location else nquads, location=location, shapes=project.shapes, queries=project.queries,
-        assets=project.assets if project.assets.is_dir() else None,
-        version=f"{__version__}+{digest}", time_limit=args.time_limit, max_rows=args.max_rows,
-        max_request_bytes=args.max_request_bytes, update_token=token,
-        federation_allow=frozenset(args.federation_allow or ()), sandboxes=args.sandboxes,
-        max_depth=args.max_depth, max_answer_bytes=args.max_answer_bytes, queue_wait=args.queue_wait,
-        client_concurrency=args.client_concurrency, trusted_proxies=frozenset(args.trusted_proxy or ()),
-        sandbox_memory=None if args.sandbox_memory is None else args.sandbox_memory * 1024 * 1024,
-        insecure_network=args.insecure_network, cache_bytes=args.cache_bytes * 1024 * 1024,
-    )
-    config.check()
-    if not args.insecure_network:  # fail loudly now rather than in every worker
+    config = dataclasses.replace(config, version=f"{__version__}+{digest}")
+    if not config.insecure_network:  # fail loudly now rather than in every worker
         from .isolation import probe
 
         try:
             run_isolated(probe, timeout=60)
-        except RuntimeError as e:
-            raise InputError(f"the query processes' network cannot be closed here ({e}); "
+        except (RuntimeError, RkgError) as e:
+            raise SetupError(f"the query processes' network cannot be closed here ({e}); "
                              "pass --insecure-network to serve without that protection") from None
     # The build recorded the count; an on-disk store is counted in a child (the master must not open RocksDB).
     count = run_isolated(count_triples, StoreSpec("readonly", str(location))) if location else built["triples"]
+    base = f"http://{front.host}:{front.port}"
     print(f"rkg {__version__}: serving {count} triples (graph version {config.version})", flush=True)
-    print(f"SPARQL endpoint: http://{args.host}:{args.port}/sparql" + ("  (updates enabled)" if token else "  (read-only)"), flush=True)
-    print(f"Web pages: http://{args.host}:{args.port}/", flush=True)
-    serve(config, args.host, args.port, args.workers or (1 if token else 2),
-          header_timeout=args.header_timeout, body_timeout=args.body_timeout)
+    print(f"SPARQL endpoint: {base}/sparql" + ("  (updates enabled)" if config.writable else "  (read-only)"), flush=True)
+    print(f"Web pages: {base}/", flush=True)
+    serve(config, front)
     return EXIT_OK
+
+
+def _token(args: argparse.Namespace) -> str | None:
+    """The update token: None without --allow-update, else from --token-file or RKG_UPDATE_TOKEN ("" when
+    neither gives one, which ``Config.check`` refuses)."""
+    import os
+
+    if not args.allow_update:
+        return None
+    if args.token_file is None:
+        return os.environ.get("RKG_UPDATE_TOKEN", "").strip()
+    try:
+        return args.token_file.read_text(encoding="utf-8").strip()
+    except OSError as e:
+        raise InputError(f"cannot read the token file: {e}") from None
 
 
 def cmd_import(args: argparse.Namespace) -> int:
@@ -213,20 +210,17 @@ def cmd_import(args: argparse.Namespace) -> int:
     project = _project(args)
     folder = project.build_dir / imports.IMPORTS
     progress = _progress(args)
-    try:
-        name = imports.import_name(args.source, args.name)
-        if args.kind == "esco":
-            result = imports.esco(args.source, folder, name, args.lang, progress)
-        elif args.kind == "rncp":
-            result = imports.rncp(args.source, folder, name, args.fiche, progress)
-        elif args.kind == "moodle":
-            result = imports.moodle(args.source, folder, name, args.programme)
-        elif args.kind == "orebut":
-            result = imports.orebut(args.source, folder, name, args.programme)
-        else:
-            result = imports.table(args.source, folder, name, args.programme)
-    except imports.ImportFailed as e:
-        raise InputError(str(e)) from None
+    name = imports.import_name(args.source, args.name)
+    if args.kind == "esco":
+        result = imports.esco(args.source, folder, name, args.lang, progress)
+    elif args.kind == "rncp":
+        result = imports.rncp(args.source, folder, name, args.fiche, progress)
+    elif args.kind == "moodle":
+        result = imports.moodle(args.source, folder, name, args.programme)
+    elif args.kind == "orebut":
+        result = imports.orebut(args.source, folder, name, args.programme)
+    else:
+        result = imports.table(args.source, folder, name, args.programme)
     for label, n in result.counts.items():
         print(f"{label:<28}  {n:>8}")
     if progress:
@@ -262,17 +256,11 @@ def cmd_export(args: argparse.Namespace) -> int:
         else:
             sys.stdout.write(text)
         return EXIT_OK
-    try:
-        fw = framework.read(store, args.programme)
-    except ValueError as e:
-        raise InputError(str(e)) from None
+    fw = framework.read(store, args.programme)
     writers = {"ctdl-asn": lambda: ctdl.export(fw), "case": lambda: case.export(fw), "moodle": lambda: moodle.export(fw),
                "badges": lambda: badges.export(fw, store), "skos": lambda: skos.export(fw, store),
                "elm": lambda: elm.export(fw, store)}
-    try:
-        text = writers[args.format]()
-    except elm.ElmError as e:
-        raise InputError(str(e)) from None
+    text = writers[args.format]()
     if args.output:
         write_atomic(args.output, text.encode("utf-8"))
     else:
@@ -402,54 +390,31 @@ def parser() -> argparse.ArgumentParser:
 
     sv = sub.add_parser("serve", parents=[common], help="SPARQL 1.1 endpoint on the built graph (granian)",
                         description="Serve the built graph (rebuilt first if stale) as a SPARQL 1.1 endpoint with a production WSGI server. Read-only unless --allow-update is given with a token (RKG_UPDATE_TOKEN or --token-file) and a persistent store (--location).")
-    sv.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
-    sv.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
-    sv.add_argument("--workers", type=int, help="web worker processes (default: 2, or 1 with --allow-update, which allows only 1)")
-    sv.add_argument("--sandboxes", type=int, default=2, help="query processes per worker (default: 2)")
-    sv.add_argument("--location", type=Path, metavar="DIR", help="persistent on-disk store (created from build/ if empty) instead of memory")
-    sv.add_argument("--time-limit", type=float, default=10.0, metavar="SECONDS", help="per-query time limit (default: 10)")
-    sv.add_argument("--max-rows", type=int, default=100_000, help="result rows returned at most (default: 100000)")
-    sv.add_argument("--max-request-bytes", type=int, default=1_048_576, help="largest request accepted (default: 1 MiB)")
-    sv.add_argument("--header-timeout", type=float, default=10.0, metavar="SECONDS",
-                    help="a client that has not sent its whole request head within this time is disconnected (1 to 60; default: 10)")
-    sv.add_argument("--body-timeout", type=float, default=30.0, metavar="SECONDS",
-                    help="a client that has not sent its whole request body within this time after the head is answered 408 and disconnected (default: 30)")
+    FrontConfig.add_arguments(sv)  # the settings' options, from their declarations (rkg.settings)
     sv.add_argument("--allow-update", action="store_true", help="enable SPARQL Update and the Graph Store protocol (token required)")
     sv.add_argument("--token-file", type=Path, metavar="FILE", help="file holding the update token (else RKG_UPDATE_TOKEN)")
-    sv.add_argument("--federation-allow", action="append", metavar="IRI", help="a SERVICE endpoint the engine may contact; repeatable (default: none)")
-    sv.add_argument("--max-depth", type=int, default=128, help="deepest nesting of { ( [ accepted in an operation (default: 128)")
-    sv.add_argument("--max-answer-bytes", type=int, default=16 * 1024 * 1024, metavar="BYTES", help="largest answer body; rows past it are cut (default: 16 MiB)")
-    sv.add_argument("--queue-wait", type=float, default=5.0, metavar="SECONDS", help="how long a request waits for a free query process before 503 (default: 5); it then has the whole time limit")
-    sv.add_argument("--client-concurrency", type=int, default=0, metavar="N", help="operations one client may run at once per worker (default: sandboxes - 1, at least 1)")
-    sv.add_argument("--trusted-proxy", action="append", metavar="ADDRESS", help="a reverse proxy whose X-Forwarded-For names the client; repeatable (default: none)")
-    sv.add_argument("--sandbox-memory", type=int, metavar="MIB", help="data memory of each query process in MiB (RLIMIT_DATA; 0: no limit; default: 512, or 8 times the data for a large graph)")
-    sv.add_argument("--cache-bytes", type=int, default=32, metavar="MIB", help="result cache of each worker in MiB (default: 32)")
-    sv.add_argument("--insecure-network", action="store_true", help="do not close the query processes' network (seccomp); only for kernels without seccomp")
+    Config.add_arguments(sv)
     sv.set_defaults(func=cmd_serve)
     return p
 
 
-def _input_errors() -> tuple[type[Exception], ...]:
-    """Exceptions that mean bad input (exit 2), imported only once a subcommand has raised something."""
-    from .build import BuildError
-    from .catalog import ParameterError, UnknownQuery
-    from .project import ProjectError
-    from .store import QueryError
-
-    return (InputError, ProjectError, BuildError, ParameterError, UnknownQuery, QueryError, ValueError)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; errors rkg raises on purpose are caught here, once (exit codes: module docstring)."""
     args = parser().parse_args(argv)
     try:
         return args.func(args)
     except BrokenPipeError:
         return EXIT_OK
-    except Exception as e:
-        if not isinstance(e, _input_errors()):
-            raise
+    except RkgError as e:
         print(f"rkg: error: {e}", file=sys.stderr)
         return EXIT_INPUT
+    except Exception:
+        import traceback
+
+        traceback.print_exc()
+        print(f"rkg: this is a bug in rkg {__version__}, not an error of yours: please report it with the "
+              "traceback above", file=sys.stderr)
+        return EXIT_BUG
 
 
 if __name__ == "__main__":

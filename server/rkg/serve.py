@@ -34,7 +34,7 @@ from functools import partial
 from typing import Any, Callable
 from urllib.parse import unquote_to_bytes
 
-from .web.config import Config
+from .settings import Config, FrontConfig
 from .web.state import client_address
 
 REQUEST_LINE_LIMIT = 8192
@@ -42,10 +42,8 @@ REQUEST_LINE_LIMIT = 8192
 HEAD_LIMIT = 73728
 """Bytes of the request head (request line and header fields) the front buffers; more: 431. It is more than
 hyper's own limit on the request target (65,534 bytes, 414), so that an over-long URL is always 414."""
-HEADER_TIMEOUT = 10.0
-"""Default seconds a client has to send the whole request head."""
-BODY_TIMEOUT = 30.0
-"""Default seconds a client has, once the head is in, to send the whole body."""
+BODY_TIMEOUT = FrontConfig().body_timeout
+"""Default seconds a client has, once the head is in, to send the whole body (``rkg serve --body-timeout``)."""
 THREADS = 16
 """Threads per worker running the app on whole requests."""
 PER_CLIENT = 4
@@ -281,23 +279,22 @@ def _loop() -> Any:
     return Loops.uvloop
 
 
-def run(config: Config, host: str, port: int, workers: int, threads: int = THREADS,
-        header_timeout: float = HEADER_TIMEOUT, body_timeout: float = BODY_TIMEOUT) -> None:
+def run(config: Config, front: FrontConfig, threads: int = THREADS) -> None:
+    """Serve the app for ``config`` behind granian as ``front`` says (both checked here too)."""
     from granian.constants import HTTPModes, Interfaces
     from granian.http import HTTP1Settings
     from granian.log import LogLevels
     from granian.server import Server
 
-    if not 1 <= header_timeout <= 60:
-        raise ValueError("--header-timeout must be between 1 and 60 seconds")
-    if body_timeout <= 0 or threads < 1 or workers < 1:
-        raise ValueError("the body timeout, threads and workers must be positive")
+    config.check()
+    front.check(config)
     configure_logging()
     server = Server(
-        "rkg.serve:load", address=host, port=port, interface=Interfaces.ASGINL, workers=workers, loop=_loop(),
-        http=HTTPModes.http1, websockets=False, log_level=LogLevels.warning, log_access=False,
-        http1_settings=HTTP1Settings(header_read_timeout=round(header_timeout * 1000), keep_alive=True,
+        "rkg.serve:load", address=front.host, port=front.port, interface=Interfaces.ASGINL,
+        workers=front.worker_count(config), loop=_loop(), http=HTTPModes.http1, websockets=False,
+        log_level=LogLevels.warning, log_access=False,
+        http1_settings=HTTP1Settings(header_read_timeout=round(front.header_timeout * 1000), keep_alive=True,
                                      max_buffer_size=HEAD_LIMIT),
         workers_kill_timeout=max(10, int(config.time_limit) + 5), respawn_failed_workers=True,
     )
-    server.serve(target_loader=partial(load, config, body_timeout, threads), wrap_loader=False)
+    server.serve(target_loader=partial(load, config, front.body_timeout, max(1, threads)), wrap_loader=False)
