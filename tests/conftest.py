@@ -1,29 +1,37 @@
-"""Shared fixtures: the project's folders, the bundled graph, and the bundled graph beside a second référentiel."""
+"""Shared fixtures: the bundled graph (built, in a store, beside other référentiels), the catalogue, a
+throw-away copy of the project, the ``rkg`` command, and the servers. Helpers and constants are in
+tests/support (imported as ``support``); tests/support/server.py starts the servers.
+
+Servers (session-scoped, started on first use):
+
+* ``app_server``: the app in-process on the bundled graph, default settings.
+* ``endpoint``: a real ``rkg serve`` (granian master, forked worker processes, their sandbox processes)
+  on a free loopback port: the bundled graph in memory, default settings.
+* ``store_endpoint``: a real server on a persistent store holding the bundled graph plus the W3C
+  protocol test data (data1–3.nt in the named graphs the W3C manifest names), read-only, with small
+  limits (``--time-limit 2`` for the runaway-query test, ``--max-rows 1000``, ``--max-request-bytes 65536``).
+* ``update_endpoint``: a real, writable server on a persistent store with the W3C data only
+  (``--allow-update``, token ``support.server.TOKEN`` in ``RKG_UPDATE_TOKEN``), for the W3C update cases.
+
+Real servers are stopped with their whole process group at the end of the session, sandboxes included.
+"""
 
 from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from support.build import ensure_built, make_store
+from support.paths import DEMO_DATA, ESCO_FIXTURES, ROOT, VERSIONS_DATA
+from support.server import TOKEN, AppServer, Server, in_process, serving
 
-from rkg.build import build, write
+from rkg.build import NQUADS_NAME, build
 from rkg.catalog import Catalog
 from rkg.project import Project
 from rkg.store import EmbeddedStore
-
-ROOT = Path(__file__).resolve().parents[1]
-REFERENCE = ROOT / "tests" / "reference"
-"""Outside material the tests read, copied with its source, version and licence (tests/reference/README.md)."""
-SEED = ROOT / "data" / "rncp31854-pif" / "source" / "000_5ad04cdbbef53940.txt"
-"""The source document the bundled data transcribes (its provenance, so it lives beside the data)."""
-DEMO_DATA = ROOT / "tests" / "fixtures" / "demo"
-VERSIONS_DATA = ROOT / "tests" / "fixtures" / "versions"
-ESCO_FIXTURES = ROOT / "tests" / "fixtures" / "esco"
-PIF = "https://w3id.org/rkg/id/rncp31854-pif"
-DEMO = "https://w3id.org/rkg/id/rncp99999-demo"
 
 
 @pytest.fixture(scope="session")
@@ -80,6 +88,50 @@ def rkg() -> Callable[..., subprocess.CompletedProcess[str]]:
 
 @pytest.fixture(scope="session")
 def built_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bundled graph built into a folder of the tests (rkg.nq, rkg.trig, rkg.ttl, manifest.json)."""
     out = tmp_path_factory.mktemp("build")
-    write(build(ROOT), out)
+    ensure_built(out)
     return out
+
+
+@pytest.fixture(scope="session")
+def app_server(built_dir: Path) -> Iterator[AppServer]:
+    """The app in-process on the bundled graph, default settings (read-only), spoken to through
+    ``requests`` (``app_server.request``) or Flask's test client (``app_server.client()``)."""
+    server = in_process(built_dir)
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+@pytest.fixture(scope="session")
+def nquads(built_dir: Path) -> Path:
+    """The built graph (of the sources only), as ``rkg serve`` builds it."""
+    return built_dir / NQUADS_NAME
+
+
+@pytest.fixture(scope="session")
+def endpoint(built_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """The bundled graph in memory, default settings (read-only, time limit 10 s, 1 MiB requests)."""
+    with serving(built_dir, log=tmp_path_factory.mktemp("endpoint") / "server.log") as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def store_endpoint(built_dir: Path, nquads: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """Persistent read-only store: bundled graph + W3C data; ``--time-limit 2``, ``--max-rows 1000``,
+    ``--max-request-bytes 65536``."""
+    folder = make_store(tmp_path_factory.mktemp("w3c-store") / "store", nquads)
+    with serving(built_dir, log=tmp_path_factory.mktemp("store-endpoint") / "server.log", location=folder,
+                 time_limit=2, max_rows=1000, max_request_bytes=65536) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def update_endpoint(built_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """Writable persistent store holding the W3C data only; updates need ``Authorization: Bearer TOKEN``."""
+    folder = make_store(tmp_path_factory.mktemp("w3c-update-store") / "store", None)
+    with serving(built_dir, log=tmp_path_factory.mktemp("update-endpoint") / "server.log", location=folder,
+                 update_token=TOKEN, workers=1) as server:
+        yield server

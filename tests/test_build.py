@@ -9,7 +9,7 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
-from conftest import ROOT
+from support.paths import ROOT
 from rkg.build import NQUADS_NAME, TRIG_NAME, TURTLE_NAME, BuildError, build, is_stale, search_key, write
 from rkg.namespaces import BUILD_GRAPH, graph_iri
 from rkg.project import Project

@@ -20,7 +20,7 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
-from conftest import ROOT
+from support.paths import ROOT
 from rkg.cli import main
 from rkg.namespaces import mint
 

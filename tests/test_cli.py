@@ -12,7 +12,7 @@ import pytest
 from rdflib import Graph, Literal
 from rdflib.namespace import SH
 
-from conftest import DEMO_DATA, ROOT
+from support.paths import DEMO_DATA, ROOT
 
 SUBCOMMANDS = ["build", "validate", "query", "stats"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import PIF
+from support.paths import PIF
 from rkg.store import EmbeddedStore
 
 P = "PREFIX rkg: <https://w3id.org/rkg/ontology#> PREFIX skos: <http://www.w3.org/2004/02/skos/core#> PREFIX owl: <http://www.w3.org/2002/07/owl#> PREFIX dcterms: <http://purl.org/dc/terms/> PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>\n"

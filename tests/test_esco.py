@@ -13,7 +13,7 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
-from conftest import ESCO_FIXTURES, REFERENCE, ROOT
+from support.paths import ESCO_FIXTURES, REFERENCE, ROOT
 from rkg.build import IMPORTS, NQUADS_NAME, build
 from rkg.interop.esco import EscoError, import_csv, import_rdf
 

@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from conftest import SEED
+from support.paths import SEED
 from rkg.store import EmbeddedStore
 
 TRANSCRIPTION = "https://w3id.org/rkg/graph/rncp31854-pif/2024-2028/referentiel"

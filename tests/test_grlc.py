@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT
+from support.paths import ROOT
 from rkg.catalog import Catalog
 
 GRLC_VENV = ROOT / "build" / "grlc-venv"

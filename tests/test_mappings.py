@@ -12,7 +12,7 @@ import re
 
 import pytest
 
-from conftest import PIF, REFERENCE, ROOT
+from support.paths import PIF, REFERENCE, ROOT
 
 MAPPINGS = ROOT / "data" / "mappings" / "rncp31854-pif-esco.sssom.tsv"
 GRAPH = "https://w3id.org/rkg/graph/mappings/rncp31854-pif-esco"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pyoxigraph as ox
 
-from conftest import DEMO, PIF, ROOT
+from support.paths import DEMO, PIF, ROOT
 from rkg.catalog import Catalog, run
 from rkg.store import EmbeddedStore
 from rkg.validation import load_shapes, validate

@@ -9,7 +9,7 @@ import pytest
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, OWL, RDF, RDFS, VANN
 
-from conftest import ROOT
+from support.paths import ROOT
 
 ONT = URIRef("https://w3id.org/rkg/ontology")
 NS = "https://w3id.org/rkg/ontology#"

@@ -12,7 +12,7 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
-from conftest import ROOT
+from support.paths import ROOT
 from rkg.build import IMPORT_SEARCH_KEYS, build, search_key
 from rkg.cli import main
 from rkg.interop import imports

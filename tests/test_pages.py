@@ -22,7 +22,7 @@ import pytest
 from rdflib import Graph, URIRef
 from rdflib.namespace import RDF, SKOS
 
-from conftest import PIF, ROOT
+from support.paths import PIF, ROOT
 from rkg.build import NQUADS_NAME, build, write
 from rkg.web import create_app
 from rkg.web.config import Config

@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from conftest import ROOT
+from support.paths import ROOT
 from rkg.build import Source, parse_source
 from rkg.catalog import Catalog, run
 from rkg.store import EmbeddedStore

@@ -13,7 +13,7 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.compare import isomorphic
 from rdflib.namespace import OWL
 
-from conftest import ROOT
+from support.paths import ROOT
 from rkg.build import NQUADS_NAME, build, write
 from rkg.web import create_app
 from rkg.web.config import Config

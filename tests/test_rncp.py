@@ -15,7 +15,7 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
-from conftest import PIF, ROOT
+from support.paths import PIF, ROOT
 from rkg.build import IMPORTS, build
 from rkg.catalog import Catalog, run
 from rkg.interop.rncp import GRAPHS, RncpError, import_xml, split_items

@@ -14,7 +14,7 @@ import pytest
 from rdflib import Graph
 from rdflib.compare import graph_diff, isomorphic, to_isomorphic
 
-from conftest import PIF, ROOT
+from support.paths import PIF, ROOT
 from rkg.build import build
 from rkg.catalog import Catalog, run
 from rkg.interop import imports, table

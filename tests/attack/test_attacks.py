@@ -15,7 +15,7 @@ import requests
 from support.clients import session_from
 from support.hostile import _QUERIES, _UPDATES, spelled
 from support.listener import listening
-from web.conftest import TOKEN, Server
+from support.server import TOKEN, Server
 
 pytestmark = pytest.mark.server
 
@@ -189,7 +189,7 @@ def test_one_client_cannot_take_every_process(store_endpoint: Server) -> None:
 def test_allow_listed_federation_reaches_only_its_endpoint(nquads, tmp_path_factory: pytest.TempPathFactory) -> None:
     """With --federation-allow, a checked SERVICE runs in the federation sandbox and reaches the listed
     endpoint; any other endpoint, and a variable one, is refused before execution."""
-    from web.conftest import start_server, stop_server
+    from support.server import start_server, stop_server
 
     with listening() as allowed, listening() as other:
         server = start_server(["--federation-allow", f"http://{allowed.host}/sparql"],

@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from web.conftest import TOKEN, Server, make_store, start_server, stop_server
+from support.build import make_store
+from support.server import TOKEN, Server, start_server, stop_server
 
 pytestmark = pytest.mark.server
 

@@ -15,7 +15,7 @@ import requests
 from support.clients import session_from
 from support.fuzz import UPDATES, requests_for, seeds
 from support.hostile import HOSTILE_QUERIES
-from web.conftest import TOKEN, Server
+from support.server import TOKEN, Server
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
 

@@ -14,7 +14,8 @@ from openapi_spec_validator import validate
 
 from rkg.catalog import Catalog
 
-from .conftest import ROOT, Server
+from support.paths import ROOT
+from support.server import Server
 
 pytestmark = pytest.mark.server
 

@@ -22,7 +22,8 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Route, expect, sync_playwright
 from rdflib import Graph, URIRef
 
-from .conftest import ROOT, Server, _serve
+from support.paths import ROOT
+from support.server import Server, serving
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
@@ -49,8 +50,9 @@ def browser() -> Iterator[Browser]:
 @pytest.fixture(scope="session")
 def hostile_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """The bundled graph beside a référentiel whose labels are markup (tests/fixtures/hostile)."""
-    build_dir = tmp_path_factory.mktemp("hostile-build")
-    yield from _serve(tmp_path_factory, "hostile-endpoint", ["--data", str(HOSTILE_DATA), "--build-dir", str(build_dir)])
+    with serving(tmp_path_factory.mktemp("hostile-build"), data=[HOSTILE_DATA],
+                 log=tmp_path_factory.mktemp("hostile-endpoint") / "server.log") as server:
+        yield server
 
 
 CSP_LISTENER = """

@@ -15,7 +15,7 @@ from rdflib.plugins.stores.sparqlstore import SPARQLStore
 from SPARQLWrapper import CSV, JSON, JSONLD, N3, POST, POSTDIRECTLY, RDFXML, TSV, TURTLE, XML, SPARQLWrapper
 from SPARQLWrapper.SPARQLExceptions import QueryBadFormed
 
-from .conftest import Server
+from support.server import Server
 
 pytestmark = [pytest.mark.server, pytest.mark.filterwarnings("ignore::DeprecationWarning:rdflib"),  # parsers of rdflib and SPARQLWrapper still
               pytest.mark.filterwarnings("ignore::DeprecationWarning:SPARQLWrapper"),  # use ConjunctiveGraph

@@ -18,7 +18,7 @@ from rdflib import Dataset, Graph, Literal, Namespace, URIRef, Variable
 from rdflib.namespace import RDF
 from rdflib.query import Result
 
-from .conftest import Server
+from support.server import Server
 
 pytestmark = [pytest.mark.server, pytest.mark.filterwarnings("ignore::DeprecationWarning:rdflib")]  # rdflib's own parsers use its deprecated API
 
@@ -568,7 +568,8 @@ def test_runaway_query_is_stopped(store_endpoint: Server) -> None:
 @pytest.mark.parametrize("mode", ["memory", "location"])
 def test_clean_shutdown(mode: str, nquads, tmp_path) -> None:
     """SIGTERM to the master stops every process of the server, and none of them crashes on the way."""
-    from .conftest import make_store, start_server, stop_server
+    from support.build import make_store
+    from support.server import start_server, stop_server
 
     args = ["--workers", "1", "--sandboxes", "1"]
     if mode == "location":

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import start_server, stop_server
+from support.server import start_server, stop_server
 
 pytestmark = pytest.mark.server
 

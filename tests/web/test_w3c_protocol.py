@@ -35,7 +35,8 @@ from rdflib.collection import Collection
 from rdflib.namespace import RDF
 from rdflib.query import Result
 
-from .conftest import TOKEN, W3C, Server
+from support.paths import W3C
+from support.server import TOKEN, Server
 
 pytestmark = [pytest.mark.server, pytest.mark.filterwarnings("ignore::DeprecationWarning:rdflib")]  # rdflib's own parsers use its deprecated API
 

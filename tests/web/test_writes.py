@@ -18,13 +18,9 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -33,20 +29,21 @@ import requests
 from rdflib import Graph, Literal, URIRef
 from rdflib.compare import isomorphic
 from rdflib.namespace import RDF, SH
+from support.build import ensure_built, make_store
+from support.paths import DEMO_DATA, ROOT
+from support.server import Server, free_port, serving, start_server, stop_server
 
-from rkg.build import build, write
-from rkg.executor import GraphStoreJob, StoreSpec, UpdateJob
+from rkg.build import NQUADS_NAME
+from rkg.jobs import GraphStoreJob, Kind, StoreSpec, UpdateJob
 from rkg import writes
+from rkg.web import protocol
 from rkg.writes import DEFAULT, Writer, footprint, with_using
 
 pytestmark = [pytest.mark.server, pytest.mark.filterwarnings("ignore::DeprecationWarning:rdflib")]  # rdflib's JSON-LD and TriG parsers
 
-ROOT = Path(__file__).resolve().parents[2]
-DEMO_DATA = ROOT / "tests" / "fixtures" / "demo"
 SHAPES = ROOT / "shapes"
 TOKEN = "writes-test-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
-STARTUP_TIMEOUT = 120.0
 
 PIF = "https://w3id.org/rkg/id/rncp31854-pif"
 P = PIF + "/"
@@ -60,89 +57,32 @@ PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
 SPARQL_UPDATE = {"Content-Type": "application/sparql-update"}
 
 
-# ---------------------------------------------------------------- servers
-
-
-@dataclass
-class Server:
-    base: str
-    process: subprocess.Popen
-    log: Path
-
-    @property
-    def sparql(self) -> str:
-        return self.base + "/sparql"
-
-    @property
-    def store(self) -> str:
-        return self.base + "/store"
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+# ---------------------------------------------------------------- servers (tests/support/server.py)
 
 
 def start(build_dir: Path, log: Path, *args: str, token: str | None = TOKEN) -> Server:
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if k != "RKG_UPDATE_TOKEN"}
-    if token is not None:
-        env["RKG_UPDATE_TOKEN"] = token
-    cmd = [sys.executable, "-m", "rkg", "serve", "--root", str(ROOT), "--build-dir", str(build_dir),
-           "--data", str(DEMO_DATA), "--port", str(port), "--time-limit", "120", "-q", *args]
-    with log.open("ab") as out:
-        process = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-    server = Server(f"http://127.0.0.1:{port}", process, log)
-    deadline = time.monotonic() + STARTUP_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"rkg serve exited with {process.returncode}:\n{log.read_text(errors='replace')}")
-        try:
-            if requests.get(server.base + "/health", timeout=5).status_code == 200:
-                return server
-        except requests.RequestException:
-            pass
-        time.sleep(0.3)
-    stop(server)
-    raise RuntimeError(f"rkg serve did not answer within {STARTUP_TIMEOUT} s:\n{log.read_text(errors='replace')}")
-
-
-def stop(server: Server) -> None:
-    try:
-        os.killpg(server.process.pid, signal.SIGTERM)
-        server.process.wait(20)
-    except ProcessLookupError:
-        pass
-    except subprocess.TimeoutExpired:
-        os.killpg(server.process.pid, signal.SIGKILL)
-        server.process.wait(10)
+    """``rkg serve`` on the bundled and demo référentiels built in ``build_dir``, time limit 120 s, with
+    ``token`` in ``RKG_UPDATE_TOKEN`` (``args`` say whether updates are allowed)."""
+    return start_server(["--build-dir", str(build_dir), "--data", str(DEMO_DATA), "--time-limit", "120", *args],
+                        log, {"RKG_UPDATE_TOKEN": token} if token is not None else None)
 
 
 @pytest.fixture(scope="module")
 def build_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The bundled référentiel and the demo one, built (so ``rkg serve --data DEMO`` finds it fresh)."""
     out = tmp_path_factory.mktemp("writes-build")
-    write(build(ROOT, [DEMO_DATA]), out)
+    ensure_built(out, [DEMO_DATA])
     return out
-
-
-def make_store(build_dir: Path, folder: Path) -> Path:
-    store = ox.Store(str(folder))
-    store.bulk_load(path=str(build_dir / "rkg.nq"), format=ox.RdfFormat.N_QUADS)
-    store.flush()
-    del store
-    return folder
 
 
 @pytest.fixture(scope="module")
 def srv(build_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """Writable server: persistent store, --allow-update, one worker."""
     tmp = tmp_path_factory.mktemp("writes-server")
-    folder = make_store(build_dir, tmp / "store")
-    server = start(build_dir, tmp / "server.log", "--location", str(folder), "--allow-update", "--workers", "1")
-    yield server
-    stop(server)
+    folder = make_store(tmp / "store", build_dir / NQUADS_NAME, w3c=False)
+    with serving(build_dir, log=tmp / "server.log", data=[DEMO_DATA], time_limit=120.0, location=folder,
+                 update_token=TOKEN, workers=1) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
@@ -151,7 +91,7 @@ def readonly(build_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
     tmp = tmp_path_factory.mktemp("readonly-server")
     server = start(build_dir, tmp / "server.log", "--workers", "1", "--sandboxes", "1")
     yield server
-    stop(server)
+    stop_server(server)
 
 
 # ---------------------------------------------------------------- helpers
@@ -366,7 +306,7 @@ def test_commit_keeps_blank_nodes_exact(small: Writer) -> None:
     out = small.update(UpdateJob('DELETE { GRAPH <http://example.org/g> { ?b <http://example.org/p> "x" } } '
                                  'WHERE { GRAPH <http://example.org/g> { ?b <http://example.org/p> "x" } } ; '
                                  'INSERT DATA { GRAPH <http://example.org/g> { _:n <http://example.org/q> "new" } }'))
-    assert out.status == 204, out.message
+    assert out.kind is Kind.APPLIED, out.message
     quads = set(small.store.quads_for_pattern(None, None, None, g))
     assert ox.Quad(ox.NamedNode("http://example.org/s"), ox.NamedNode("http://example.org/p"), ox.BlankNode("keep"), g) in quads
     assert not any(q.object == ox.Literal("x") for q in quads)
@@ -379,9 +319,9 @@ def test_errors_leave_the_store_untouched(small: Writer) -> None:
     before = set(small.store)
     out = small.update(UpdateJob('INSERT DATA { GRAPH <http://example.org/g> { <http://a> <http://b> "first" } } ; '
                                  "CREATE GRAPH <http://example.org/g>"))
-    assert out.status == 400 and "already exists" in out.message
+    assert out.kind is Kind.BAD_INPUT and "already exists" in out.message
     out = small.update(UpdateJob("INSERT DATA { <http://a> <http://b> }"))
-    assert out.status == 400 and "syntax" in out.message.lower()
+    assert out.kind is Kind.BAD_INPUT and "syntax" in out.message.lower()
     assert set(small.store) == before
 
 
@@ -391,14 +331,14 @@ def test_a_write_outside_the_footprint_redoes_the_dry_run_on_the_whole_store(sma
     monkeypatch.setattr(writes, "footprint", lambda text, base=None: {DEFAULT, g})  # pretend the scan missed <…/h>
     out = small.update(UpdateJob("DELETE { GRAPH <http://example.org/g> { ?s ?p ?o } } INSERT { GRAPH <http://example.org/h> { ?s ?p ?o } } "
                                  "WHERE { GRAPH <http://example.org/g> { ?s ?p ?o } }"))
-    assert out.status == 204, out.message
+    assert out.kind is Kind.APPLIED, out.message
     assert not list(small.store.quads_for_pattern(None, None, None, g))
     assert len(list(small.store.quads_for_pattern(None, None, None, ox.NamedNode("http://example.org/h")))) == 2
 
 
 def test_no_op_writes_validate_nothing(small: Writer) -> None:
     out = small.update(UpdateJob('INSERT DATA { <http://example.org/d> <http://example.org/p> "d" }'))
-    assert out.status == 204 and out.extra["changed"] == [] and small.validations == 0
+    assert out.kind is Kind.APPLIED and out.changed == () and small.validations == 0
 
 
 def test_blank_node_findings_are_not_taken_for_new_ones(small: Writer) -> None:
@@ -408,26 +348,26 @@ def test_blank_node_findings_are_not_taken_for_new_ones(small: Writer) -> None:
     rdf_type, competency = ox.NamedNode(str(RDF.type)), ox.NamedNode("https://w3id.org/rkg/ontology#Competency")
     small.store.add(ox.Quad(ox.BlankNode("c1"), rdf_type, competency, g))  # in no block, no code…: violations
     out = small.update(UpdateJob("INSERT DATA { GRAPH <http://example.org/g> { <http://example.org/a> <http://example.org/p> 1 } }"))
-    assert out.status == 204, out.body
+    assert out.kind is Kind.APPLIED, out.body
     out = small.update(UpdateJob("INSERT DATA { GRAPH <http://example.org/g> { _:c2 a <https://w3id.org/rkg/ontology#Competency> } }"))
-    assert out.status == 422 and "c1" not in {v["focus"] for v in json.loads(out.body)["violations"]}
+    assert out.kind is Kind.INVALID and "c1" not in {v["focus"] for v in json.loads(out.body)["violations"]}
 
 
 def test_graph_store_jobs_in_process(small: Writer, monkeypatch: pytest.MonkeyPatch) -> None:
     job = GraphStoreJob("PUT", "http://example.org/new", "text/turtle", b"<a> <http://example.org/p> _:x .",
                         base_iri="http://example.org/new")
-    monkeypatch.setattr(writes, "HEADER_LIMIT", 30)
+    monkeypatch.setattr(protocol, "HEADER_LIMIT", 30)
     out = small.graph_store(job)
-    assert out.status == 201
-    headers = dict(out.extra["headers"])
+    assert out.kind is Kind.CREATED
+    headers = dict(protocol.write_headers(out))
     assert headers["X-RKG-Changed-Graphs"] == "http://example.org/new" and headers["X-RKG-Changed-Graph-Count"] == "1"
     assert "X-RKG-Validated-Graphs" not in headers and headers["X-RKG-Validated-Graph-Count"] == "3"  # too long
     (q,) = small.store.quads_for_pattern(None, None, None, ox.NamedNode("http://example.org/new"))
     assert q.subject == ox.NamedNode("http://example.org/a") and q.object != ox.BlankNode("x")  # fresh blank node
-    assert small.graph_store(GraphStoreJob("PUT", "http://example.org/new", "text/csv", b"a,b")).status == 415
-    assert small.graph_store(GraphStoreJob("POST", "http://example.org/new", "text/turtle", b"<a> <b")).status == 400
-    assert small.graph_store(GraphStoreJob("DELETE", "http://example.org/new")).status == 204
-    assert small.graph_store(GraphStoreJob("DELETE", "http://example.org/new")).status == 404
+    assert small.graph_store(GraphStoreJob("PUT", "http://example.org/new", "text/csv", b"a,b")).kind is Kind.UNREADABLE_FORMAT
+    assert small.graph_store(GraphStoreJob("POST", "http://example.org/new", "text/turtle", b"<a> <b")).kind is Kind.BAD_INPUT
+    assert small.graph_store(GraphStoreJob("DELETE", "http://example.org/new")).kind is Kind.APPLIED
+    assert small.graph_store(GraphStoreJob("DELETE", "http://example.org/new")).kind is Kind.NOT_FOUND
     assert not small.store.contains_named_graph(ox.NamedNode("http://example.org/new"))
 
 
@@ -449,18 +389,18 @@ def test_writer_on_the_bundled_graph(build_dir: Path, tmp_path: Path, monkeypatc
     monkeypatch.setattr(writes, "REPORT_LIMIT", 1)
     out = w.update(UpdateJob(PREFIXES + alt_label_insert("valid part") + " ;\n" + orphan_competency("C.9.1")
                              + " ;\n" + orphan_competency("C.9.5")))
-    assert out.status == 422
+    assert out.kind is Kind.INVALID
     report = json.loads(out.body)
     assert report["count"] == 2 and "first 1" in report["error"]
     assert [v["shape"] for v in report["violations"]] == ["https://w3id.org/rkg/shapes#CompetencyInOneBlock"]
     assert set(store) == before and w.validations == 2  # before and after
     out = w.update(UpdateJob(PREFIXES + alt_label_insert("Block one")))
-    assert out.status == 204, out.message
+    assert out.kind is Kind.APPLIED, out.message
     assert w.validations == 3  # the "before" of the programme came from the cache
     assert set(store) ^ before == {ox.Quad(ox.NamedNode(P + "block/BC01"), ox.NamedNode("http://www.w3.org/2004/02/skos/core#altLabel"),
                                            ox.Literal("Block one", language="en"), ox.NamedNode(LABELS))}
     out = w.update(UpdateJob(PREFIXES + alt_label_insert("Block one, again")))
-    assert out.status == 204 and w.validations == 4  # the previous "after" is this write's "before"
+    assert out.kind is Kind.APPLIED and w.validations == 4  # the previous "after" is this write's "before"
 
 
 # ---------------------------------------------------------------- HTTP: authorisation
@@ -716,7 +656,7 @@ def test_writes_validate_only_the_graphs_they_touch(srv: Server) -> None:
 
 
 def test_writes_survive_a_restart(build_dir: Path, tmp_path: Path) -> None:
-    folder = make_store(build_dir, tmp_path / "store")
+    folder = make_store(tmp_path / "store", build_dir / NQUADS_NAME, w3c=False)
     args = ("--location", str(folder), "--allow-update", "--workers", "1")
     server = start(build_dir, tmp_path / "first.log", *args)
     try:
@@ -729,7 +669,7 @@ def test_writes_survive_a_restart(build_dir: Path, tmp_path: Path) -> None:
         assert refused.status_code == 422
         before = dump(server)
     finally:
-        stop(server)
+        stop_server(server)
     server = start(build_dir, tmp_path / "second.log", *args)
     try:
         assert ask(server, 'ASK { GRAPH <%s> { ?s skos:altLabel "persisted"@en } }' % LABELS)
@@ -737,4 +677,4 @@ def test_writes_survive_a_restart(build_dir: Path, tmp_path: Path) -> None:
         assert not ask(server, f"ASK {{ <{P}competency/C.9.4> ?p ?o }}")
         assert dump(server) == before
     finally:
-        stop(server)
+        stop_server(server)
