@@ -21,7 +21,7 @@ import pytest
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import RDF, SKOS
 
-from conftest import PIF, REFERENCE, ROOT
+from support.paths import PIF, REFERENCE, ROOT
 from rkg.build import build
 from rkg.interop import badges, case, ctdl, framework, imports, moodle, skos
 from rkg.interop.framework import Framework

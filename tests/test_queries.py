@@ -17,7 +17,7 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
-from conftest import ROOT
+from support.paths import ROOT
 from rkg.catalog import Catalog, ParameterError, run
 
 CASES = sorted((ROOT / "tests" / "queries").glob("*.json"))
