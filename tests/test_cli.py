@@ -35,9 +35,54 @@ def test_subcommand_help(rkg, name: str) -> None:
     assert r.returncode == 0 and "usage: rkg " + name in r.stdout and "--root" in r.stdout
 
 
-def test_usage_error_exit_2(rkg) -> None:
-    assert rkg("validate", "--fail-on", "sometimes").returncode == 2
-    assert rkg("frobnicate").returncode == 2
+BAD_INVOCATIONS = [  # {tmp}: a fresh folder; the serve cases are refused before anything is built
+    (["frobnicate"], "invalid choice: 'frobnicate'"),
+    (["validate", "--fail-on", "sometimes"], "invalid choice: 'sometimes'"),
+    (["stats", "--root", "{tmp}"], "not an rkg project"),
+    (["import", "moodle", "{tmp}/missing.csv", "--programme", "x", "--build-dir", "{tmp}"], "no such file"),
+    (["serve", "--max-rows", "many"], "invalid int value: 'many'"),
+    (["serve", "--time-limit", "0"], "rkg: error: --time-limit / RKG_TIME_LIMIT must be positive, not 0"),
+    (["serve", "--cache-bytes", "-1"], "--cache-bytes / RKG_CACHE_BYTES must be zero or more, not -1"),
+    (["serve", "--header-timeout", "0.5"], "--header-timeout must be between 1 and 60 seconds"),
+    (["serve", "--allow-update", "--token-file", "{tmp}/missing"], "cannot read the token file"),
+    (["serve", "--allow-update", "--token-file", "{tmp}/token"], "updates need the persistent store"),
+    (["serve", "--allow-update", "--token-file", "{tmp}/empty", "--location", "{tmp}/s"], "token must not be empty"),
+    (["serve", "--allow-update", "--token-file", "{tmp}/token", "--location", "{tmp}/s", "--workers", "2"],
+     "use --workers 1"),
+]
+
+
+@pytest.mark.parametrize("args, message", BAD_INVOCATIONS)
+def test_bad_invocation_exit_2(rkg, tmp_path: Path, args: list[str], message: str) -> None:
+    (tmp_path / "token").write_text("s3cret\n")
+    (tmp_path / "empty").write_text("\n")
+    args = [a.replace("{tmp}", str(tmp_path)) for a in args]
+    if args[0] == "serve":
+        args += ["--build-dir", str(tmp_path / "build")]
+    r = rkg(*args)
+    assert r.returncode == 2 and message in r.stderr, r.stderr
+    assert "Traceback" not in r.stderr
+    assert not (tmp_path / "build").exists()
+
+
+def test_errors_are_caught_once_in_main(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from rkg import cli
+    from rkg.errors import NotFound
+
+    def raises(error: BaseException):
+        def command(args) -> int:
+            raise error
+        return command
+
+    monkeypatch.setattr(cli, "cmd_stats", raises(NotFound("no such thing")))
+    assert cli.main(["stats"]) == 2
+    assert capsys.readouterr().err == "rkg: error: no such thing\n"
+    monkeypatch.setattr(cli, "cmd_stats", raises(BrokenPipeError()))
+    assert cli.main(["stats"]) == 0
+    monkeypatch.setattr(cli, "cmd_stats", raises(ZeroDivisionError("division by zero")))
+    assert cli.main(["stats"]) == 3  # a bug: its traceback, and a line saying so
+    err = capsys.readouterr().err
+    assert "Traceback" in err and "ZeroDivisionError: division by zero" in err and "bug in rkg" in err
 
 
 def test_build_prints_counts_and_progress(rkg, build_dir: Path) -> None:

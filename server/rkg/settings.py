@@ -42,7 +42,7 @@ class Declaration:
     env: bool = True
     """Read from ``RKG_<NAME>`` by ``from_env``."""
     rule: str | None = None
-    """``"positive"`` or ``"not negative"``: checked by ``check``."""
+    """``"positive"`` or ``"zero or more"``: checked by ``check``."""
 
 
 def setting(default: Any, help: str, *, flag: str | None = None, metavar: str | None = None, unit: int = 1,
@@ -177,8 +177,9 @@ class Settings:
             value = getattr(self, name)
             if d.rule is None or value is None:
                 continue
-            if (d.rule == "positive" and value <= 0) or (d.rule == "not negative" and value < 0):
-                raise InputError(f"{self.label(name)} must be {d.rule}, not {value}")
+            if (d.rule == "positive" and value <= 0) or (d.rule == "zero or more" and value < 0):
+                shown = value / d.unit if d.unit != 1 else value
+                raise InputError(f"{self.label(name)} must be {d.rule}, not {shown:g}")
 
 
 def default_text(default: Any, d: Declaration) -> str:
@@ -212,33 +213,33 @@ class Config(Settings):
                              rule="positive")
     time_limit: float = setting(10.0, "per-query time limit; past it, 503 and the process is replaced", flag="--time-limit",
                                 metavar="SECONDS", rule="positive")
-    max_rows: int = setting(100_000, "result rows returned at most", flag="--max-rows", metavar="MAX_ROWS",
+    max_rows: int = setting(100_000, "result rows (or triples) returned at most; more are cut and the answer says so", flag="--max-rows", metavar="MAX_ROWS",
                             rule="positive")
-    max_request_bytes: int = setting(1_048_576, "largest request accepted; 413 above", flag="--max-request-bytes",
+    max_request_bytes: int = setting(1_048_576, "largest request body or query string accepted; 413 above", flag="--max-request-bytes",
                                      metavar="MAX_REQUEST_BYTES", shown="1 MiB", rule="positive")
     update_token: str | None = setting(None, "bearer token for SPARQL Update and the Graph Store protocol; unset: "
                                              "read-only (rkg serve reads it only with --allow-update)")
     federation_allow: frozenset[str] = setting(frozenset(), "a SERVICE endpoint the engine may contact; repeatable",
                                                flag="--federation-allow", metavar="IRI", shown="none")
-    max_depth: int = setting(128, "deepest nesting of { ( [ accepted in an operation", flag="--max-depth",
+    max_depth: int = setting(128, "deepest nesting of { ( [ accepted in an operation; 400 above", flag="--max-depth",
                              metavar="MAX_DEPTH", rule="positive")
     max_answer_bytes: int = setting(16 * MIB, "largest answer body; rows past it are cut", flag="--max-answer-bytes",
                                     metavar="BYTES", shown="16 MiB", rule="positive")
-    queue_wait: float = setting(5.0, "how long a request waits for a free query process before 503; it then has "
-                                     "the whole time limit", flag="--queue-wait", metavar="SECONDS", rule="positive")
+    queue_wait: float = setting(5.0, "how long a request waits for a free query process before 503 with Retry-After; "
+                                     "it then has the whole time limit", flag="--queue-wait", metavar="SECONDS", rule="positive")
     client_concurrency: int = setting(0, "operations one client may run at once per worker; one more is answered 429",
                                       flag="--client-concurrency", metavar="N", shown="sandboxes - 1, at least 1",
-                                      rule="not negative")
+                                      rule="zero or more")
     trusted_proxies: frozenset[str] = setting(frozenset(), "a reverse proxy whose X-Forwarded-For names the client; "
                                                            "repeatable", flag="--trusted-proxy", metavar="ADDRESS",
                                               shown="none")
     sandbox_memory: int | None = setting(None, "data memory of each query process in MiB, RLIMIT_DATA; 0: no limit",
                                          flag="--sandbox-memory", metavar="MIB", unit=MIB,
-                                         shown="512, or 8 times the data for a large graph", rule="not negative")
+                                         shown="512, or 8 times the data for a large graph", rule="zero or more")
     cache_bytes: int = setting(32 * MIB, "result cache of each worker in MiB", flag="--cache-bytes", metavar="MIB",
-                               unit=MIB, rule="not negative")
-    cache_entries: int = setting(1024, "responses kept in the result cache (0 disables it)", rule="not negative")
-    cache_max_body: int = setting(1_048_576, "largest response body the cache keeps, in bytes", rule="not negative")
+                               unit=MIB, rule="zero or more")
+    cache_entries: int = setting(1024, "responses kept in the result cache (0 disables it)", rule="zero or more")
+    cache_max_body: int = setting(1_048_576, "largest response body the cache keeps, in bytes", rule="zero or more")
     validation_time_limit: float = setting(300.0, "seconds the validation report of the served graph may take "
                                                   "(the /validation page)", rule="positive")
     insecure_network: bool = setting(False, "do not close the query processes' network (seccomp); only for kernels "
@@ -289,8 +290,8 @@ class FrontConfig(Settings):
     workers: int | None = setting(None, "web worker processes", flag="--workers", metavar="WORKERS",
                                   shown="2, or 1 with --allow-update, which allows only 1", env=False,
                                   rule="positive")
-    header_timeout: float = setting(10.0, "a client that has not sent its whole request head within this time is "
-                                          "disconnected; 1 to 60", flag="--header-timeout", metavar="SECONDS",
+    header_timeout: float = setting(10.0, "a client that has not sent its whole request head within this time (from "
+                                          "the connection or the previous answer) is disconnected; 1 to 60", flag="--header-timeout", metavar="SECONDS",
                                     env=False)
     body_timeout: float = setting(30.0, "a client that has not sent its whole request body within this time after "
                                         "the head is answered 408 and disconnected", flag="--body-timeout",
