@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from rkg.build import NQUADS_NAME
+from rkg.errors import InputError
 from rkg.web import create_app
 from rkg.web.config import Config
 
@@ -28,7 +29,7 @@ def app(built_dir: Path):
     (Config(nquads=Path("x.nq"), time_limit=0), "positive"),
 ])
 def test_bad_config_is_refused(config: Config, message: str) -> None:
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(InputError, match=message):
         create_app(config)
 
 
