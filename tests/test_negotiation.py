@@ -1,8 +1,13 @@
-"""Content negotiation: q-values, wildcards, aliases, and the format=/output=/results= parameters."""
+"""Content negotiation: q-values, wildcards, aliases, and the format=/output=/results= parameters; the
+function, then the whole matrix through the app in-process (the SPARQL protocol layer included; a few
+rows go over real HTTP in tests/web/test_protocol.py)."""
 
 from __future__ import annotations
 
 import pytest
+from support.protocol import (CONSTRUCT, DESCRIBE, GRAPH_NEGOTIATION, SELECT, SELECT_NEGOTIATION, check_graph_answer,
+                              check_select_answer, send)
+from support.server import AppServer
 
 from rkg.negotiation import GRAPHS, RESULTS, negotiate, wants_html
 
@@ -45,3 +50,17 @@ def test_negotiate(accept, short, graph, expected) -> None:
 ])
 def test_wants_html(accept, html) -> None:
     assert wants_html(accept) is html
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning:rdflib")  # rdflib's own result parsers
+@pytest.mark.parametrize("accept, params, expected", SELECT_NEGOTIATION)
+@pytest.mark.parametrize("method", ["GET", "POST-form"])
+def test_select_negotiation(app_server: AppServer, method: str, accept, params, expected: str) -> None:
+    check_select_answer(send(app_server, SELECT, method=method, accept=accept, params=params), expected)
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning:rdflib")  # rdflib's own parsers
+@pytest.mark.parametrize("accept, params, expected", GRAPH_NEGOTIATION)
+@pytest.mark.parametrize("query", [CONSTRUCT, DESCRIBE], ids=["construct", "describe"])
+def test_graph_negotiation(app_server: AppServer, query: str, accept, params, expected: str) -> None:
+    check_graph_answer(send(app_server, query, accept=accept, params=params), expected)

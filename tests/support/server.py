@@ -2,10 +2,10 @@
 ``create_app(Config(...))``, spoken to through ``requests`` without a socket), or ``rkg serve`` as a
 real process (granian master, forked workers, their sandbox processes) on a free loopback port.
 
-Both are parametrised by the same settings, named after ``rkg.web.config.Config``'s fields
-(``time_limit=2``, ``max_rows=1000``, ``update_token=TOKEN``, ``location=DIR``, …) plus what only a
-real process has (``workers``, ``header_timeout``, ``body_timeout``) and ``data`` (extra data folders,
-``--data``)::
+Both are parametrised by the same settings, named after the fields of ``rkg.settings.Config``
+(``time_limit=2``, ``max_rows=1000``, ``update_token=TOKEN``, ``location=DIR``, …) plus, for a real
+process, those of ``rkg.settings.FrontConfig`` (``workers``, ``header_timeout``, ``body_timeout``), and
+``data`` (extra data folders, ``--data``)::
 
     with serving(build_dir, process=False, time_limit=2) as server:      # in-process
         server.request("GET", server.sparql, params={"query": "ASK {}"})
@@ -47,8 +47,6 @@ STARTUP_TIMEOUT = 120.0
 """Seconds a real server has to answer /health with all its sandboxes up (two cores shared by the suite)."""
 TOKEN = "protocol-test-token"
 """The update token of the tests' writable servers (``RKG_UPDATE_TOKEN``)."""
-SERVER_ONLY = ("workers", "header_timeout", "body_timeout")
-"""Settings of the real process only (granian's workers, the front's timeouts): no in-process equivalent."""
 
 
 # ---------------------------------------------------------------- processes
@@ -245,16 +243,18 @@ class AppServer:
 
 
 def _config_fields() -> set[str]:
-    from rkg.web.config import Config
+    from rkg.settings import Config
 
     return {f.name for f in dataclasses.fields(Config)}
 
 
 def serve_args(*, location: Path | None = None, update_token: str | None = None, data: Sequence[Path] = (),
                **settings: Any) -> tuple[list[str], dict[str, str]]:
-    """The ``rkg serve`` flags (and environment) for ``settings``: Config field ``name`` → ``--name``
-    (underscores as dashes), ``update_token`` → ``--allow-update`` with ``RKG_UPDATE_TOKEN``, sizes in
-    MiB where the flag takes MiB, repeatable flags once per value."""
+    """The ``rkg serve`` flags (and environment) for ``settings``, from the settings' declarations
+    (rkg.settings: ``Config`` and ``FrontConfig``): each its option, in the option's unit, repeatable
+    ones once per value; ``update_token`` → ``--allow-update`` with ``RKG_UPDATE_TOKEN``."""
+    from rkg.settings import Config, FrontConfig
+
     args: list[str] = [a for d in data for a in ("--data", str(d))]
     env: dict[str, str] = {}
     if location is not None:
@@ -262,19 +262,18 @@ def serve_args(*, location: Path | None = None, update_token: str | None = None,
     if update_token is not None:
         args.append("--allow-update")
         env["RKG_UPDATE_TOKEN"] = update_token
-    known = _config_fields() | set(SERVER_ONLY)
+    declared = {name: (kind, d) for name, _, kind, d in [*Config.declarations(), *FrontConfig.declarations()]}
     for name, value in settings.items():
-        if name not in known:
-            raise TypeError(f"unknown server setting {name!r}")
-        if name in ("federation_allow", "trusted_proxies"):
-            flag = "--federation-allow" if name == "federation_allow" else "--trusted-proxy"
-            args += [a for v in value for a in (flag, str(v))]
-        elif isinstance(value, bool):
-            args += [f"--{name.replace('_', '-')}"] if value else []
-        elif name in ("sandbox_memory", "cache_bytes"):
-            args += [f"--{name.replace('_', '-')}", str(value // (1024 * 1024))]
-        else:
-            args += [f"--{name.replace('_', '-')}", f"{value:g}" if isinstance(value, float) else str(value)]
+        if name not in declared or declared[name][1].flag is None or name in ("host", "port"):
+            raise TypeError(f"not a setting rkg serve takes here: {name!r}")
+        kind, d = declared[name]
+        if kind == "frozenset[str]":
+            args += [a for v in value for a in (d.flag, str(v))]
+        elif kind == "bool":
+            args += [d.flag] if value else []
+        elif value is not None:
+            value = value // d.unit if d.unit != 1 else value
+            args += [d.flag, f"{value:g}" if isinstance(value, float) else str(value)]
     return args, env
 
 
@@ -284,11 +283,11 @@ def app_config(build_dir: Path, *, location: Path | None = None, update_token: s
     graph built (if stale) into ``build_dir``, a persistent store created from it if ``location`` is
     empty, the project's queries and shapes."""
     from rkg.project import Project
-    from rkg.web.config import Config
+    from rkg.settings import Config
 
     unknown = set(settings) - _config_fields()
     if unknown:
-        raise TypeError(f"not settings of the in-process app: {', '.join(sorted(unknown))}")
+        raise TypeError(f"not settings of the in-process app (rkg.settings.Config): {', '.join(sorted(unknown))}")
     nquads = ensure_built(build_dir, data)
     if location is not None and (not location.exists() or not any(location.iterdir())):
         make_store(location, nquads, w3c=False)
