@@ -19,7 +19,7 @@ import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 from .errors import InputError
 
@@ -144,7 +144,7 @@ class Settings:
     # ------------------------------------------------------------ environment
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str]) -> Any:
+    def from_env(cls, environ: Mapping[str, str]) -> Self:
         """The settings from ``RKG_<NAME>`` variables (the others keep their defaults), checked. Values are in
         the option's unit; lists are comma-separated; an empty value leaves an optional setting unset."""
         known = {cls.env_name(name): (name, kind, d) for name, _, kind, d in cls.declarations() if d.env}
