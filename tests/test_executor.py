@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from rkg.build import NQUADS_NAME
-from rkg.executor import Busy, Pool, QueryJob, StatsJob, StoreSpec, Timeout
+from rkg.executor import Pool
+from rkg.jobs import Busy, Kind, QueryJob, StatsJob, StoreSpec, Timeout
 
 RUNAWAY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
 SIMPLE = "SELECT ?b WHERE { ?b a <https://w3id.org/rkg/ontology#CompetencyBlock> }"
@@ -30,7 +31,7 @@ def job(text: str, **kw) -> QueryJob:
 
 def test_answers_and_counts(pool: Pool) -> None:
     out = pool.run(job(SIMPLE), 10)
-    assert out.status == 200 and out.media == JSON
+    assert out.kind is Kind.ANSWER and out.media == JSON
     assert len(json.loads(out.body)["results"]["bindings"]) == 4
     stats = pool.run(StatsJob(), 10).extra
     assert stats["triples"] == sum(stats["graphs"].values()) and stats["default"] == 0
@@ -38,12 +39,12 @@ def test_answers_and_counts(pool: Pool) -> None:
 
 def test_syntax_error_is_an_answer(pool: Pool) -> None:
     out = pool.run(job("SELECT ?x WHERE { ?x ?y }"), 10)
-    assert out.status == 400 and "syntax error" in out.message and "1:" in out.message
+    assert out.kind is Kind.BAD_INPUT and "syntax error" in out.message and "1:" in out.message
 
 
 def test_row_cap(pool: Pool) -> None:
     out = pool.run(job("SELECT * WHERE { ?s ?p ?o }", max_rows=10), 10)
-    assert out.status == 200 and out.rows == 10 and out.truncated
+    assert out.kind is Kind.ANSWER and out.rows == 10 and out.truncated
 
 
 def test_runaway_stopped_while_others_answered(pool: Pool) -> None:
@@ -61,7 +62,7 @@ def test_runaway_stopped_while_others_answered(pool: Pool) -> None:
     t.start()
     time.sleep(0.3)
     started = time.monotonic()
-    assert pool.run(job(SIMPLE), limit).status == 200  # the other sandbox answers meanwhile
+    assert pool.run(job(SIMPLE), limit).kind is Kind.ANSWER  # the other sandbox answers meanwhile
     assert time.monotonic() - started < 1.0
     t.join(limit + 5)
     assert limit <= outcome["timeout"] < limit + 1.0
@@ -70,7 +71,7 @@ def test_runaway_stopped_while_others_answered(pool: Pool) -> None:
     while pool._idle.qsize() < 2 and time.monotonic() < deadline:
         time.sleep(0.1)
     assert pool._idle.qsize() == 2
-    assert pool.run(job(SIMPLE), limit).status == 200
+    assert pool.run(job(SIMPLE), limit).kind is Kind.ANSWER
 
 
 def test_busy_when_every_sandbox_is_taken(built_dir: Path) -> None:
@@ -113,7 +114,7 @@ def test_queue_wait_and_run_time_are_separate(built_dir: Path) -> None:
             single.run(job(SIMPLE), 30, wait=0.3)
         assert time.monotonic() - started < 2
         held.join(60)
-        assert single.run(job(SIMPLE), 5, wait=0.01).status == 200
+        assert single.run(job(SIMPLE), 5, wait=0.01).kind is Kind.ANSWER
     finally:
         single.close()
 
@@ -129,7 +130,7 @@ CAPPED = {
 def test_answers_are_capped_in_bytes(pool: Pool, text: str, results: str | None, graph: str | None) -> None:
     cap = 200_000
     out = pool.run(QueryJob(text, results, graph, max_bytes=cap), 30)
-    assert out.status == 200 and out.truncated and f"cut at {cap} bytes" in out.message
+    assert out.kind is Kind.ANSWER and out.truncated and f"cut at {cap} bytes" in out.message
     assert 0 < len(out.body) <= cap
 
 
@@ -137,7 +138,7 @@ def test_answers_are_capped_in_bytes(pool: Pool, text: str, results: str | None,
                                   "SELECT * WHERE { ?s ?p ?o FILTER(<http://ex/f>(?o)) }"])
 def test_unknown_function_is_a_client_error(pool: Pool, text: str) -> None:
     out = pool.run(job(text), 10)
-    assert out.status == 400 and "not supported" in out.message
+    assert out.kind is Kind.BAD_INPUT and "not supported" in out.message
 
 
 def test_a_crashed_process_is_logged_with_its_signal_and_request(built_dir: Path, caplog: pytest.LogCaptureFixture) -> None:
@@ -150,12 +151,12 @@ def test_a_crashed_process_is_logged_with_its_signal_and_request(built_dir: Path
         threading.Timer(0.5, lambda: os.kill(sandbox.process.pid, signal.SIGSEGV)).start()
         with caplog.at_level("ERROR", logger="rkg.executor"):
             out = single.run(job(RUNAWAY), 30, request_id="req-42")
-        assert out.status == 422 and "SIGSEGV" in out.message and "req-42" in out.message
+        assert out.kind is Kind.TOO_COSTLY and "SIGSEGV" in out.message and "req-42" in out.message
         assert any("req-42" in r.getMessage() and "SIGSEGV" in r.getMessage() for r in caplog.records)
         deadline = time.monotonic() + 30
         while single._idle.qsize() < 1 and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert single.run(job(SIMPLE), 10).status == 200  # replaced
+        assert single.run(job(SIMPLE), 10).kind is Kind.ANSWER  # replaced
     finally:
         single.close()
 
@@ -163,7 +164,8 @@ def test_a_crashed_process_is_logged_with_its_signal_and_request(built_dir: Path
 def test_snapshots_follow_the_writer(tmp_path: Path, built_dir: Path) -> None:
     """With writes enabled, readers open the writer's latest snapshot: a read never holds the store a
     write needs, and sees each committed write."""
-    from rkg.executor import UpdateJob, current_snapshot, snapshots_folder
+    from rkg.executor import current_snapshot, snapshots_folder
+    from rkg.jobs import UpdateJob
 
     location = tmp_path / "store"
     writer = Pool(StoreSpec("readwrite", str(location), str(Path(__file__).parents[1] / "shapes")), 1)
@@ -173,7 +175,7 @@ def test_snapshots_follow_the_writer(tmp_path: Path, built_dir: Path) -> None:
         ask = "ASK { GRAPH <http://ex/g> { <http://ex/a> ?p ?o } }"
         assert b"false" in readers.run(job(ask), 10).body
         out = writer.run(UpdateJob("INSERT DATA { GRAPH <http://ex/g> { <http://ex/a> <http://ex/b> 1 } }"), 30)
-        assert out.status == 204, out
+        assert out.kind is Kind.APPLIED, out
         assert current_snapshot(str(location)) != first
         assert b"true" in readers.run(job(ask), 10).body
         assert (Path(snapshots_folder(str(location))) / "CURRENT").exists()

@@ -13,7 +13,8 @@ from rdflib import BNode, Literal, URIRef, Variable
 from rdflib.query import Result
 
 from rkg import executor, formats
-from rkg.executor import QueryJob, run_query
+from rkg.executor import run_query
+from rkg.jobs import Kind, QueryJob
 from rkg.negotiation import negotiate
 
 XSD = "http://www.w3.org/2001/XMLSchema#"
@@ -64,7 +65,7 @@ def _csv(terms: dict) -> dict[str, str]:
 
 def _answer(store: ox.Store, media: str) -> bytes:
     out = run_query(store, QueryJob(QUERY, media, None))
-    assert out.status == 200 and out.media == media and not out.truncated
+    assert out.kind is Kind.ANSWER and out.media == media and not out.truncated
     return out.body
 
 

@@ -18,7 +18,6 @@ request id, and replaced.
 
 from __future__ import annotations
 
-import itertools
 import logging
 import multiprocessing as mp
 import os
@@ -28,14 +27,16 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
-from typing import Any, Protocol
+from typing import Any
 
 import pyoxigraph as ox
 
 from . import formats, results
 from .guard import QueryFacts, query_facts
+from .errors import RkgError
+from .jobs import (Busy, GraphStoreJob, GuardJob, Kind, Outcome, QueryJob, StatsJob, StoreSpec,  # noqa: F401
+                   Timeout, UpdateJob, ValidationJob, engine_error)
 
 STACK_BYTES = 64 * 1024 * 1024
 """Stack of the thread that runs jobs in a sandbox (8 MiB, the main thread's, overflows at about 5,000
@@ -43,119 +44,7 @@ nested groups in Oxigraph's parser; this one about 8 times deeper, far past the 
 SNAPSHOT_GRACE = 120.0
 """Seconds a superseded read snapshot is kept for the queries still reading it."""
 
-
-@dataclass(frozen=True)
-class StoreSpec:
-    mode: str
-    """``memory`` (load ``path``, an N-Quads file), ``readonly`` or ``readwrite`` (open ``path``, a store
-    folder), ``snapshot`` (open the latest read-only snapshot made by the ``readwrite`` sandbox of
-    ``path``, and follow newer ones)."""
-    path: str
-    shapes: str | None = None
-    """Folder of SHACL shapes used to validate writes (readwrite mode)."""
-    network: bool = False
-    """Leave the network open (the federation sandbox, or ``--insecure-network``); otherwise closed by seccomp."""
-    memory_bytes: int = 0
-    """RLIMIT_DATA of the sandbox (0: none): an engine that needs more fails instead of growing."""
-
-
-@dataclass(frozen=True)
-class QueryJob:
-    text: str
-    results_media: str | None
-    graph_media: str | None
-    default_graphs: tuple[str, ...] | None = None
-    named_graphs: tuple[str, ...] | None = None
-    max_rows: int = 100_000
-    base_iri: str | None = None
-    """Relative IRIs of the query resolve against it (the endpoint's URL)."""
-    max_bytes: int = 16 * 1024 * 1024
-    """Largest answer body: rows or triples past it are cut, like those past ``max_rows``."""
-
-
-@dataclass(frozen=True)
-class GuardJob:
-    """Check an operation's SERVICE / LOAD endpoints against the allow-list (``rkg.guard.check``): the
-    parse can take seconds, so it runs here, under the time limit, not in the web process."""
-
-    text: str
-    update: bool
-    allow: frozenset[str]
-    base_iri: str | None = None
-
-
-@dataclass(frozen=True)
-class UpdateJob:
-    text: str
-    using_graphs: tuple[str, ...] | None = None
-    using_named_graphs: tuple[str, ...] | None = None
-    report_media: str = "application/json"
-    """Format of the validation report when the update is refused (``application/json`` or ``text/turtle``)."""
-    base_iri: str | None = None
-    """Relative IRIs of the update resolve against it (the endpoint's URL)."""
-
-
-@dataclass(frozen=True)
-class GraphStoreJob:
-    """One Graph Store protocol operation (``rkg.writes.graph_store``)."""
-
-    method: str
-    """``GET``, ``HEAD``, ``PUT``, ``POST`` or ``DELETE``."""
-    graph: str | None
-    """IRI of the graph, or None for the default graph."""
-    media: str | None = None
-    """GET: the format to answer in; PUT/POST: the format of ``body``."""
-    body: bytes = b""
-    base_iri: str | None = None
-    report_media: str = "application/json"
-    max_rows: int = 100_000
-
-
-@dataclass(frozen=True)
-class StatsJob:
-    pass
-
-
-@dataclass(frozen=True)
-class ValidationJob:
-    """SHACL shapes and QC queries on the sandbox's store; answers ``rkg validate --format json``."""
-
-    shapes: str
-    """Folder of SHACL shapes."""
-    queries: str | None = None
-    """Folder of named queries whose ``qc/`` queries run beside the shapes."""
-
-
-@dataclass(frozen=True)
-class Outcome:
-    status: int
-    media: str | None = None
-    body: bytes = b""
-    rows: int = 0
-    truncated: bool = False
-    message: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-class Executor(Protocol):
-    """What the web layer needs from a store: run one job within a time limit. ``Pool`` implements it
-    with local sandbox processes; a remote SPARQL 1.1 store can implement it with HTTP requests, without
-    touching the HTTP layer."""
-
-    def run(self, job: object, timeout: float, wait: float | None = None, request_id: str = "-") -> Outcome: ...
-
-    def close(self) -> None: ...
-
-
 log = logging.getLogger("rkg.executor")
-
-
-class Timeout(Exception):
-    """The operation ran past the time limit; its sandbox was killed."""
-
-
-class Busy(Exception):
-    """No sandbox became free within the queue wait."""
 
 
 # ---------------------------------------------------------------- inside a sandbox
@@ -249,20 +138,6 @@ def query_kwargs(job: QueryJob, facts: QueryFacts) -> dict[str, Any]:
     return kwargs
 
 
-def engine_error(e: Exception) -> Outcome:
-    """The answer for an exception the engine raised while evaluating the client's operation."""
-    if isinstance(e, PermissionError) or (isinstance(e, OSError) and "os error 13" in str(e)):
-        return Outcome(403, message="the operation tried to open a network connection, and the query processes "
-                                    "have no network access")
-    if isinstance(e, OSError):  # a federated endpoint failed: say so without relaying what it answered
-        return Outcome(502, message=f"a federated endpoint could not be queried ({type(e).__name__})")
-    if isinstance(e, (RuntimeError, ValueError, TypeError)):
-        # Evaluation errors of the operation itself: an unknown function, a bad argument…
-        text = str(e).splitlines()[0][:300] if str(e) else type(e).__name__
-        return Outcome(400, message=f"the query cannot be evaluated: {text}")
-    raise e
-
-
 def _term_bytes(term: object) -> int:
     return 0 if term is None else len(getattr(term, "value", "")) + 8
 
@@ -298,7 +173,7 @@ def run_query(store: ox.Store, job: QueryJob) -> Outcome:
     try:
         answer = store.query(job.text, **kwargs)
     except SyntaxError as e:
-        return Outcome(400, message=f"SPARQL syntax error: {e}")
+        return Outcome(Kind.BAD_INPUT, message=f"SPARQL syntax error: {e}")
     except Exception as e:  # raised while planning: an unknown function, a bad dataset…
         return engine_error(e)
     try:
@@ -312,35 +187,35 @@ def run_query(store: ox.Store, job: QueryJob) -> Outcome:
 def _answer(store: ox.Store, job: QueryJob, kwargs: dict[str, Any], answer: Any) -> Outcome:
     if isinstance(answer, ox.QuerySolutions):
         if job.results_media is None:
-            return Outcome(406, message="no acceptable format for SELECT results")
+            return Outcome(Kind.NO_FORMAT, message="no acceptable format for SELECT results")
         native = formats.BY_MEDIA[job.results_media].results
         body = _native(answer, native, min(MIN_ROW_BYTES[job.results_media] * job.max_rows, job.max_bytes))
         if body is not None:
-            return Outcome(200, job.results_media, body, -1)  # rows not counted: not worth a re-parse
+            return Outcome(Kind.ANSWER, job.results_media, body, -1)  # rows not counted: not worth a re-parse
         answer = store.query(job.text, **kwargs)  # too large to be sure it is under the caps: run again, capped
         variables = [v.value for v in answer.variables]
         rows, cut = _capped((tuple(sol[v] for v in variables) for sol in answer), job.max_rows, job.max_bytes,
                             lambda row: sum(map(_term_bytes, row)) + 4)
         writer = results.SELECT_WRITERS[job.results_media]
         body, rows, cut = _fit(rows, lambda r: writer(variables, r), job.max_bytes, cut)
-        return Outcome(200, job.results_media, body, len(rows), bool(cut), cut)
+        return Outcome(Kind.ANSWER, job.results_media, body, len(rows), bool(cut), cut)
     if isinstance(answer, ox.QueryBoolean):
         if job.results_media is None:
-            return Outcome(406, message="no acceptable format for an ASK result")
+            return Outcome(Kind.NO_FORMAT, message="no acceptable format for an ASK result")
         native = formats.BY_MEDIA[job.results_media].results
         if native in (ox.QueryResultsFormat.JSON, ox.QueryResultsFormat.XML):
-            return Outcome(200, job.results_media, answer.serialize(format=native) or b"", 1)
-        return Outcome(200, job.results_media, results.boolean(bool(answer), job.results_media), 1)  # see there
+            return Outcome(Kind.ANSWER, job.results_media, answer.serialize(format=native) or b"", 1)
+        return Outcome(Kind.ANSWER, job.results_media, results.boolean(bool(answer), job.results_media), 1)  # see there
     if job.graph_media is None:
-        return Outcome(406, message="no acceptable RDF format for CONSTRUCT/DESCRIBE results")
+        return Outcome(Kind.NO_FORMAT, message="no acceptable RDF format for CONSTRUCT/DESCRIBE results")
     triples, cut = _capped(iter(answer), job.max_rows, job.max_bytes,
                            lambda t: _term_bytes(t.subject) + _term_bytes(t.predicate) + _term_bytes(t.object))
     media = job.graph_media
     body, triples, cut = _fit(triples, lambda t: results.graph(t, media), job.max_bytes, cut)
-    return Outcome(200, media, body, len(triples), bool(cut), cut)
+    return Outcome(Kind.ANSWER, media, body, len(triples), bool(cut), cut)
 
 
-class _Full(Exception):
+class _Full(RkgError):
     pass
 
 
@@ -383,7 +258,7 @@ def run_stats(store: ox.Store) -> Outcome:
         counts[row["g"].value] = int(row["n"].value)
     default = sum(1 for _ in store.quads_for_pattern(None, None, None, ox.DefaultGraph()))
     union = next(iter(store.query("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", use_default_graph_as_union=True)))["n"]
-    return Outcome(200, extra={"graphs": counts, "default": default, "quads": len(store), "triples": int(union.value)})
+    return Outcome(Kind.ANSWER, extra={"graphs": counts, "default": default, "quads": len(store), "triples": int(union.value)})
 
 
 def run_validation(store: ox.Store, job: ValidationJob) -> Outcome:
@@ -395,7 +270,7 @@ def run_validation(store: ox.Store, job: ValidationJob) -> Outcome:
 
     catalog = Catalog.from_folder(Path(job.queries)) if job.queries else Catalog(Path("."))
     report, _ = validate(EmbeddedStore.wrap(store), load_shapes(Path(job.shapes)), catalog)
-    return Outcome(200, "application/json", render_json(report).encode())
+    return Outcome(Kind.ANSWER, formats.JSON.media, render_json(report).encode())
 
 
 def _limit_memory(spec: StoreSpec) -> None:
@@ -464,19 +339,19 @@ def _loop(conn: Connection, spec: StoreSpec, store: ox.Store) -> None:
             elif isinstance(job, ValidationJob):
                 out = run_validation(store, job)
             else:
-                out = Outcome(500, message=f"unknown job {type(job).__name__}")
+                out = Outcome(Kind.FAILED, message=f"unknown job {type(job).__name__}")
         except MemoryError:
-            out = Outcome(422, message="the operation needed more memory than a query process may use "
+            out = Outcome(Kind.TOO_COSTLY, message="the operation needed more memory than a query process may use "
                                        "(--sandbox-memory); nothing was applied", extra={"retire": True})
         except Exception as e:  # an engine error is the client's answer, not the sandbox's death
-            out = Outcome(500, message=f"{type(e).__name__}: {e}")
+            out = Outcome(Kind.FAILED, message=f"{type(e).__name__}: {e}")
         except BaseException as e:  # a Rust panic (pyo3's PanicException is a BaseException): an engine defect
             if isinstance(e, (KeyboardInterrupt, SystemExit)):
                 raise
             first = (str(e).splitlines() or [""])[0][:200]
-            out = Outcome(422, message=f"the engine failed on this operation (an internal error of Oxigraph: "
+            out = Outcome(Kind.TOO_COSTLY, message=f"the engine failed on this operation (an internal error of Oxigraph: "
                                        f"{first}); it was not applied", extra={"retire": True})
-        if spec.mode == "readwrite" and out.status in (200, 201, 204) and out.extra.get("changed"):
+        if spec.mode == "readwrite" and out.done and out.changed:
             try:  # the write is committed whatever happens here; readers keep the older snapshot meanwhile
                 make_snapshot(store, spec.path, superseded)
             except Exception as e:
@@ -490,10 +365,10 @@ def run_guard(job: GuardJob) -> Outcome:
     try:
         network = guard.check(job.text, job.update, job.allow, job.base_iri)
     except guard.Forbidden as e:
-        return Outcome(403, message=str(e))
+        return Outcome(Kind.REFUSED, message=str(e))
     except guard.Unreadable as e:
-        return Outcome(400, message=str(e))
-    return Outcome(200, extra={"network": network})
+        return Outcome(Kind.BAD_INPUT, message=str(e))
+    return Outcome(Kind.ANSWER, extra={"network": network})
 
 
 # ---------------------------------------------------------------- one-off work in a child process
@@ -570,7 +445,8 @@ class Sandbox:
     def run(self, job: object, timeout: float) -> Outcome:
         self.conn.send(job)
         if not self.conn.poll(timeout):
-            raise Timeout()
+            raise Timeout(f"the operation ran longer than the time limit of {timeout:g} s and was stopped "
+                          "(a write is applied completely or not at all); retry later, or ask for less")
         return self.conn.recv()
 
     def ended(self) -> str:
@@ -662,7 +538,8 @@ class Pool:
         try:
             sandbox = self._idle.get(timeout=timeout if wait is None else wait)
         except queue.Empty:
-            raise Busy() from None
+            raise Busy(f"every query process stayed busy for {timeout if wait is None else wait:g} s; "
+                       "retry later") from None
         try:
             out = sandbox.run(job, timeout)
         except Timeout:
@@ -679,15 +556,16 @@ class Pool:
             self._replace(sandbox)
             if self._closed or sandbox.process.exitcode in (-signal.SIGTERM, -signal.SIGKILL, -signal.SIGINT):
                 # stopped from outside (the server shutting down, an operator): not the operation's fault
-                raise Busy() from None
+                raise Busy("the query process was stopped from outside (the service may be shutting down); "
+                           "retry later") from None
             if isinstance(job, (QueryJob, UpdateJob, GraphStoreJob, GuardJob)):
                 # The engine died on the client's operation (Oxigraph 0.5 aborts on some ORDER BY sorts): the
                 # same request would kill the next process too, so it is answered as unprocessable.
                 why = (" — the engine failed, or the operation needed more memory than a query process may use"
                        if sandbox.process.exitcode == -signal.SIGABRT else "")
-                return Outcome(422, message=f"the engine stopped on this operation ({how}{why}); nothing was "
+                return Outcome(Kind.TOO_COSTLY, message=f"the engine stopped on this operation ({how}{why}); nothing was "
                                             f"applied; request id {request_id}")
-            return Outcome(500, message=f"the query process ended unexpectedly ({how}); request {request_id}")
+            return Outcome(Kind.FAILED, message=f"the query process ended unexpectedly ({how}); request {request_id}")
         if out.extra.get("retire"):  # the engine panicked in it: replace it rather than trust its state
             log.error("request %s: the engine panicked in query process %s; it is replaced: %s", request_id,
                       sandbox.process.pid, out.message)

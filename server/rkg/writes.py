@@ -35,12 +35,12 @@ How a write goes
    keeps blank nodes exact, something ``DELETE DATA`` cannot express. A refused or failed write never
    reaches the disk store, so nothing has to be rolled back.
 
-Answers: 204 (applied; Graph Store: 201 when a graph was created), 422 with the validation report of
-the introduced violations — JSON ``{"error", "count", "violations": [{shape, focus, path, value, name,
-message}]}`` or the SHACL report in Turtle when the client prefers ``text/turtle``; at most
-REPORT_LIMIT violations listed — and 400 for syntax and evaluation errors. Every write answer carries
-``X-RKG-Changed-Graphs`` and ``X-RKG-Validated-Graphs`` (space-separated graph IRIs, ``default`` for
-the default graph; left out above HEADER_LIMIT characters) with ``X-RKG-…-Graph-Count``.
+Outcomes (``rkg.jobs.Kind``; the web layer turns them into statuses and headers): APPLIED (Graph
+Store: CREATED when a graph was made), INVALID with the validation report of the introduced violations —
+JSON ``{"error", "count", "violations": [{shape, focus, path, value, name, message}]}`` or the SHACL
+report in Turtle when the client prefers ``text/turtle``; at most REPORT_LIMIT violations listed — and
+BAD_INPUT for syntax and evaluation errors. Every write outcome names the graphs it changed and those
+it validated (``Outcome.changed`` / ``Outcome.validated``).
 
 Semantics worth knowing
 -----------------------
@@ -66,21 +66,20 @@ Limits
 
 from __future__ import annotations
 
+import dataclasses
 import json
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
 import pyoxigraph as ox
 
 from . import lexer
 from .lexer import Token
-from .executor import GraphStoreJob, Outcome, StoreSpec, UpdateJob
+from .errors import InputError, RkgError
+from .formats import CONTENT_TYPES, JSON, RDF_WRITERS as RDF_FORMATS, TURTLE, UPLOADS
+from .jobs import GraphStoreJob, Kind, Outcome, StoreSpec, UpdateJob, engine_error
 from .namespaces import GRAPH, ID, graph_iri
-from .formats import REPORTS, UPLOADS  # noqa: F401  (re-exported: the graph store checks uploads)
-from .formats import CONTENT_TYPES, JSON, RDF_WRITERS as RDF_FORMATS, TURTLE
 from .results import graph as serialize_graph
 
 if TYPE_CHECKING:
@@ -93,41 +92,25 @@ ONTOLOGY_GRAPH = graph_iri("ontology/rkg.ttl")
 FUNC = "urn:rkg:write:"
 
 
-def report_media(accept: str | None) -> str:
-    """The 422 report format for an Accept header (JSON unless Turtle is preferred)."""
-    from .negotiation import negotiate
-
-    return negotiate(accept, REPORTS) or JSON.media
-
-
 def graph_label(g: GraphName) -> str:
     return "default" if isinstance(g, ox.DefaultGraph) else g.value if isinstance(g, ox.NamedNode) else "_:" + g.value
 
 
-HEADER_LIMIT = 8000
-"""Longest graph list sent in an ``X-RKG-…-Graphs`` header (clients refuse header lines over 64 KiB)."""
+def _labels(graphs: Iterable[GraphName]) -> tuple[str, ...]:
+    return tuple(sorted(graph_label(g) for g in graphs))
+
+
 REPORT_LIMIT = 1000
 """Most violations listed in a 422 report (the total is always given)."""
 
 
-def _graph_headers(kind: str, graphs: Iterable[GraphName]) -> list[tuple[str, str]]:
-    """``X-RKG-<kind>-Graphs`` (space-separated IRIs, ``default`` for the default graph; left out when
-    longer than HEADER_LIMIT) and ``X-RKG-<kind>-Graph-Count``."""
-    names = sorted(graph_label(g) for g in graphs)
-    value = " ".join(quote(n, safe=":/?#[]@!$&'()*+,;=%~-._") for n in names)
-    out = [(f"X-RKG-{kind}-Graph-Count", str(len(names)))]
-    if len(value) <= HEADER_LIMIT:
-        out.insert(0, (f"X-RKG-{kind}-Graphs", value))
-    return out
-
-
 # ---------------------------------------------------------------- footprint of an update
 
-class _All(Exception):
+class _All(RkgError):
     """The footprint is every graph."""
 
 
-class Unplannable(Exception):
+class Unplannable(InputError):
     """The footprint of the update cannot be computed from its parse: it is refused, never half-applied."""
 
 
@@ -304,17 +287,17 @@ class Writer:
             try:
                 text = with_using(text, job.using_graphs or (), job.using_named_graphs or ())
             except ValueError as e:
-                return Outcome(400, message=str(e))
+                return Outcome(Kind.BAD_INPUT, message=str(e))
         try:
             graphs = footprint(text, job.base_iri)
         except Unplannable as e:
             try:  # the engine's own reading, on an empty scratch store, for its syntax error message
                 ox.Store().update(text, base_iri=job.base_iri)
             except SyntaxError as syntax:
-                return Outcome(400, message=f"SPARQL syntax error: {syntax}")
+                return Outcome(Kind.BAD_INPUT, message=f"SPARQL syntax error: {syntax}")
             except Exception:
                 pass
-            return Outcome(400, message=f"the update is refused: the graphs it reads and writes could not be "
+            return Outcome(Kind.BAD_INPUT, message=f"the update is refused: the graphs it reads and writes could not be "
                                         f"determined, so it was not applied ({e})")
         try:
             change = self._dry_run(text, graphs, job.base_iri)
@@ -322,12 +305,10 @@ class Writer:
                 change = self._dry_run(text, None, job.base_iri)
                 assert change is not None
         except SyntaxError as e:
-            return Outcome(400, message=f"SPARQL syntax error: {e}")
+            return Outcome(Kind.BAD_INPUT, message=f"SPARQL syntax error: {e}")
         except (RuntimeError, ValueError) as e:
-            return Outcome(400, message=f"the update cannot be applied: {e}")
+            return Outcome(Kind.BAD_INPUT, message=f"the update cannot be applied: {e}")
         except OSError as e:  # LOAD / SERVICE: refused by the sandbox's seccomp filter, or the source failed
-            from .executor import engine_error
-
             return engine_error(e)
         return self._apply(change, job.report_media)
 
@@ -337,21 +318,21 @@ class Writer:
         before = set(self.store.quads_for_pattern(None, None, None, g)) if exists else set()
         if job.method == "DELETE":
             if not exists:
-                return Outcome(404, message=f"no graph named <{job.graph}>")
+                return Outcome(Kind.NOT_FOUND, message=f"no graph named <{job.graph}>")
             after: set[ox.Quad] = set()
         elif job.method in ("PUT", "POST"):
             fmt = UPLOADS.get(job.media or "")
             if fmt is None:
-                return Outcome(415, message="the request body must be one of " + ", ".join(UPLOADS))
+                return Outcome(Kind.UNREADABLE_FORMAT, message="the request body must be one of " + ", ".join(UPLOADS))
             try:
                 triples = ox.parse(job.body, format=fmt, base_iri=job.base_iri, without_named_graphs=True,
                                    rename_blank_nodes=True)
                 new = {ox.Quad(q.subject, q.predicate, q.object, g) for q in triples}
             except (SyntaxError, ValueError) as e:
-                return Outcome(400, message=f"the request body is not valid {job.media}: {e}")
+                return Outcome(Kind.BAD_INPUT, message=f"the request body is not valid {job.media}: {e}")
             after = new if job.method == "PUT" else before | new
         else:
-            return Outcome(405, message=f"{job.method} is not a Graph Store write")
+            return Outcome(Kind.NOT_A_WRITE, message=f"{job.method} is not a Graph Store write")
         change = Change()
         if after != before:
             change.removed[g], change.added[g], change.after[g] = before - after, after - before, after
@@ -361,8 +342,8 @@ class Writer:
             if job.method == "DELETE":
                 change.dropped.add(g)
         out = self._apply(change, job.report_media)
-        if out.status == 204 and g in change.created:
-            return Outcome(201, extra=out.extra)
+        if out.kind is Kind.APPLIED and g in change.created:
+            return dataclasses.replace(out, kind=Kind.CREATED)
         return out
 
     # ------------------------------------------------------------ dry run
@@ -403,9 +384,8 @@ class Writer:
 
     def _apply(self, change: Change, media: str) -> Outcome:
         changed = change.graphs
-        headers = _graph_headers("Changed", changed)
         if not changed:
-            return Outcome(204, extra={"headers": headers + _graph_headers("Validated", ()), "changed": []})
+            return Outcome(Kind.APPLIED)
         scope: set[GraphName] = set()
         introduced: dict[Key, Any] = {}
         after_validation: Validation | None = None
@@ -414,17 +394,18 @@ class Writer:
             before = self._validate_before(scope)
             after_validation = self._run(self._content(scope, change))
             introduced = {k: f for k, f in after_validation.findings.items() if k not in before.findings}
-        headers += _graph_headers("Validated", scope)
+        names = _labels(changed), _labels(scope)
         if introduced:
             assert after_validation is not None
             body, content_type = self._report(introduced, after_validation, media)
-            return Outcome(422, content_type, body, message="validation failed", extra={"headers": headers})
+            return Outcome(Kind.INVALID, content_type, body, message="validation failed", changed=names[0],
+                           validated=names[1])
         self._commit(change)
         for g in changed:
             self._generation[g] = self._generation.get(g, 0) + 1
         if after_validation is not None:
             self._remember(scope, after_validation)
-        return Outcome(204, extra={"headers": headers, "changed": sorted(graph_label(g) for g in changed)})
+        return Outcome(Kind.APPLIED, changed=names[0], validated=names[1])
 
     def _scope(self, change: Change) -> set[GraphName]:
         named = set(self.store.named_graphs()) | change.created
@@ -617,7 +598,7 @@ def writer(store: ox.Store, spec: StoreSpec) -> Writer:
 
 def apply_update(store: ox.Store, job: UpdateJob, spec: StoreSpec) -> Outcome:
     if spec.mode != "readwrite":
-        return Outcome(403, message="this store is read-only")
+        return Outcome(Kind.REFUSED, message="this store is read-only")
     return writer(store, spec).update(job)
 
 
@@ -626,17 +607,17 @@ def graph_store(store: ox.Store, job: GraphStoreJob, spec: StoreSpec) -> Outcome
     if job.method in ("GET", "HEAD"):
         return read_graph(store, job)
     if spec.mode != "readwrite":
-        return Outcome(403, message="this store is read-only")
+        return Outcome(Kind.REFUSED, message="this store is read-only")
     return writer(store, spec).graph_store(job)
 
 
 def read_graph(store: ox.Store, job: GraphStoreJob) -> Outcome:
     g: GraphName = DEFAULT if job.graph is None else ox.NamedNode(job.graph)
     if isinstance(g, ox.NamedNode) and not store.contains_named_graph(g):
-        return Outcome(404, message=f"no graph named <{job.graph}>")
+        return Outcome(Kind.NOT_FOUND, message=f"no graph named <{job.graph}>")
     media = job.media or TURTLE
     if media not in RDF_FORMATS:
-        return Outcome(406, message="offered: " + ", ".join(RDF_FORMATS))
+        return Outcome(Kind.NO_FORMAT, message="offered: " + ", ".join(RDF_FORMATS))
     triples = []
     truncated = False
     for q in store.quads_for_pattern(None, None, None, g):
@@ -644,4 +625,4 @@ def read_graph(store: ox.Store, job: GraphStoreJob) -> Outcome:
             truncated = True
             break
         triples.append(ox.Triple(q.subject, q.predicate, q.object))
-    return Outcome(200, media, serialize_graph(triples, media), len(triples), truncated)
+    return Outcome(Kind.ANSWER, media, serialize_graph(triples, media), len(triples), truncated)

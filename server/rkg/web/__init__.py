@@ -8,23 +8,23 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Flask, Response, render_template, request
-from werkzeug.exceptions import HTTPException
+from flask import Flask, Response, request
 
 from .. import __version__
 from ..catalog import Catalog
-from ..executor import Busy, Timeout
+from ..formats import CONTENT_TYPES, HTML, JSON, JSON_LD
 from ..namespaces import BASE, programme_id
-from ..negotiation import negotiate, wants_html
-from ..results import CONTENT_TYPES, graph
+from ..negotiation import negotiate
+from ..results import graph
 from ..validation import short_iri
 from . import api, i18n, linked_data, pages, releases
 from .config import Config
 from .describe import void_description
+from .errors import HttpError, answer, from_exception
 from .graph_store import blueprint as graph_store
 from .headers import SecurityHeaders
 from .protocol import SD_FORMATS, SparqlProtocol, base_url
-from .state import EndpointState, TooManyRequests
+from .state import EndpointState
 
 
 def create_app(config: Config | None = None) -> Flask:
@@ -60,9 +60,9 @@ def create_app(config: Config | None = None) -> Flask:
     @app.after_request
     def remember_language(response: Response) -> Response:
         asked = request.args.get("lang")
-        if asked in i18n.LANGS and response.mimetype == "text/html":
+        if asked in i18n.LANGS and response.mimetype == HTML.media:
             response.set_cookie(i18n.COOKIE, asked, max_age=365 * 86400, samesite="Lax")
-        if response.mimetype == "text/html":
+        if response.mimetype == HTML.media:
             response.vary.update(("Accept-Language", "Cookie"))
         return response
 
@@ -72,13 +72,13 @@ def create_app(config: Config | None = None) -> Flask:
         body = {"status": "ok", "endpoint": base_url(request.environ) + "/sparql", "version": state.version,
                 "triples": stats["triples"], "quads": stats["quads"],
                 "graphs": len(stats["graphs"]), "writable": config.writable}
-        return Response(json.dumps(body), mimetype="application/json")
+        return Response(json.dumps(body), mimetype=JSON.media)
 
     @app.get("/.well-known/void")
     def void() -> Response:
         media = negotiate(request.headers.get("Accept"), SD_FORMATS)
         if media is None:
-            return Response("offered: " + ", ".join(SD_FORMATS) + "\n", 406, mimetype="text/plain")
+            raise HttpError(406, "offered: " + ", ".join(SD_FORMATS))
         base = base_url(request.environ)
         triples = void_description(base, base + "/sparql", state.stats(), state.version)
         return Response(graph(triples, media), headers={"Content-Type": CONTENT_TYPES[media], "Vary": "Accept"})
@@ -90,29 +90,16 @@ def create_app(config: Config | None = None) -> Flask:
         """rkg's JSON-LD context (``rkg export jsonld`` names it by its w3id IRI)."""
         from ..interop.jsonld import CONTEXT_FILE
 
-        return Response(CONTEXT_FILE.read_bytes(), mimetype="application/ld+json",
+        return Response(CONTEXT_FILE.read_bytes(), mimetype=JSON_LD,
                         headers={"Cache-Control": "public, max-age=86400"})
 
-    @app.errorhandler(Busy)
-    @app.errorhandler(Timeout)
-    def unavailable(_e: Exception) -> Response:
-        return Response("the store did not answer within the time limit; retry later\n", 503,
-                        headers={"Retry-After": "1"}, mimetype="text/plain")
-
-    @app.errorhandler(TooManyRequests)
-    def too_many(_e: Exception) -> Response:
-        return Response("this client already has as many operations running as it may; retry when one has ended\n",
-                        429, headers={"Retry-After": "1"}, mimetype="text/plain")
-
-    @app.errorhandler(HTTPException)
-    def http_error(e: HTTPException) -> Response:
-        """Pages answer errors as a page for browsers, as one line of text for programs."""
-        message = e.description or e.name
-        if wants_html(request.headers.get("Accept")):
-            return Response(render_template("error.html", code=e.code, name=e.name, message=message), e.code,
-                            mimetype="text/html")
-        return Response(message + "\n", e.code, mimetype="text/plain",
-                        headers=[h for h in e.get_headers() if h[0] != "Content-Type"])
+    @app.errorhandler(Exception)
+    def error(e: Exception) -> Response:
+        """The one handler: every error answered in the form the client reads (``rkg.web.errors``)."""
+        request_id = request.environ.get("rkg.request_id", "-")
+        status, headers, body = answer(from_exception(e, request_id), request.path, request.headers.get("Accept"),
+                                       request_id)
+        return Response(body, status, headers=headers)
 
     @app.after_request
     def cors(response: Response) -> Response:

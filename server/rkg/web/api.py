@@ -11,11 +11,12 @@ from urllib.parse import urlencode
 from flask import Blueprint, Response, current_app, render_template, request
 
 from ..bindings import bind
-from ..catalog import Catalog, NamedQuery, ParameterError
-from ..executor import QueryJob
+from ..catalog import Catalog, NamedQuery
+from ..jobs import QueryJob
 from ..formats import API as FORMATS, API_RESULTS, CSV, HTML, JSON
 from ..negotiation import negotiate
 from . import reads
+from .errors import HttpError, from_outcome
 from .i18n import choose
 from .state import EndpointState
 
@@ -53,37 +54,28 @@ def run_query(name: str) -> Response:
     catalog = _catalog()
     query = catalog.queries.get(name)
     if query is None:
-        return _error(404, f"no named query '{name}'; see /api/queries")
+        raise HttpError(404, f"no named query '{name}'; see /api/queries")
     # format=json|csv|html wins over Accept; Accept: application/json, */* or none answer JSON
     fmt = negotiate(request.headers.get("Accept"), FORMATS, request.args.get("format"))
     if fmt is None:
-        return _error(406, "offered: " + ", ".join(FORMATS))
+        raise HttpError(406, "offered: " + ", ".join(FORMATS))
     names = {p.name for p in query.parameters}
     # format= chooses the answer's format, lang= the interface language of the HTML table (unless the
     # query itself has a parameter of that name)
     values = {k: v for k, v in request.args.items() if k != "format" and (k != "lang" or k in names)}
     state: EndpointState = current_app.extensions["rkg"]
-    try:
-        bindings = query.bindings(values)
-        if query.programme(bindings) is not None:  # one of the graph's programmes, or 400 with their ids
-            query.check_programme(bindings, (r["programme"].value for r in reads.select(state, "programme-iris")))
-        text = bind(query.text, bindings)
-    except ParameterError as e:
-        return _error(400, str(e))
-    except reads.ReadError as e:
-        return _error(e.status, str(e))
+    bindings = query.bindings(values)  # a ParameterError (an InputError) is answered 400
+    if query.programme(bindings) is not None:  # one of the graph's programmes, or 400 with their ids
+        query.check_programme(bindings, (r["programme"].value for r in reads.select(state, "programme-iris")))
+    text = bind(query.text, bindings)
     config = state.config
     out = state.run(QueryJob(text, API_RESULTS[fmt], None, max_rows=config.max_rows,
                              max_bytes=config.max_answer_bytes), request.environ)
-    if out.status != 200:
-        return _error(out.status, out.message)
+    if not out.done:
+        raise from_outcome(out, request.environ.get("rkg.request_id", "-"))
     if fmt == HTML.media:
         return Response(_html_table(name, query, values, json.loads(out.body)), mimetype=HTML.media)
     return Response(out.body, mimetype=fmt)
-
-
-def _error(status: int, message: str) -> Response:
-    return Response(json.dumps({"error": message}, ensure_ascii=False), status, mimetype=JSON.media)
 
 
 def _html_table(name: str, query: NamedQuery, values: dict[str, str], data: dict) -> str:

@@ -23,12 +23,12 @@ import time
 import pyoxigraph as ox
 from flask import Blueprint, Response, current_app, request
 
-from ..executor import Busy, GraphStoreJob, Outcome, Timeout
-from ..formats import CONTENT_TYPES, GRAPHS, JSON, TEXT, UPLOADS
+from ..formats import CONTENT_TYPES, GRAPHS, JSON, UPLOADS
+from ..jobs import GraphStoreJob, Kind, Timeout
 from ..negotiation import negotiate
-from ..writes import report_media
-from .protocol import ProtocolError, check_token, etag_matches
-from .state import Cached, EndpointState, TooManyRequests
+from .errors import STATUS_OF_KIND, HttpError, answer, from_exception, from_outcome
+from .protocol import check_token, etag_matches, report_media, write_headers
+from .state import Cached, EndpointState
 
 blueprint = Blueprint("graph_store", __name__)
 log = logging.getLogger("rkg.access")
@@ -44,20 +44,13 @@ def store() -> Response:
     started = time.perf_counter()
     try:
         response = _handle(state)
-    except ProtocolError as e:
-        response = Response(e.message + "\n", e.status, headers=list(e.headers), content_type=TEXT.content_type)
-    except Timeout:
-        if request.method not in ("GET", "HEAD"):
+    except Exception as e:  # noqa: BLE001 - answered here so that the access log below sees every answer
+        if isinstance(e, Timeout) and request.method not in ("GET", "HEAD"):
             state.written()  # the write may have committed just before it was stopped
-        response = Response(f"stopped: the operation ran longer than the time limit of {state.config.time_limit:g} s "
-                            "(a write applies completely or not at all)\n", 503, headers={"Retry-After": "1"},
-                            content_type=TEXT.content_type)
-    except Busy:
-        response = Response("the store stayed busy for the whole queue wait; retry later\n", 503,
-                            headers={"Retry-After": "1"}, content_type=TEXT.content_type)
-    except TooManyRequests:
-        response = Response("this client already has as many operations running as it may; retry later\n", 429,
-                            headers={"Retry-After": "1"}, content_type=TEXT.content_type)
+        request_id = request.environ.get("rkg.request_id", "-")
+        status, headers, body = answer(from_exception(e, request_id), "/store", request.headers.get("Accept"),
+                                       request_id)
+        response = Response(body, status, headers=headers)
     response.headers["Access-Control-Expose-Headers"] = EXPOSED
     graph = request.args.get("graph") or ("default" if "default" in request.args else "-")
     log.info("%s /store %d %.1fms %dB graph=%s", request.method, response.status_code,
@@ -78,32 +71,32 @@ def _handle(state: EndpointState) -> Response:
         return _read(state, graph)
     config = state.config
     if not config.writable:
-        raise ProtocolError(403, "this service is read-only: the Graph Store protocol only answers GET and HEAD")
+        raise HttpError(403, "this service is read-only: the Graph Store protocol only answers GET and HEAD")
     check_token(request.environ, config.update_token or "")
     body, media = b"", None
     if method in ("PUT", "POST"):
         media = (request.mimetype or "").lower()
         if media not in UPLOADS:
-            raise ProtocolError(415, "the request body must be an RDF graph in one of: " + ", ".join(UPLOADS))
+            raise HttpError(415, "the request body must be an RDF graph in one of: " + ", ".join(UPLOADS))
         limit = config.max_request_bytes
         if (request.content_length or 0) > limit:
-            raise ProtocolError(413, f"the request body is larger than {limit} bytes")
+            raise HttpError(413, f"the request body is larger than {limit} bytes")
         body = request.stream.read(limit + 1)
         if len(body) > limit:
-            raise ProtocolError(413, f"the request body is larger than {limit} bytes")
+            raise HttpError(413, f"the request body is larger than {limit} bytes")
     base = graph if graph is not None else request.base_url
     job = GraphStoreJob(method, graph, media, body, base, report_media(request.headers.get("Accept")))
     out = state.run(job, request.environ)
-    headers = list(out.extra.get("headers", ()))
-    if out.status in (201, 204):
-        if out.extra.get("changed"):
+    headers = write_headers(out)
+    if out.done:
+        if out.changed:
             state.written()
-        response = Response(status=out.status, headers=headers)
+        response = Response(status=STATUS_OF_KIND[out.kind], headers=headers)
         del response.headers["Content-Type"]  # no body
         return response
-    if out.status == 422:
-        return Response(out.body, 422, headers=headers, content_type=out.media or JSON.media)
-    return _error(out, headers)
+    if out.kind is Kind.INVALID:
+        return Response(out.body, STATUS_OF_KIND[out.kind], headers=headers, content_type=out.media or JSON.media)
+    raise from_outcome(out, request.environ.get("rkg.request_id", "-"), headers)
 
 
 def _target() -> str | None:
@@ -111,19 +104,19 @@ def _target() -> str | None:
     graphs = request.args.getlist("graph")
     default = "default" in request.args
     if default and graphs:
-        raise ProtocolError(400, "give either ?graph=IRI or ?default, not both")
+        raise HttpError(400, "give either ?graph=IRI or ?default, not both")
     if len(graphs) > 1:
-        raise ProtocolError(400, "the graph parameter is given more than once")
+        raise HttpError(400, "the graph parameter is given more than once")
     if not default and not graphs:
-        raise ProtocolError(400, "name the graph: /store?graph=IRI, or /store?default for the default graph")
+        raise HttpError(400, "name the graph: /store?graph=IRI, or /store?default for the default graph")
     if default:
         return None
     try:
         iri = ox.NamedNode(graphs[0]).value
     except ValueError:
-        raise ProtocolError(400, f"the graph parameter is not an IRI: {graphs[0]!r}") from None
+        raise HttpError(400, f"the graph parameter is not an IRI: {graphs[0]!r}") from None
     if ":" not in iri:
-        raise ProtocolError(400, "the graph parameter must be an absolute IRI")
+        raise HttpError(400, "the graph parameter must be an absolute IRI")
     return iri
 
 
@@ -131,20 +124,16 @@ def _read(state: EndpointState, graph: str | None) -> Response:
     config = state.config
     media = negotiate(request.headers.get("Accept"), GRAPHS)
     if media is None:
-        raise ProtocolError(406, "graphs are offered as " + ", ".join(GRAPHS))
+        raise HttpError(406, "graphs are offered as " + ", ".join(GRAPHS))
     key = ("graph-store", state.version, graph, media)
     hit = state.cache.get(key)
     if hit is None:
         out = state.run(GraphStoreJob("GET", graph, media, max_rows=config.max_rows), request.environ)
-        if out.status != 200:
-            return _error(out, [])
+        if not out.done:
+            raise from_outcome(out, request.environ.get("rkg.request_id", "-"))
         hit = Cached.answer(out.body, CONTENT_TYPES[media],
                             f"graph cut at {config.max_rows} triples" if out.truncated else None)
         state.cache.put(key, hit)
     if etag_matches(request.headers.get("If-None-Match"), hit.etag):
         return Response(status=304, headers=[("ETag", hit.etag), ("Vary", "Accept")])
     return Response(hit.body, 200, headers=list(hit.headers))
-
-
-def _error(out: Outcome, headers: list) -> Response:
-    return Response((out.message or "error") + "\n", out.status, headers=headers, content_type=TEXT.content_type)

@@ -19,14 +19,15 @@ from dataclasses import dataclass, field
 from urllib.parse import quote
 
 import pyoxigraph as ox
-from flask import Blueprint, Response, abort, current_app, render_template, request
+from flask import Blueprint, Response, current_app, render_template, request
 
 from ..namespaces import BASE, PREFIXES, natural
 from .. import formats
-from ..formats import CONTENT_TYPES, HTML, TEXT
+from ..formats import CONTENT_TYPES, HTML
 from ..formats import ENTITY as OFFERS
 from ..negotiation import negotiate
 from . import reads
+from .errors import HttpError
 from .reads import Value
 from .state import EndpointState
 
@@ -209,17 +210,17 @@ def answer(iri: str) -> Response:
     try:
         ox.NamedNode(iri)
     except ValueError:
-        abort(400, description=f"not an absolute IRI: {iri!r}")
+        raise HttpError(400, f"not an absolute IRI: {iri!r}")
     asked = request.args.get("format")
     if asked and formats.from_short(asked, OFFERS) is None:
-        abort(400, description=f"format must be one of {', '.join(formats.short_names(OFFERS))}")
+        raise HttpError(400, f"format must be one of {', '.join(formats.short_names(OFFERS))}")
     media = negotiate(request.headers.get("Accept"), OFFERS, asked)
     if media is None:
-        return Response("offered: " + ", ".join(OFFERS) + "\n", 406, content_type=TEXT.content_type)
+        raise HttpError(406, "offered: " + ", ".join(OFFERS))
     state = _state()
     if media != HTML.media:
         if not reads.select(state, "entity-known", this=ox.NamedNode(iri)):
-            return Response(f"nothing is known about <{iri}> in this graph\n", 404, content_type=TEXT.content_type)
+            raise HttpError(404, f"nothing is known about <{iri}> in this graph")
         graph = reads.construct(state, "entity-describe", media, this=ox.NamedNode(iri))
         return Response(graph.body, headers={"Content-Type": CONTENT_TYPES[media], "Vary": "Accept",
                                              "Link": f'<{iri}>; rel="describes"'})
@@ -250,5 +251,5 @@ def local(rest: str) -> Response:
 def resource() -> Response:
     iri = request.args.get("iri", "")
     if not iri:
-        abort(400, description="give the IRI to describe: /resource?iri=<IRI>")
+        raise HttpError(400, "give the IRI to describe: /resource?iri=<IRI>")
     return answer(iri)

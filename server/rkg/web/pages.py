@@ -7,13 +7,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from flask import Blueprint, Response, abort, current_app, render_template, request, send_from_directory, url_for
+from flask import Blueprint, Response, current_app, render_template, request, send_from_directory, url_for
 
 from ..bindings import bind
 from ..catalog import Catalog, ParameterError
 from ..namespaces import PREFIXES, natural, programme_id, programme_iri
 from . import heatmap, reads
 from .headers import EDITOR_POLICY
+from .errors import HttpError
 from .i18n import pick
 from .state import EndpointState
 
@@ -111,11 +112,11 @@ def programme_arg(state: EndpointState) -> tuple[Programme, list[Programme]]:
     known = programmes(state)
     raw = request.args.get("programme", "").strip()
     if not known:
-        abort(404, description="the graph holds no programme")
+        raise HttpError(404, "the graph holds no programme")
     iri = programme_iri(raw) if raw else known[0].iri
     current = next((p for p in known if p.iri == iri), None)
     if current is None:
-        abort(404, description=f"no programme '{raw}' in the graph; known programmes: "
+        raise HttpError(404, f"no programme '{raw}' in the graph; known programmes: "
                                f"{', '.join(programme_id(p.iri) for p in known)}")
     return current, known
 
@@ -125,7 +126,7 @@ def kind_arg(programme: Programme | None = None) -> str:
     Master, ``competency`` for a BUT)."""
     kind = request.args.get("kind") or (programme.kinds[0] if programme is not None else "block")
     if kind not in heatmap.KINDS:
-        abort(400, description=f"kind must be one of {', '.join(heatmap.KINDS)}, not {kind!r}")
+        raise HttpError(400, f"kind must be one of {', '.join(heatmap.KINDS)}, not {kind!r}")
     return kind
 
 
@@ -170,7 +171,7 @@ def editor() -> Response:
 def yasgui(name: str) -> Response:
     assets: Path | None = current_app.config["RKG_ASSETS"]
     if assets is None:
-        abort(404)
+        raise HttpError(404, "not found")
     response = send_from_directory(assets / YASGUI, name, max_age=86400)
     return response
 
@@ -210,7 +211,7 @@ def cell() -> str:
     row = next((r for r in m.rows if r.iri == request.args.get("row")), None)
     unit = next((u for u in m.units if u.iri == request.args.get("unit")), None)
     if row is None or unit is None:
-        abort(404, description="row and unit must be IRIs of a row and a unit of this matrix")
+        raise HttpError(404, "row and unit must be IRIs of a row and a unit of this matrix")
     return render_template("cell.html", m=m, row=row, unit=unit, blocks=m.evidence(row.iri, unit.iri),
                            coefficient=m.coefficient(row.iri, unit.iri),
                            back=url_for("pages.coverage", programme=programme, kind=kind))
@@ -218,9 +219,7 @@ def cell() -> str:
 
 @blueprint.get("/validation")
 def validation() -> str:
-    if _state().config.shapes is None:
-        abort(404, description="this service was started without a shapes folder: no validation report")
-    report = _state().validation()
+    report = _state().validation()  # NotFound (404) when the service has no shapes folder
     groups: dict[str, dict[str, list[dict]]] = {}
     for f in report["findings"]:
         groups.setdefault(f["severity"], {}).setdefault(f["rule"], []).append(f)

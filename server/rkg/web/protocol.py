@@ -19,38 +19,28 @@ from urllib.parse import parse_qsl
 
 import pyoxigraph as ox
 
-from .. import guard
-from ..executor import Busy, QueryJob, Timeout, UpdateJob
-from ..formats import CONTENT_TYPES, GRAPHS, RESULTS, SHORT_PARAMETERS as FORMAT_PARAMS
-from ..formats import FORM, JSON, SPARQL_QUERY, SPARQL_UPDATE, TEXT
+from urllib.parse import quote
+
+from ..formats import CONTENT_TYPES, GRAPHS, REPORTS, RESULTS, SHORT_PARAMETERS as FORMAT_PARAMS
+from ..formats import FORM, JSON, SPARQL_QUERY, SPARQL_UPDATE
 from ..formats import SERVICE_DESCRIPTION as SD_FORMATS
+from ..jobs import Kind, Outcome, QueryJob, Timeout, UpdateJob
 from ..negotiation import negotiate, wants_html
 from ..results import graph
-from ..writes import report_media
 from .describe import service_description
-from .state import Cached, EndpointState, TooManyRequests
+from .errors import HttpError, STATUS_OF_KIND, answer, from_exception, from_outcome, status_line
+from .state import Cached, EndpointState
 
 log = logging.getLogger("rkg.access")
 
 StartResponse = Callable[..., object]
 WSGIApp = Callable[[dict, StartResponse], Iterable[bytes]]
 
-STATUS = {200: "200 OK", 204: "204 No Content", 304: "304 Not Modified", 400: "400 Bad Request",
-          401: "401 Unauthorized", 403: "403 Forbidden", 405: "405 Method Not Allowed", 406: "406 Not Acceptable",
-          413: "413 Content Too Large", 414: "414 URI Too Long", 415: "415 Unsupported Media Type",
-          422: "422 Unprocessable Content", 429: "429 Too Many Requests", 431: "431 Request Header Fields Too Large",
-          500: "500 Internal Server Error", 502: "502 Bad Gateway", 503: "503 Service Unavailable"}
 CORS = (("Access-Control-Allow-Origin", "*"),
         ("Access-Control-Expose-Headers",
          "ETag, X-RKG-Truncated, X-RKG-Changed-Graphs, X-RKG-Validated-Graphs, X-Request-Id"))
 BASE_IRI = re.compile(r"https?://[A-Za-z0-9._~:\[\]%-]+(/[A-Za-z0-9._~:/@!$&'()*+,;=%-]*)?")
 HOST = re.compile(r"(?:(?:[A-Za-z0-9._~!$&'()*+,;=-]|%[0-9A-Fa-f]{2})*|\[[0-9A-Fa-f:.]+\])(?::[0-9]*)?")
-
-
-class ProtocolError(Exception):
-    def __init__(self, status: int, message: str, headers: tuple[tuple[str, str], ...] = ()):
-        super().__init__(message)
-        self.status, self.message, self.headers = status, message, headers
 
 
 class SparqlProtocol:
@@ -61,16 +51,18 @@ class SparqlProtocol:
         request_id = environ.setdefault("rkg.request_id", os.urandom(6).hex())  # logged with sandbox crashes
         host = environ.get("HTTP_HOST")
         if host is not None and not HOST.fullmatch(host):  # RFC 9112 §3.2: 400; the endpoint IRI is built from it
-            body = b"the Host header is not a valid host[:port]\n"
-            start_response(STATUS[400], [("Content-Type", TEXT.content_type), *CORS,
-                                         ("Content-Length", str(len(body)))])
+            status, headers, body = answer(HttpError(400, "the Host header is not a valid host[:port]"),
+                                           self.path, None, request_id)
+            start_response(status_line(status), [*headers, *CORS, ("Content-Length", str(len(body)))])
             return [body]
         if environ.get("PATH_INFO") != self.path or self._editor(environ):
             return self.app(environ, start_response)
         started = time.perf_counter()
         status, headers, body, digest = self._handle(environ)
-        headers = [*headers, *CORS, ("X-Request-Id", request_id), ("Content-Length", str(len(body)))]
-        start_response(STATUS.get(status, f"{status} Error"), headers)
+        headers = [*headers, *CORS, ("Content-Length", str(len(body)))]
+        if not any(h[0] == "X-Request-Id" for h in headers):
+            headers.append(("X-Request-Id", request_id))
+        start_response(status_line(status), headers)
         log.info("%s %s %d %.1fms %dB id=%s%s", environ.get("REQUEST_METHOD"), self.path, status,
                  (time.perf_counter() - started) * 1000, len(body), request_id, f" q={digest}" if digest else "")
         return [b"" if environ.get("REQUEST_METHOD") == "HEAD" else body]
@@ -101,61 +93,54 @@ class SparqlProtocol:
             if body_operation is not None:
                 (queries if body_operation[0] == "query" else updates).append(body_operation[1])
             if len(queries) > 1 or len(updates) > 1:
-                raise ProtocolError(400, "the 'query' or 'update' parameter is given more than once")
+                raise HttpError(400, "the 'query' or 'update' parameter is given more than once")
             if queries and updates:
-                raise ProtocolError(400, "a request carries either a query or an update, not both")
+                raise HttpError(400, "a request carries either a query or an update, not both")
             if queries:
                 digest = hashlib.sha256(queries[0].encode()).hexdigest()[:12]
                 return (*self._query(environ, queries[0], params), digest)
             if updates:
                 digest = hashlib.sha256(updates[0].encode()).hexdigest()[:12]
                 if method != "POST":
-                    raise ProtocolError(405, "updates are sent with POST", (("Allow", "POST"),))
+                    raise HttpError(405, "updates are sent with POST", (("Allow", "POST"),))
                 return (*self._update(environ, updates[0], params), digest)
             if method == "POST":
-                raise ProtocolError(400, "missing 'query' or 'update' parameter")
+                raise HttpError(400, "missing 'query' or 'update' parameter")
             return (*self._describe(environ), digest)
-        except ProtocolError as e:
-            return e.status, [("Content-Type", TEXT.content_type), *e.headers], (e.message + "\n").encode(), digest
-        except Timeout:
-            return 503, [("Content-Type", TEXT.content_type), ("Retry-After", "1")], (
-                f"query stopped: it ran longer than the time limit of {self.state.config.time_limit:g} s\n").encode(), digest
-        except Busy:
-            return 503, [("Content-Type", TEXT.content_type), ("Retry-After", "1")], (
-                f"every query process stayed busy for {self.state.config.queue_wait:g} s; retry later\n").encode(), digest
-        except TooManyRequests:
-            return 429, [("Content-Type", TEXT.content_type), ("Retry-After", "1")], (
-                f"this client already has {self.state.config.per_client} operation(s) running; retry when "
-                "one has ended\n").encode(), digest
+        except Exception as e:  # noqa: BLE001 - every error is answered; a bug as 500 with the request id
+            request_id = environ.get("rkg.request_id", "-")
+            if isinstance(e, Timeout) and environ.get("rkg.update"):
+                self.state.written()  # the sandbox may have been killed after committing: drop cached answers
+            return (*answer(from_exception(e, request_id), self.path, environ.get("HTTP_ACCEPT"), request_id), digest)
 
     def _read(self, environ: dict, method: str) -> tuple[list[tuple[str, str]], tuple[str, str] | None]:
         limit = self.state.config.max_request_bytes
         qs = environ.get("QUERY_STRING", "")
         if len(qs) > limit:
-            raise ProtocolError(413, f"the query string is larger than {limit} bytes")
+            raise HttpError(413, f"the query string is larger than {limit} bytes")
         params = parse_form(qs)
         if method in ("GET", "HEAD"):
             return params, None
         if method != "POST":
-            raise ProtocolError(405, f"{method} is not allowed on {self.path}", (("Allow", "GET, HEAD, POST, OPTIONS"),))
+            raise HttpError(405, f"{method} is not allowed on {self.path}", (("Allow", "GET, HEAD, POST, OPTIONS"),))
         length = environ.get("CONTENT_LENGTH") or ""
         if length.isdigit() and int(length) > limit:
-            raise ProtocolError(413, f"the request body is larger than {limit} bytes")
+            raise HttpError(413, f"the request body is larger than {limit} bytes")
         body = environ["wsgi.input"].read(int(length) if length.isdigit() else limit + 1)
         if len(body) > limit:
-            raise ProtocolError(413, f"the request body is larger than {limit} bytes")
+            raise HttpError(413, f"the request body is larger than {limit} bytes")
         media = environ.get("CONTENT_TYPE", "").split(";")[0].strip().lower()
         try:
             text = body.decode("utf-8")
         except UnicodeDecodeError:
-            raise ProtocolError(400, "the request body is not UTF-8") from None
+            raise HttpError(400, "the request body is not UTF-8") from None
         if media == FORM:
             return params + parse_form(text), None
         if media == SPARQL_QUERY:
             return params, ("query", text)
         if media == SPARQL_UPDATE:
             return params, ("update", text)
-        raise ProtocolError(415, f"POST bodies must be {FORM}, {SPARQL_QUERY} or {SPARQL_UPDATE}")
+        raise HttpError(415, f"POST bodies must be {FORM}, {SPARQL_QUERY} or {SPARQL_UPDATE}")
 
     # ------------------------------------------------------------ operations
 
@@ -171,16 +156,16 @@ class SparqlProtocol:
         key = (state.version, base, text, dgs, ngs, accept, short)
         hit = state.cache.get(key)
         if hit is None:
-            network = self._checked(text, False, environ, base)
+            network = state.check(text, False, environ, base)
             results_media = negotiate(accept, RESULTS, short)
             graph_media = negotiate(accept, GRAPHS, short)
             if results_media is None and graph_media is None:
-                raise ProtocolError(406, "none of the accepted media types can carry SPARQL results; offered: "
+                raise HttpError(406, "none of the accepted media types can carry SPARQL results; offered: "
                                          + ", ".join([*RESULTS, *GRAPHS]))
             job = QueryJob(text, results_media, graph_media, dgs, ngs, config.max_rows, base, config.max_answer_bytes)
             out = state.run(job, environ, network=network)
-            if out.status != 200:
-                raise ProtocolError(out.status, out.message)
+            if not out.done:
+                raise from_outcome(out, environ.get("rkg.request_id", "-"))
             hit = Cached.answer(out.body, CONTENT_TYPES[out.media or ""],
                                 (out.message or f"results cut at {config.max_rows} rows") if out.truncated else None)
             if out.extra.get("deterministic"):  # RAND(), NOW(), UUID()… (read from the parse) answer anew
@@ -192,47 +177,53 @@ class SparqlProtocol:
     def _update(self, environ: dict, text: str, params: list[tuple[str, str]]) -> tuple[int, list, bytes]:
         config, state = self.state.config, self.state
         if not config.writable:
-            raise ProtocolError(403, "this endpoint is read-only: SPARQL Update is disabled")
+            raise HttpError(403, "this endpoint is read-only: SPARQL Update is disabled")
         check_token(environ, config.update_token or "")
         base = endpoint_iri(environ, self.path)
-        self._checked(text, True, environ, base)
+        state.check(text, True, environ, base)
         using = graph_iris(params, "using-graph-uri")
         using_named = graph_iris(params, "using-named-graph-uri")
         job = UpdateJob(text, using, using_named, report_media(environ.get("HTTP_ACCEPT")), base)
-        try:
-            out = state.run(job, environ)
-        except Timeout:
-            state.written()  # the sandbox may have been killed after committing: drop cached answers
-            raise
-        written = list(out.extra.get("headers", ()))  # X-RKG-Changed-Graphs, X-RKG-Validated-Graphs
-        if out.status in (200, 204):
+        environ["rkg.update"] = True  # a Timeout may come after the commit (see _handle)
+        out = state.run(job, environ)
+        written = write_headers(out)
+        if out.done:
             state.written()
             return 204, written, b""
-        if out.status == 422 and out.body:  # the validation report of a refused write
-            return 422, [("Content-Type", out.media or JSON.media), *written], out.body
-        raise ProtocolError(out.status, out.message)
-
-    def _checked(self, text: str, update: bool, environ: dict, base: str | None) -> bool:
-        """Depth and federation checks (``EndpointState.check``) as protocol errors; True when the
-        operation goes to the federation sandbox."""
-        try:
-            return self.state.check(text, update, environ, base)
-        except guard.TooDeep as e:
-            raise ProtocolError(400, str(e)) from None
-        except guard.Forbidden as e:
-            raise ProtocolError(403, str(e)) from None
-        except guard.Unreadable as e:
-            raise ProtocolError(400, str(e)) from None
+        if out.kind is Kind.INVALID and out.body:  # the validation report of a refused write
+            return STATUS_OF_KIND[out.kind], [("Content-Type", out.media or JSON.media), *written], out.body
+        raise from_outcome(out, environ.get("rkg.request_id", "-"), written)
 
     def _describe(self, environ: dict) -> tuple[int, list, bytes]:
         state = self.state
         endpoint = base_url(environ) + self.path
         media = negotiate(environ.get("HTTP_ACCEPT"), SD_FORMATS)
         if media is None:
-            raise ProtocolError(406, "the service description is offered as " + ", ".join(SD_FORMATS))
+            raise HttpError(406, "the service description is offered as " + ", ".join(SD_FORMATS))
         stats = state.stats()
         triples = service_description(endpoint, stats, state.config.writable, state.version, bool(state.config.federation_allow))
         return 200, [("Content-Type", CONTENT_TYPES[media]), ("Vary", "Accept")], graph(triples, media)
+
+
+def report_media(accept: str | None) -> str:
+    """The format of a refused write's validation report for an Accept header (JSON unless Turtle is preferred)."""
+    return negotiate(accept, REPORTS) or JSON.media
+
+
+HEADER_LIMIT = 8000
+"""Longest graph list sent in an ``X-RKG-…-Graphs`` header (clients refuse header lines over 64 KiB)."""
+
+
+def write_headers(out: Outcome) -> list[tuple[str, str]]:
+    """``X-RKG-Changed-Graphs`` and ``X-RKG-Validated-Graphs`` of a write (space-separated IRIs, ``default``
+    for the default graph; left out when longer than HEADER_LIMIT) with ``X-RKG-…-Graph-Count``."""
+    headers = []
+    for kind, names in (("Changed", out.changed), ("Validated", out.validated)):
+        value = " ".join(quote(n, safe=":/?#[]@!$&'()*+,;=%~-._") for n in names)
+        if len(value) <= HEADER_LIMIT:
+            headers.append((f"X-RKG-{kind}-Graphs", value))
+        headers.append((f"X-RKG-{kind}-Graph-Count", str(len(names))))
+    return headers
 
 
 def graph_iris(params: list[tuple[str, str]], name: str) -> tuple[str, ...] | None:
@@ -243,7 +234,7 @@ def graph_iris(params: list[tuple[str, str]], name: str) -> tuple[str, ...] | No
         try:
             ox.NamedNode(v)
         except ValueError as e:
-            raise ProtocolError(400, f"{name} must be an absolute IRI, not {v!r}: {e}") from None
+            raise HttpError(400, f"{name} must be an absolute IRI, not {v!r}: {e}") from None
     return values or None
 
 
@@ -275,9 +266,9 @@ def check_token(environ: dict, token: str) -> None:
     scheme, _, value = given.partition(" ")
     challenge = (("WWW-Authenticate", 'Bearer realm="rkg"'),)
     if scheme.lower() != "bearer" or not value:
-        raise ProtocolError(401, "writes need 'Authorization: Bearer <token>'", challenge)
+        raise HttpError(401, "writes need 'Authorization: Bearer <token>'", challenge)
     if not hmac.compare_digest(value.strip().encode(), token.encode()):
-        raise ProtocolError(401, "wrong token", (("WWW-Authenticate", 'Bearer realm="rkg", error="invalid_token"'),))
+        raise HttpError(401, "wrong token", (("WWW-Authenticate", 'Bearer realm="rkg", error="invalid_token"'),))
 
 
 def base_url(environ: dict) -> str:

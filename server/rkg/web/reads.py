@@ -12,7 +12,9 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from ..bindings import bind
-from ..executor import QueryJob
+from ..formats import SPARQL_JSON
+from ..jobs import QueryJob
+from .errors import from_outcome
 from .state import Cached, EndpointState
 
 FOLDER = Path(__file__).parent / "sparql"
@@ -30,12 +32,6 @@ class Value:
     @property
     def is_iri(self) -> bool:
         return self.kind == "uri"
-
-
-class ReadError(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 @functools.cache
@@ -57,8 +53,8 @@ def _run(state: EndpointState, query: str, results_media: str | None, graph_medi
         config = state.config
         out = state.run(QueryJob(query, results_media, graph_media, max_rows=config.max_rows,
                                  max_bytes=config.max_answer_bytes), _environ())
-        if out.status != 200:
-            raise ReadError(out.status, out.message)
+        if not out.done:
+            raise from_outcome(out, (_environ() or {}).get("rkg.request_id", "-"))
         hit = Cached.answer(out.body, out.media or "")
         state.cache.put(key, hit)
     return hit
@@ -66,7 +62,7 @@ def _run(state: EndpointState, query: str, results_media: str | None, graph_medi
 
 def select(state: EndpointState, name: str, **params: Term) -> list[dict[str, Value]]:
     """Rows of the page query ``name`` with ``params`` bound (as a VALUES block, never pasted)."""
-    body = _run(state, bind(text(name), params), "application/sparql-results+json", None).body
+    body = _run(state, bind(text(name), params), SPARQL_JSON, None).body
     rows = []
     for b in json.loads(body)["results"]["bindings"]:
         rows.append({k: Value(v["value"], v["type"], v.get("xml:lang", ""), v.get("datatype", "")) for k, v in b.items()})

@@ -13,22 +13,21 @@ from __future__ import annotations
 import re
 
 import pyoxigraph as ox
-from flask import Blueprint, Response, abort, current_app, request
+from flask import Blueprint, Response, current_app, request
 
 from ..namespaces import BASE
 from ..negotiation import negotiate
-from ..results import CONTENT_TYPES
+from .. import formats
+from ..formats import CONTENT_TYPES
 from . import linked_data, reads
+from .errors import HttpError
 
 blueprint = Blueprint("releases", __name__)
 
 VERSION = re.compile(r"\d+(?:\.\d+)*(?:[-+.][0-9A-Za-z.-]+)?")
 """A release number as pyproject and owl:versionInfo write it (``0.1.0``, ``1.0.0rc1``, ``1.2.0-beta``)."""
-OFFERS = {"text/turtle": "turtle", "application/ld+json": "jsonld", "application/n-triples": "nt",
-          "application/rdf+xml": "rdf", "text/html": "html"}
+OFFERS = formats.offered([formats.TURTLE, formats.JSON_LD, formats.N_TRIPLES, formats.RDF_XML, formats.HTML])
 """RDF formats of the file, Turtle first (the default for ``*/*`` and for no ``Accept``); HTML last."""
-SHORT = {"html": "text/html", "turtle": "text/turtle", "ttl": "text/turtle", "jsonld": "application/ld+json", "json-ld": "application/ld+json",
-         "nt": "application/n-triples", "rdf": "application/rdf+xml"}
 
 
 @blueprint.get("/ontology/<version>")
@@ -36,18 +35,17 @@ def release(version: str) -> Response:
     if not VERSION.fullmatch(version):
         return linked_data.local(version)
     asked = request.args.get("format")
-    if asked and asked not in SHORT:
-        abort(400, description=f"format must be one of {', '.join(SHORT)}")
-    media = SHORT[asked] if asked else negotiate(request.headers.get("Accept"), OFFERS)
+    if asked and formats.from_short(asked, OFFERS) is None:
+        raise HttpError(400, f"format must be one of {', '.join(formats.short_names(OFFERS))}")
+    media = negotiate(request.headers.get("Accept"), OFFERS, asked)
     if media is None:
-        return Response("offered: " + ", ".join(OFFERS) + "\n", 406, mimetype="text/plain")
-    if media == "text/html":
+        raise HttpError(406, "offered: " + ", ".join(OFFERS))
+    if media == formats.HTML.media:
         return linked_data.local(version)
     state = current_app.extensions["rkg"]
     iri = f"{BASE}ontology/{version}"
     found = reads.select(state, "ontology-release", this=ox.NamedNode(iri))
     if not found:
-        return Response(f"no release {version} of the ontology here (no graph declares the version IRI <{iri}>)\n",
-                        404, mimetype="text/plain")
+        raise HttpError(404, f"no release {version} of the ontology here (no graph declares the version IRI <{iri}>)")
     graph = reads.construct(state, "graph-content", media, graph=ox.NamedNode(found[0]["graph"].value))
     return Response(graph.body, headers={"Content-Type": CONTENT_TYPES[media], "Vary": "Accept"})

@@ -14,9 +14,11 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 from .. import guard
-from ..executor import (Executor, GraphStoreJob, GuardJob, Outcome, Pool, StatsJob, StoreSpec, UpdateJob,
-                        ValidationJob)
+from ..errors import NotFound, Refused
+from ..executor import Pool
+from ..jobs import Executor, GraphStoreJob, GuardJob, Kind, Outcome, StatsJob, StoreSpec, UpdateJob, ValidationJob
 from .config import Config
+from .errors import TooManyRequests, from_outcome
 
 
 @dataclass(frozen=True)
@@ -95,10 +97,6 @@ class ResultCache:
             self._bytes = 0
 
 
-class TooManyRequests(Exception):
-    """The client already has as many operations running as it may, and none ended in time."""
-
-
 class ClientSlots:
     """How many operations each client has running in this worker, so that one client cannot take every
     query process. ``acquire`` may wait for one of the client's own operations to end; the server calls
@@ -115,7 +113,8 @@ class ClientSlots:
             while self._running.get(client, 0) >= self.limit:
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    raise TooManyRequests()
+                    raise TooManyRequests(f"this client already has {self.limit} operation(s) running; "
+                                          "retry when one has ended")
                 self._cond.wait(left)
             self._running[client] = self._running.get(client, 0) + 1
 
@@ -199,7 +198,7 @@ class EndpointState:
     @property
     def writer(self) -> Executor:
         if not self.config.writable:
-            raise RuntimeError("this endpoint is read-only")
+            raise Refused("this endpoint is read-only")
         self.pool  # noqa: B018 - started together
         assert self._writer is not None
         return self._writer
@@ -264,10 +263,12 @@ class EndpointState:
         if not guard.mentions(text, update):
             return False
         out = self.run(GuardJob(text, update, self.config.federation_allow, base_iri), environ)
-        if out.status == 403:
+        if out.kind is Kind.REFUSED:
             raise guard.Forbidden(out.message)
-        if out.status != 200:
+        if out.kind is Kind.BAD_INPUT:
             raise guard.Unreadable(out.message)
+        if not out.done:
+            raise from_outcome(out, (environ or {}).get("rkg.request_id", "-"))
         return bool(out.extra.get("network"))
 
     def stats(self) -> dict:
@@ -277,6 +278,8 @@ class EndpointState:
         if cached and cached[0] == version:
             return cached[1]
         out: Outcome = self.run(StatsJob())
+        if not out.done:
+            raise from_outcome(out)
         self._stats = (version, out.extra)
         return out.extra
 
@@ -284,15 +287,15 @@ class EndpointState:
         """The validation report of the served graph (``rkg validate --format json``), made in a read
         sandbox once per version (never in front of writes); concurrent requests wait for the one run."""
         if self.config.shapes is None:
-            raise LookupError("no shapes folder configured")
+            raise NotFound("this service was started without a shapes folder: no validation report")
         with self._validating:
             version = self.version
             if self._validation and self._validation[0] == version:
                 return self._validation[1]
             job = ValidationJob(str(self.config.shapes), str(self.config.queries) if self.config.queries else None)
             out = self.run(job, time_limit=self.config.validation_time_limit)
-            if out.status != 200:
-                raise RuntimeError(out.message)
+            if not out.done:
+                raise from_outcome(out)
             report = json.loads(out.body)
             self._validation = (version, report)
             return report
