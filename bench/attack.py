@@ -74,6 +74,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from endpoint import free_port  # noqa: E402  (bench/endpoint.py: one free-port helper for the benches)
+from support.server import launch, terminate, wait_ready  # noqa: E402  (on sys.path through bench/endpoint.py)
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "server"))  # run from a checkout without installing
@@ -232,31 +233,18 @@ class Server:
         return option("--workers", 2) * sandboxes
 
     def start(self, timeout: float = 120.0) -> None:
+        """Started by the tests' harness (tests/support/server.py), its output added to the log; up when
+        /health answers and every sandbox has started."""
         self.port = free_port()
-        env = {**os.environ, **self.env}
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT / "server"), env.get("PYTHONPATH")) if p)
         cmd = [sys.executable, "-m", "rkg", "serve", "--root", str(ROOT), "-q", "--host", "127.0.0.1",
                "--port", str(self.port), *self.args]
         t0 = time.monotonic()
         with self.log_path.open("ab") as out:
             out.write(f"\n=== {datetime.now(timezone.utc).isoformat(timespec='seconds')} start {self.name}\n".encode())
-            out.flush()
-            self.process = subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
-                                            stdin=subprocess.DEVNULL, start_new_session=True, env=env)
-        deadline = t0 + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"{self.name}: rkg serve exited with {self.process.returncode}; see {self.log_path.name}")
-            try:
-                status, _, _, _ = request(self.port, "GET", "/health", timeout=3)
-                if status == 200 and len(self.sandboxes()) >= self.expected_sandboxes:
-                    self.started_s = time.monotonic() - t0
-                    return
-            except OSError:
-                pass
-            time.sleep(0.2)
-        self.stop()
-        raise RuntimeError(f"{self.name}: not up within {timeout:g} s; see {self.log_path.name}")
+        self.process = launch(cmd, self.log_path, self.env, append=True)
+        wait_ready(self.process, f"http://127.0.0.1:{self.port}/health", self.log_path, timeout,
+                   lambda: len(self.sandboxes()) >= self.expected_sandboxes, name=f"{self.name}: rkg serve")
+        self.started_s = time.monotonic() - t0
 
     def processes(self) -> list[tuple[int, int, str]]:
         return group_processes(self.pgid) if self.process is not None else []
@@ -311,22 +299,12 @@ class Server:
             time.sleep(0.05)
 
     def stop(self) -> None:
+        """SIGTERM to the master (granian stops its workers, whose daemonic sandboxes end with them); what
+        is left of the group is killed (tests/support/server.py: ``terminate``)."""
         if self.process is None:
             return
-        if self.process.poll() is None:
-            self.process.terminate()  # granian stops its workers, whose daemonic sandboxes end with them
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                pass
-        deadline = time.monotonic() + 10
-        while group_processes(self.pgid) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        if group_processes(self.pgid):
+        if terminate(self.process):
             log(f"{self.name}: processes left after SIGTERM, killed")
-            self.kill9()
-        if self.process.poll() is None:
-            self.process.wait(5)
 
 
 # ---------------------------------------------------------------- HTTP

@@ -32,8 +32,6 @@ import os
 import platform
 import resource
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -47,6 +45,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "server"))  # run from a checkout without installing
+sys.path.insert(0, str(ROOT / "tests"))  # the tests' server harness (tests/support/server.py), shared with them
 
 import pyoxigraph as ox  # noqa: E402
 
@@ -54,6 +53,8 @@ from rkg import __version__ as RKG_VERSION  # noqa: E402
 from rkg import build as build_mod  # noqa: E402
 from rkg.bindings import bind  # noqa: E402
 from rkg.catalog import Catalog, ParameterError  # noqa: E402
+from support.build import ensure_built as build_once, union_triples  # noqa: E402
+from support.server import free_port, launch, serve_args, terminate, wait_ready  # noqa: E402
 
 ACCEPT = "application/sparql-results+json"
 FORM = "application/x-www-form-urlencoded"
@@ -123,12 +124,6 @@ def print_log_tails(servers: list) -> None:
                 print(f"--- last lines of the {s.name} log:\n" + "\n".join(tail), file=sys.stderr)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @dataclass
 class Server:
     name: str
@@ -145,39 +140,19 @@ class Server:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 120.0) -> None:
-        self._log = self.log.open("wb")
+        """Started by the tests' harness (tests/support/server.py): its own process group, ready when
+        ``ready_path`` answers 200."""
         self.port = free_port()  # taken now, not earlier: a client's ephemeral port could take it meanwhile
         command = [arg.replace("{port}", str(self.port)) for arg in self.command]
-        env = dict(os.environ)  # ``python -m rkg`` works from a checkout that is not installed too
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT / "server"), env.get("PYTHONPATH")) if p)
-        self.process = subprocess.Popen(command, cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT,
-                                        start_new_session=True, env=env)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"{self.name} exited with {self.process.returncode}; see {self.log}")
-            try:
-                c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
-                c.request("GET", self.ready_path, headers={"Accept": "application/json"})
-                ok = c.getresponse().status == 200
-                c.close()
-                if ok:
-                    return
-            except OSError:
-                pass
-            time.sleep(0.2)
-        raise RuntimeError(f"{self.name} did not answer on {self.url}{self.ready_path} within {timeout:g} s")
+        self.process = launch(command, self.log)
+        wait_ready(self.process, self.url + self.ready_path, self.log, timeout, name=self.name)
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)  # the server stops its workers and their sandboxes
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)  # its own session: only what it started
-                self.process.wait(5)
-        if getattr(self, "_log", None):
-            self._log.close()
+        """SIGTERM (the server stops its workers and their sandboxes); what is left of its group is killed."""
+        if self.process is not None:
+            left = terminate(self.process, wait=20)
+            if left:
+                print(f"bench: {self.name} left processes, killed: {left}", file=sys.stderr)
 
     def cpu_seconds(self) -> float:
         """User + system CPU of the server process and all its live descendants (Linux /proc)."""
@@ -251,8 +226,8 @@ def oxigraph_server(nquads: Path, workdir: Path, args: argparse.Namespace) -> Se
 def rkg_server(workdir: Path, args: argparse.Namespace) -> Server:
     # every load client is 127.0.0.1, one client for the server: it may run as many operations as it has
     # connections (else the app answers the extra ones 429 at once)
-    options = ["--workers", str(args.workers), "--sandboxes", str(args.sandboxes), "--time-limit", f"{args.time_limit:g}",
-               "--max-rows", "100000", "--max-request-bytes", "1048576", "--client-concurrency", str(args.clients)]
+    options, _ = serve_args(workers=args.workers, sandboxes=args.sandboxes, time_limit=args.time_limit, max_rows=100_000,
+                            max_request_bytes=1_048_576, client_concurrency=args.clients)
     command = [sys.executable, "-m", "rkg", "serve", "--root", str(ROOT), "-q", "--host", "127.0.0.1",
                "--port", "{port}", *options]
     env_note = "rkg serve " + " ".join(options)
@@ -626,18 +601,16 @@ and everything else on the machine, as a share of one core (the machine has {met
 
 
 def ensure_built(root: Path) -> Path:
-    build_dir = root / "build"
-    if build_mod.is_stale(root, build_dir):
-        print("bench: build/ is missing or stale: running rkg build", file=sys.stderr)
-        subprocess.run([sys.executable, "-m", "rkg", "build", "--root", str(root), "-q"], check=True, cwd=root,
-                       stdout=subprocess.DEVNULL)
-    return build_dir / build_mod.NQUADS_NAME
+    """build/ of ``root``, built again first if missing or stale (as ``rkg serve`` would)."""
+    from rkg.project import Project
+
+    project = Project.locate(root)
+    if build_mod.is_stale(project.root, project.build_dir):
+        print("bench: build/ is missing or stale: building", file=sys.stderr)
+    return build_once(project.build_dir)
 
 
-def count_triples(nquads: Path) -> int:
-    store = ox.Store()
-    store.bulk_load(path=str(nquads), format=ox.RdfFormat.N_QUADS)
-    return int(next(iter(store.query("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", use_default_graph_as_union=True)))["n"].value)
+count_triples = union_triples  # the union default graph's triples, as /health counts them
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

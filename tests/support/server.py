@@ -76,18 +76,20 @@ def group_processes(pgid: int) -> list[tuple[int, str]]:
     return out
 
 
-def log_text(log: Path) -> str:
-    return log.read_text(encoding="utf-8", errors="replace") if log.exists() else ""
+def log_text(log: Path, last: int | None = None) -> str:
+    """What a server wrote (its ``last`` lines only, if given)."""
+    text = log.read_text(encoding="utf-8", errors="replace") if log.exists() else ""
+    return text if last is None else "\n".join(text.splitlines()[-last:])
 
 
-def launch(command: Sequence[str], log: Path, env: dict[str, str] | None = None) -> subprocess.Popen:
+def launch(command: Sequence[str], log: Path, env: dict[str, str] | None = None, append: bool = False) -> subprocess.Popen:
     """``command`` in a session (process group) of its own, from the repository's root, its output in
-    ``log``. ``python -m rkg`` works from a checkout that is not installed too (server/ on PYTHONPATH);
-    ``RKG_UPDATE_TOKEN`` is passed only when ``env`` gives it."""
+    ``log`` (added at its end with ``append``). ``python -m rkg`` works from a checkout that is not
+    installed too (server/ on PYTHONPATH); ``RKG_UPDATE_TOKEN`` is passed only when ``env`` gives it."""
     full = {k: v for k, v in os.environ.items() if k != "RKG_UPDATE_TOKEN"}
     full["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT / "server"), full.get("PYTHONPATH")) if p)
     full.update(env or {})
-    with log.open("wb") as out:
+    with log.open("ab" if append else "wb") as out:
         return subprocess.Popen(list(command), cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, start_new_session=True, env=full)
 
@@ -99,7 +101,7 @@ def wait_ready(process: subprocess.Popen, url: str, log: Path, timeout: float = 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"{name} exited with {process.returncode}:\n{log_text(log)}")
+            raise RuntimeError(f"{name} exited with {process.returncode}:\n{log_text(log, 100)}")
         try:
             request = urllib.request.Request(url, headers={"Accept": "application/json"})
             with urllib.request.urlopen(request, timeout=5) as r:
@@ -109,7 +111,7 @@ def wait_ready(process: subprocess.Popen, url: str, log: Path, timeout: float = 
             pass
         time.sleep(0.2)
     terminate(process)
-    raise RuntimeError(f"{name} was not up on {url} within {timeout:g} s:\n{log_text(log)}")
+    raise RuntimeError(f"{name} was not up on {url} within {timeout:g} s:\n{log_text(log, 100)}")
 
 
 def terminate(process: subprocess.Popen, wait: float = 30.0) -> list[tuple[int, str]]:
@@ -134,6 +136,9 @@ def terminate(process: subprocess.Popen, wait: float = 30.0) -> list[tuple[int, 
             pass
         if process.poll() is None:
             process.wait(5)
+        deadline = time.monotonic() + 5
+        while group_processes(pgid) and time.monotonic() < deadline:
+            time.sleep(0.05)
     return left
 
 
