@@ -45,7 +45,9 @@ def test_hostile_literal_is_escaped() -> None:
 
 
 def test_short_construct_cannot_take_parameters() -> None:
-    with pytest.raises(ValueError, match="short form"):
+    from rkg.errors import InputError
+
+    with pytest.raises(InputError, match="short form"):
         bind("CONSTRUCT WHERE { ?s ?p ?o }", {"s": IRI})
 
 

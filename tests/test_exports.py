@@ -83,7 +83,9 @@ def test_the_framework_read_from_the_graph(fw: Framework) -> None:
 
 
 def test_unknown_programme(bundled_store) -> None:
-    with pytest.raises(ValueError, match="no programme"):
+    from rkg.errors import InputError
+
+    with pytest.raises(InputError, match="no programme .* known programmes: rncp31854-pif"):
         framework.read(bundled_store, "rncp00000-none")
 
 

@@ -107,10 +107,10 @@ def test_injection_attempt_stays_a_value(catalog: Catalog, bundled_store) -> Non
     ("SELECT * WHERE { ?s ?p ?__a_b_c }", "starts with .+ but is not"),
 ])
 def test_bad_parameter_declarations_are_refused(tmp_path: Path, text: str, message: str) -> None:
-    from rkg.catalog import load
+    from rkg.catalog import QueryFileError, load
 
     (tmp_path / "q.rq").write_text(text)
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(QueryFileError, match=message):
         load(tmp_path / "q.rq")
 
 

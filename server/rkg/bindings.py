@@ -14,6 +14,7 @@ from collections.abc import Mapping
 
 import pyoxigraph as ox
 
+from .errors import InputError
 from .lexer import tokens
 
 Term = ox.NamedNode | ox.BlankNode | ox.Literal
@@ -33,7 +34,7 @@ def _where_brace(query: str) -> int:
         elif text == "{" and kind == "other":
             if depth == 0 and form == "CONSTRUCT" and closed == 0:
                 if previous == "WHERE":  # CONSTRUCT WHERE { ... }: a template-only group
-                    raise ValueError("parameters cannot be bound in the short form CONSTRUCT WHERE { ... }: "
+                    raise InputError("parameters cannot be bound in the short form CONSTRUCT WHERE { ... }: "
                                      "write CONSTRUCT { template } WHERE { pattern }")
             elif depth == 0:
                 return offset
@@ -42,7 +43,7 @@ def _where_brace(query: str) -> int:
             depth -= 1
             closed += depth == 0
         previous = word
-    raise ValueError("no WHERE group found in query")
+    raise InputError("no WHERE group found in the query: parameters are bound in its top-level WHERE { ... }")
 
 
 def bind(query: str, bindings: Mapping[str, Term]) -> str:
@@ -52,7 +53,7 @@ def bind(query: str, bindings: Mapping[str, Term]) -> str:
     names = list(bindings)
     for n in names:
         if not re.fullmatch(r"[A-Za-z0-9_]+", n):
-            raise ValueError(f"not a variable name: {n!r}")
+            raise ValueError(f"not a variable name: {n!r}")  # a programming error: names come from the catalog
     block = "VALUES (" + " ".join("?" + n for n in names) + ") { (" + " ".join(str(bindings[n]) for n in names) + ") }\n"
     at = _where_brace(query) + 1
     return query[:at] + "\n  " + block + query[at:]

@@ -17,8 +17,9 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from . import formats
+from .errors import InputError
 from .files import atomic_file
-from .namespaces import BUILD_GRAPH, IMPORTS_GRAPHS, PREFIXES, RKG, graph_iri
+from .namespaces import BUILD_GRAPH, DCTERMS, IMPORTS_GRAPHS, PREFIXES, RDF_TYPE, RKG, SKOS, VOID, XSD, graph_iri
 
 IMPORT_SEARCH_KEYS = IMPORTS_GRAPHS + "search-keys"
 """Graph of the search keys of imported labels (the build graph holds those of the sources)."""
@@ -36,16 +37,11 @@ MANIFEST_NAME = "manifest.json"
 
 Progress = Callable[[str], None]
 
-_VOID = "http://rdfs.org/ns/void#"
-_DCT = "http://purl.org/dc/terms/"
-_RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
-_LABELS = (
-    "http://www.w3.org/2004/02/skos/core#prefLabel",
-    "http://www.w3.org/2004/02/skos/core#altLabel",
-)
+_RDF_TYPE = ox.NamedNode(RDF_TYPE)
+_LABELS = (SKOS + "prefLabel", SKOS + "altLabel")
 
 
-class BuildError(Exception):
+class BuildError(InputError):
     """A source file cannot be read: says which file, where, and what is wrong."""
 
     def __init__(self, path: str, message: str, line: int | None = None, column: int | None = None):
@@ -162,9 +158,9 @@ def _build_graph(graphs: dict[str, Source], counts: dict[str, int], quads: list[
     for graph, s in graphs.items():
         node = ox.NamedNode(graph)
         out += [
-            ox.Quad(node, _RDF_TYPE, ox.NamedNode(_VOID + "Dataset"), g),
-            ox.Quad(node, ox.NamedNode(_DCT + "source"), ox.Literal(s.name), g),
-            ox.Quad(node, ox.NamedNode(_VOID + "triples"), ox.Literal(str(counts[graph]), datatype=ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer")), g),
+            ox.Quad(node, _RDF_TYPE, ox.NamedNode(VOID + "Dataset"), g),
+            ox.Quad(node, ox.NamedNode(DCTERMS + "source"), ox.Literal(s.name), g),
+            ox.Quad(node, ox.NamedNode(VOID + "triples"), ox.Literal(str(counts[graph]), datatype=ox.NamedNode(XSD + "integer")), g),
         ]
     key = ox.NamedNode(str(RKG.searchKey))
     # Keys of imported labels stay beside the imports (left out of validation with them).

@@ -30,29 +30,36 @@ import yaml
 
 from . import lexer
 from .build import search_key
-from .namespaces import ID, programme_id, programme_iri
+from .errors import InputError, NotFound
+from .namespaces import ID, XSD, programme_id, programme_iri, prologue
 from .store import Store, Table
 
 _PARAM = re.compile(r"[?$](__?)([A-Za-z][A-Za-z0-9]*)(?:_([A-Za-z]+))?")
 _TYPES = {"iri", "integer", "number", "literal"}
-_XSD = "http://www.w3.org/2001/XMLSchema#"
 _IRI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:[^\s<>\"{}|^`\\]*$")
 
 
-class ParameterError(ValueError):
-    """A parameter value does not fit the query's header: says which and what is allowed."""
+class ParameterError(InputError, ValueError):
+    """A parameter value does not fit the query's header: says which and what is allowed.
+
+    Also a ValueError while callers outside this module still catch that (``rkg.cli.cmd_export``)."""
 
 
-class UnknownQuery(LookupError):
-    pass
+class QueryFileError(InputError, ValueError):
+    """A query file's ``#+`` header or parameter variables are malformed: says which file and what to fix.
+
+    Also a ValueError while callers outside this module still catch that (``rkg.cli``)."""
+
+
+class UnknownQuery(NotFound):
+    """No named query and no ``.rq`` file by that name: says which queries there are."""
 
 
 class UnknownProgramme(ParameterError):
     """The ``programme`` parameter names no ``rkg:Programme`` of the graph: says which ones it holds."""
 
 
-PROGRAMMES = """PREFIX rkg: <https://w3id.org/rkg/ontology#>
-SELECT DISTINCT ?programme WHERE { ?programme a rkg:Programme }
+PROGRAMMES = prologue("rkg") + """SELECT DISTINCT ?programme WHERE { ?programme a rkg:Programme }
 """
 """The programmes of a graph (their IRIs): what a ``programme`` parameter is checked against."""
 
@@ -79,7 +86,7 @@ class Parameter:
         if self.type in ("integer", "number"):
             if not re.fullmatch(r"[+-]?\d+", raw.strip()):
                 raise ParameterError(f"parameter '{self.name}': '{raw}' is not an integer")
-            return ox.Literal(raw.strip(), datatype=ox.NamedNode(_XSD + "integer"))
+            return ox.Literal(raw.strip(), datatype=ox.NamedNode(XSD + "integer"))
         if self.type == "literal":
             return ox.Literal(raw)
         return ox.Literal(raw, language=self.type)
@@ -162,7 +169,7 @@ def parse_header(text: str) -> dict[str, Any]:
             break
     meta = yaml.safe_load("\n".join(lines)) if lines else {}
     if not isinstance(meta, dict):
-        raise ValueError("the #+ header is not a YAML mapping")
+        raise QueryFileError("the #+ header is not a YAML mapping")
     return meta
 
 
@@ -182,7 +189,7 @@ def load(path: Path, qc: bool = False) -> NamedQuery:
     try:
         meta = parse_header(text)
     except (yaml.YAMLError, ValueError) as e:
-        raise ValueError(f"{path}: bad #+ header: {e}") from None
+        raise QueryFileError(f"{path}: bad #+ header: {e}") from None
     defaults = _pairs(meta.get("defaults"))
     allowed = _pairs(meta.get("allowed"))
     params: dict[str, Parameter] = {}
@@ -191,11 +198,11 @@ def load(path: Path, qc: bool = False) -> NamedQuery:
             continue
         m = _PARAM.fullmatch(token)
         if m is None:
-            raise ValueError(f"{path}: variable {token} starts with '_' (a parameter) but is not ?_name or ?_name_type")
+            raise QueryFileError(f"{path}: variable {token} starts with '_' (a parameter) but is not ?_name or ?_name_type")
         optional, name, typ = m.group(1) == "__", m.group(2), (m.group(3) or "literal")
         if typ.lower() not in _TYPES and not re.fullmatch(r"[a-z]{2}", typ):
-            raise ValueError(f"{path}: parameter ?{token[1:]} has an unknown type '{typ}' "
-                             f"(known: {', '.join(sorted(_TYPES))}, or a two-letter language tag)")
+            raise QueryFileError(f"{path}: parameter ?{token[1:]} has an unknown type '{typ}' "
+                                 f"(known: {', '.join(sorted(_TYPES))}, or a two-letter language tag)")
         variable = token[1:]
         if name not in params:
             default = defaults.get(name)

@@ -84,6 +84,8 @@ FORM = "application/x-www-form-urlencoded"
 SPARQL_QUERY = "application/sparql-query"
 SPARQL_UPDATE = "application/sparql-update"
 """Bodies of SPARQL protocol POSTs (read, never written)."""
+XML = "application/xml"
+"""Plain XML documents (the Orébut exports ``rkg import orebut`` reads); never offered in negotiation."""
 
 ALL: tuple[Format, ...] = (*RESULT_FORMATS, *RDF_FORMATS_TABLE, JSON, CSV, HTML, TEXT)
 BY_MEDIA: dict[str, Format] = {f.media: f for f in reversed(ALL)}

@@ -28,17 +28,18 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from . import lexer
+from .errors import InputError, Refused
 
 
-class Forbidden(Exception):
+class Forbidden(Refused):
     """The operation would make the server contact another host, and that is not allowed."""
 
 
-class Unreadable(Exception):
+class Unreadable(InputError):
     """The operation mentions SERVICE or LOAD but could not be parsed, so its endpoints cannot be checked."""
 
 
-class TooDeep(Exception):
+class TooDeep(InputError):
     """The operation nests deeper than the limit."""
 
     def __init__(self, depth: int, limit: int) -> None:

@@ -21,8 +21,10 @@ from __future__ import annotations
 import errno
 import socket
 
+from .errors import SetupError
 
-class IsolationError(RuntimeError):
+
+class IsolationError(SetupError):
     """The network of a sandbox could not be closed (no libseccomp, or a kernel without seccomp)."""
 
 

@@ -1,4 +1,12 @@
-"""Every prefix the project uses, and the one rule that mints instance and graph IRIs."""
+"""Every vocabulary the project uses, and the one rule that mints instance and graph IRIs.
+
+This module is the one home of the vocabulary IRIs: other modules import the namespaces from here and
+never write them again. Each is an rdflib ``Namespace``, a ``str`` subclass: ``SKOS.prefLabel`` and
+``SKOS["prefLabel"]`` are rdflib ``URIRef`` terms; ``SKOS + "prefLabel"`` and ``f"<{SKOS}prefLabel>"`` are
+plain strings, as the streaming importers that write N-Triples need them (rdflib's own ``DefinedNamespace``
+classes are not strings: ``+`` on them makes a ``URIRef``, which compares unequal to a ``str``). A term
+named like a ``str`` method (``dcterms:format``) is written ``DCTERMS["format"]``.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +15,29 @@ from pathlib import PurePosixPath
 from urllib.parse import quote
 
 from rdflib import Namespace
-from rdflib.namespace import DCTERMS, OWL, PROV, RDF, RDFS, SH, SKOS, VANN, VOID, XSD
+
+# W3C and other general vocabularies.
+RDF = Namespace("http://www.w3.org/1999/02/22-rdf-syntax-ns#")
+RDFS = Namespace("http://www.w3.org/2000/01/rdf-schema#")
+OWL = Namespace("http://www.w3.org/2002/07/owl#")
+XSD = Namespace("http://www.w3.org/2001/XMLSchema#")
+SKOS = Namespace("http://www.w3.org/2004/02/skos/core#")
+DCTERMS = Namespace("http://purl.org/dc/terms/")
+PROV = Namespace("http://www.w3.org/ns/prov#")
+SH = Namespace("http://www.w3.org/ns/shacl#")
+VANN = Namespace("http://purl.org/vocab/vann/")
+VOID = Namespace("http://rdfs.org/ns/void#")
+PROF = Namespace("http://www.w3.org/ns/dx/prof/")
+"""The Profiles Vocabulary (``prof:Profile``: what a validation profile is)."""
+SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
+"""SPARQL 1.1 Service Description (the endpoint's description)."""
+SSSOM = Namespace("https://w3id.org/sssom/")
+SEMAPV = Namespace("https://w3id.org/semapv/vocab/")
+"""Semantic mapping vocabulary: the justifications of SSSOM mappings (``semapv:ManualMappingCuration``)."""
+
+RDF_TYPE = RDF + "type"
+"""``rdf:type`` as a plain string, for the writers that build terms from strings."""
+RDF_LANGSTRING = RDF + "langString"
 
 BASE = "https://w3id.org/rkg/"
 ONTOLOGY_IRI = BASE + "ontology"
@@ -20,7 +50,10 @@ PROFILE = Namespace(BASE + "profile/")
 ELM = Namespace("http://data.europa.eu/snb/model/elm/")
 CEASN = Namespace("https://purl.org/ctdlasn/terms/")
 CETERMS = Namespace("https://purl.org/ctdl/terms/")
-ESCO = Namespace("http://data.europa.eu/esco/model#")
+ESCO_DATA = Namespace("http://data.europa.eu/esco/")
+"""ESCO's concepts (``…/esco/skill/…``, ``…/esco/isco/C2512``, ``…/esco/skill-type/skill``)."""
+ESCO = Namespace(ESCO_DATA + "model#")
+"""ESCO's model (``esco:Occupation``, ``esco:relatedEssentialSkill``)."""
 EQF = Namespace("http://data.europa.eu/snb/eqf/")
 ISCED_F = Namespace("http://data.europa.eu/snb/isced-f/")
 
@@ -44,6 +77,16 @@ PREFIXES: dict[str, str] = {
     "ceterms": str(CETERMS),
     "esco": str(ESCO),
 }
+"""The prefixes the build and the exports declare (their output depends on this list: keep it as it is)."""
+
+SPARQL_PREFIXES: dict[str, str] = {**PREFIXES, "sssom": str(SSSOM), "semapv": str(SEMAPV), "prof": str(PROF),
+                                   "sd": str(SD)}
+"""Prefixes the package's own SPARQL texts may declare with :func:`prologue`."""
+
+
+def prologue(*names: str) -> str:
+    """``PREFIX name: <IRI>`` lines for a SPARQL text of this package (``prologue("skos", "owl")``)."""
+    return "".join(f"PREFIX {n}: <{SPARQL_PREFIXES[n]}>\n" for n in names)
 
 # Characters kept as they are in a path segment: RFC 3986 "unreserved".
 _SAFE = "-._~"

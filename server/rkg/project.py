@@ -7,10 +7,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import build as build_mod
+from .errors import InputError
 from .store import EmbeddedStore
 
 
-class ProjectError(Exception):
+class ProjectError(InputError):
     pass
 
 

@@ -40,9 +40,10 @@ from pathlib import Path
 
 import owlready2
 from rdflib import BNode, Graph, Literal, URIRef
-from rdflib.namespace import OWL, RDF, RDFS, XSD
 
-from rkg.namespaces import PREFIXES
+from rkg import formats
+from rkg.errors import SetupError
+from rkg.namespaces import OWL, PREFIXES, RDF, RDFS, XSD
 
 JAVA_HINT = (
     "HermiT needs Java (a JRE ≥ 8): install it, e.g. `apt-get install default-jre-headless`, "
@@ -81,7 +82,7 @@ OWL2_DATATYPES: frozenset[URIRef] = frozenset(
 _BUILTIN = (str(OWL), str(RDF), str(RDFS), str(XSD))
 
 
-class ReasonerUnavailable(RuntimeError):
+class ReasonerUnavailable(SetupError):
     """The reasoner cannot run on this machine (no Java)."""
 
 
@@ -160,7 +161,7 @@ def reason(graph: Graph) -> ReasoningResult:
 
     with tempfile.TemporaryDirectory(prefix="rkg-reasoner-") as tmp:
         path = Path(tmp) / "input.nt"
-        kept.serialize(destination=str(path), format="nt", encoding="utf-8")
+        kept.serialize(destination=str(path), format=formats.N_TRIPLES, encoding="utf-8")
         world = owlready2.World()
         try:
             world.get_ontology(path.as_uri()).load()

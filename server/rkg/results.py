@@ -19,14 +19,13 @@ import pyoxigraph as ox
 
 from . import formats
 from .formats import CONTENT_TYPES, RDF_WRITERS as RDF_FORMATS  # noqa: F401  (re-exported)
-from .namespaces import PREFIXES
+from .namespaces import PREFIXES, XSD
 
 TURTLE_PREFIXES = {k: v for k, v in PREFIXES.items() if k not in ("rkgid", "rkgg", "rncp")}
 """Prefixes written in Turtle and TriG answers: the vocabularies', not those of path-like instance IRIs
 (``rkgid:rncp31854-pif\\/block\\/BC01`` is valid Turtle but reads worse than the IRI)."""
 
-XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
-RDF_LANGSTRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
+XSD_STRING = XSD + "string"
 
 Row = Sequence[ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple | None]
 

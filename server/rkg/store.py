@@ -14,6 +14,7 @@ from typing import Protocol
 import pyoxigraph as ox
 
 from .bindings import bind
+from .errors import InputError
 
 Term = ox.NamedNode | ox.BlankNode | ox.Literal
 
@@ -30,7 +31,7 @@ class Table:
         return [tuple(None if t is None else t.value for t in row) for row in self.rows]
 
 
-class QueryError(Exception):
+class QueryError(InputError):
     """A query the engine refuses (syntax error or unsupported feature)."""
 
 
@@ -70,7 +71,7 @@ class EmbeddedStore:
     def _run(self, query: str, bindings: Mapping[str, Term] | None):
         try:
             return self._store.query(bind(query, bindings or {}), use_default_graph_as_union=True)
-        except (SyntaxError, ValueError) as e:
+        except (SyntaxError, ValueError, InputError) as e:  # InputError: from bind
             raise QueryError(str(e)) from None
 
     def select(self, query: str, bindings: Mapping[str, Term] | None = None) -> Table:

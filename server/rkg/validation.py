@@ -13,21 +13,21 @@ from pathlib import Path
 import pyoxigraph as ox
 from pyshacl import validate as shacl_validate
 from rdflib import BNode, Graph, Literal, URIRef
-from rdflib.namespace import RDF, RDFS, SH
 
+from . import formats
 from .build import BuildError, Source, parse_source
 from .catalog import Catalog, run
-from .namespaces import BASE, IMPORTS_GRAPHS, RKG, natural
+from .namespaces import BASE, IMPORTS_GRAPHS, PROF, PROFILE, RDF, RDFS, RKG, SH, natural
 from .store import EmbeddedStore
 
 SEVERITIES = ("violation", "warning", "info")
 _SEVERITY_IRI = {"violation": SH.Violation, "warning": SH.Warning, "info": SH.Info}
 _FROM_IRI = {v: k for k, v in _SEVERITY_IRI.items()}
 QC_BASE = BASE + "qc/"
-PROFILE_BASE = BASE + "profile/"
+PROFILE_BASE = str(PROFILE)
 """A programme chooses a profile with ``dcterms:conformsTo <https://w3id.org/rkg/profile/NAME>``; its shapes
 are in ``shapes/profiles/NAME/``."""
-PROF_PROFILE = URIRef("http://www.w3.org/ns/dx/prof/Profile")
+PROF_PROFILE = PROF.Profile
 
 _HEADINGS = {
     "fr": {"violation": "Violations", "warning": "Avertissements", "info": "Informations",
@@ -92,7 +92,7 @@ def load_shapes(folder: Path) -> Graph:
     for p in files:
         quads = parse_source(Source(p, f"{folder.name}/{p.relative_to(folder).as_posix()}"))
         data = ox.serialize([ox.Triple(q.subject, q.predicate, q.object) for q in quads], format=ox.RdfFormat.N_TRIPLES)
-        g.parse(data=data or b"", format="nt")
+        g.parse(data=data or b"", format=formats.N_TRIPLES)
     return g
 
 
@@ -311,4 +311,4 @@ def render_turtle(report: Report, shacl_results: Graph) -> str:
         g.add((report_node, RDFS.comment, Literal(f"Left out of validation (an imported vocabulary without a programme; --include-imports validates it): {graph}", lang="en")))
         g.add((report_node, RDFS.comment, Literal(f"Laissé de côté par la validation (vocabulaire importé sans diplôme ; --include-imports le valide) : {graph}", lang="fr")))
     g.set((report_node, SH.conforms, Literal(not report.reaches("violation"))))
-    return g.serialize(format="turtle")
+    return g.serialize(format=formats.TURTLE)

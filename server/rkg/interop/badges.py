@@ -12,18 +12,16 @@ from typing import Any
 
 import pyoxigraph as ox
 
+from ..namespaces import ESCO_DATA, prologue
 from ..store import Store
 from .framework import Framework
 
 CONTEXT = ["https://www.w3.org/ns/credentials/v2", "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"]
-MAPPINGS = """PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
-PREFIX owl: <http://www.w3.org/2002/07/owl#>
-PREFIX sssom: <https://w3id.org/sssom/>
-SELECT ?concept ?label WHERE {
+MAPPINGS = prologue("skos", "owl", "sssom") + f"""SELECT ?concept ?label WHERE {{
   ?entity skos:exactMatch|skos:closeMatch|skos:relatedMatch|skos:broadMatch|skos:narrowMatch ?concept .
-  FILTER(STRSTARTS(STR(?concept), "http://data.europa.eu/esco/"))
-  OPTIONAL { ?ax owl:annotatedSource ?entity ; owl:annotatedTarget ?concept ; sssom:object_label ?label }
-}"""
+  FILTER(STRSTARTS(STR(?concept), "{ESCO_DATA}"))
+  OPTIONAL {{ ?ax owl:annotatedSource ?entity ; owl:annotatedTarget ?concept ; sssom:object_label ?label }}
+}}"""
 
 
 def achievements(fw: Framework, store: Store | None = None, lang: str = "fr") -> list[dict[str, Any]]:

@@ -16,9 +16,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from rdflib import Graph, Literal, URIRef
+from rdflib import Graph, Literal
 
-from ..namespaces import CEASN, CETERMS, RKG
+from .. import formats
+from ..namespaces import CEASN, CETERMS, RDF, RKG
 from .framework import Framework, Node
 
 CONTEXT = {"ceasn": str(CEASN), "ceterms": str(CETERMS), "rkg": str(RKG),
@@ -72,13 +73,13 @@ def _competency(fw: Framework, node: Node, langs: list[str], top: bool = False, 
 
 def read_back(text: str) -> Framework:
     """The framework a CTDL-ASN document describes (for round-trip and loss checks)."""
-    g = Graph().parse(data=text, format="json-ld")
+    g = Graph().parse(data=text, format=formats.JSON_LD)
     kinds = {v["en"]: k for k, v in CATEGORY.items()}
-    fw_iri = next(g.subjects(URIRef("http://www.w3.org/1999/02/22-rdf-syntax-ns#type"), CEASN.CompetencyFramework))
+    fw_iri = next(g.subjects(RDF.type, CEASN.CompetencyFramework))
     programme = Node(str(fw_iri), "programme", code=str(g.value(fw_iri, CEASN.codedNotation) or ""),
                      labels={o.language or "": str(o) for o in g.objects(fw_iri, CEASN.name)})
     nodes = {}
-    for c in g.subjects(URIRef("http://www.w3.org/1999/02/22-rdf-syntax-ns#type"), CEASN.Competency):
+    for c in g.subjects(RDF.type, CEASN.Competency):
         kind = next(kinds[str(o)] for o in g.objects(c, CEASN.competencyCategory) if isinstance(o, Literal) and o.language == "en")
         parent = g.value(c, CEASN.isChildOf) or g.value(c, CEASN.isTopChildOf)
         position = g.value(c, CEASN.listID)

@@ -24,27 +24,22 @@ from __future__ import annotations
 
 import pyoxigraph as ox
 
-from ..namespaces import ELM, PREFIXES, RKG
+from ..errors import InputError
+from ..namespaces import DCTERMS as DC
+from ..namespaces import ELM, ESCO_DATA, PREFIXES, RDF_TYPE, RKG, SKOS, prologue
 from ..store import Store
 from .framework import Framework
 
-DC = "http://purl.org/dc/terms/"
-SKOS = "http://www.w3.org/2004/02/skos/core#"
-RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 E = str(ELM)
 OUTSIDE = (("ISCEDFCode", RKG.iscedField), ("EQFLevel", RKG.eqfLevel), ("NQFLevel", RKG.nqfLevel))
-CONCEPT = """PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
-SELECT ?p ?o WHERE { ?concept ?p ?o . VALUES ?p { skos:prefLabel skos:notation skos:inScheme } }"""
-SAES = """PREFIX rkg: <https://w3id.org/rkg/ontology#>
-PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
-SELECT ?sae ?label WHERE { ?sae a rkg:LearningSituation ; rkg:inProgramme ?q OPTIONAL { ?sae skos:prefLabel ?label } }
+CONCEPT = prologue("skos") + """SELECT ?p ?o WHERE { ?concept ?p ?o . VALUES ?p { skos:prefLabel skos:notation skos:inScheme } }"""
+SAES = prologue("rkg", "skos") + """SELECT ?sae ?label WHERE { ?sae a rkg:LearningSituation ; rkg:inProgramme ?q OPTIONAL { ?sae skos:prefLabel ?label } }
 ORDER BY ?sae"""
-ESCO_SKILLS = """PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
-SELECT DISTINCT ?skill WHERE { ?entity skos:exactMatch|skos:closeMatch|skos:relatedMatch|skos:broadMatch|skos:narrowMatch ?skill .
-  FILTER(STRSTARTS(STR(?skill), "http://data.europa.eu/esco/skill/")) }"""
+ESCO_SKILLS = prologue("skos") + f"""SELECT DISTINCT ?skill WHERE {{ ?entity skos:exactMatch|skos:closeMatch|skos:relatedMatch|skos:broadMatch|skos:narrowMatch ?skill .
+  FILTER(STRSTARTS(STR(?skill), "{ESCO_DATA}skill/")) }}"""
 
 
-class ElmError(Exception):
+class ElmError(InputError):
     """A fact LOQ requires is missing from the graph."""
 
 

@@ -27,14 +27,13 @@ from typing import BinaryIO
 import pyoxigraph as ox
 
 from .. import formats
+from ..errors import InputError
 from ..files import atomic_file
+from ..namespaces import DCTERMS as DCT
+from ..namespaces import ESCO as MODEL
+from ..namespaces import ESCO_DATA as ESCO
+from ..namespaces import RDF_TYPE, SKOS, XSD
 
-ESCO = "http://data.europa.eu/esco/"
-MODEL = ESCO + "model#"
-SKOS = "http://www.w3.org/2004/02/skos/core#"
-DCT = "http://purl.org/dc/terms/"
-RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
-XSD = "http://www.w3.org/2001/XMLSchema#"
 PROGRESS_EVERY = 5000
 
 SKILL_TYPES = {"knowledge": ESCO + "skill-type/knowledge", "skill/competence": ESCO + "skill-type/skill",
@@ -50,7 +49,7 @@ RDF_FORMATS = formats.suffixes(formats.TURTLE, formats.N_TRIPLES, formats.N_QUAD
 Progress = Callable[[str], None]
 
 
-class EscoError(Exception):
+class EscoError(InputError):
     """A file does not have the shape of the ESCO download: says which file, row and column."""
 
 

@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from ..namespaces import RKG, natural, programme_iri
+from ..catalog import UnknownProgramme, programmes
+from ..namespaces import RKG, natural, programme_id, programme_iri, prologue
 from ..store import Store
 
 QUERY = (Path(__file__).parent / "sparql" / "framework.rq").read_text(encoding="utf-8")
-PERIOD_LABELS = """PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
-SELECT ?label WHERE { ?period skos:prefLabel ?label }"""
+PERIOD_LABELS = prologue("skos") + """SELECT ?label WHERE { ?period skos:prefLabel ?label }"""
 KINDS = ("block", "competency", "level", "learning", "modality")
 
 
@@ -85,7 +85,8 @@ class Framework:
 
 
 def read(store: Store, programme: str) -> Framework:
-    """The framework of ``programme`` (IRI or short id); ValueError when the graph has no such programme."""
+    """The framework of ``programme`` (IRI or short id); :class:`rkg.catalog.UnknownProgramme` when the graph
+    has no such programme."""
     iri = programme_iri(programme)
     table = store.select(QUERY, {"programme": ox.NamedNode(iri)})
     nodes: dict[str, Node] = {}
@@ -104,7 +105,8 @@ def read(store: Store, programme: str) -> Framework:
             node.levels.add(values["level"].value)
             periods.setdefault(values["level"].value, Node(values["period"].value, "period", code=values["level"].value))
     if iri not in nodes:
-        raise ValueError(f"no programme <{iri}> in the graph")
+        known = ", ".join(sorted(programme_id(p) for p in programmes(store))) or "none"
+        raise UnknownProgramme(f"no programme <{iri}> in the graph; known programmes: {known}")
     for period in periods.values():
         for (label,) in store.select(PERIOD_LABELS, {"period": ox.NamedNode(period.iri)}).rows:
             period.labels.setdefault(label.language or "", label.value)

@@ -18,13 +18,14 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from ..build import IMPORTS
+from ..errors import InputError
 from ..files import write_atomic
 from ..namespaces import graph_iri
 
 Progress = Callable[[str], None]
 
 
-class ImportFailed(Exception):
+class ImportFailed(InputError):
     """The source cannot be imported: the message says where and why; nothing was written."""
 
 

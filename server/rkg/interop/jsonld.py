@@ -9,10 +9,12 @@ from pathlib import Path
 
 from rdflib import Graph
 
+from .. import formats
+from ..namespaces import BASE
 from ..store import EmbeddedStore
 
 CONTEXT_FILE = Path(__file__).parent / "rkg.context.jsonld"
-CONTEXT_IRI = "https://w3id.org/rkg/context.jsonld"
+CONTEXT_IRI = BASE + "context.jsonld"
 
 
 def context() -> dict:
@@ -20,7 +22,7 @@ def context() -> dict:
 
 
 def export(store: EmbeddedStore) -> str:
-    g = Graph().parse(data=store.union_ntriples(), format="nt")
-    doc = json.loads(g.serialize(format="json-ld", context=context(), auto_compact=True))
+    g = Graph().parse(data=store.union_ntriples(), format=formats.N_TRIPLES)
+    doc = json.loads(g.serialize(format=formats.JSON_LD, context=context(), auto_compact=True))
     doc["@context"] = CONTEXT_IRI  # the published context, not a copy of it
     return json.dumps(doc, ensure_ascii=False, indent=1) + "\n"

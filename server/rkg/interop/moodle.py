@@ -35,7 +35,8 @@ from html.parser import HTMLParser
 
 import pyoxigraph as ox
 
-from ..namespaces import RKG, mint
+from ..errors import InputError
+from ..namespaces import RDF_TYPE, RKG, SKOS, XSD, mint
 from .framework import Framework, Node
 
 HEADER = ["Parent id number", "Id number", "Shortname", "Description", "Description format", "Scale values",
@@ -50,12 +51,10 @@ KIND_TEXT = {"block": "Bloc de compétences", "competency": "Compétence", "leve
              "learning": "Apprentissage critique"}
 PATH = re.compile(r"competency/[^/]+(/level/[^/]+(/ac/[^/]+)?)?")
 """A BUT's Id numbers: the entity's path under the programme."""
-SKOS = "http://www.w3.org/2004/02/skos/core#"
-RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 CLASSES = {"block": RKG.CompetencyBlock, "competency": RKG.Competency, "level": RKG.DevelopmentLevel, "learning": RKG.CriticalLearning}
 
 
-class MoodleError(Exception):
+class MoodleError(InputError):
     """A file that is not a Moodle competency framework: ``file:line: column: reason``."""
 
 
@@ -241,4 +240,4 @@ def _id(fw: Framework) -> str:
 
 
 def _integer(n: int) -> ox.Literal:
-    return ox.Literal(str(n), datatype=ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer"))
+    return ox.Literal(str(n), datatype=ox.NamedNode(XSD + "integer"))

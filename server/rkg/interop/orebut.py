@@ -38,19 +38,16 @@ from xml.parsers import expat
 
 import pyoxigraph as ox
 
-from ..namespaces import PROFILE, PROGRAMME_ID, RKG, mint
+from .. import formats
+from ..errors import InputError
+from ..namespaces import DCTERMS as DCT
+from ..namespaces import OWL, PROFILE, PROGRAMME_ID, PROV, RDF_TYPE, RKG, SKOS, XSD, mint
 
 PROFILE_IRI = str(PROFILE) + "but-apc"
-SKOS = "http://www.w3.org/2004/02/skos/core#"
-DCT = "http://purl.org/dc/terms/"
-PROV = "http://www.w3.org/ns/prov#"
-OWL = "http://www.w3.org/2002/07/owl#"
-RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
-XSD = "http://www.w3.org/2001/XMLSchema#"
 R = str(RKG)
 
 
-class OrebutError(Exception):
+class OrebutError(InputError):
     """The file cannot be imported: the message names the place (``file:line`` or the JSON path) and why."""
 
 
@@ -640,7 +637,7 @@ def known(programme: str, files: list[Path]) -> Known:
     for f in files:
         store.bulk_load(path=str(f), format=ox.RdfFormat.N_TRIPLES, to_graph=ox.DefaultGraph())
     values = f"VALUES ?p {{ {ox.NamedNode(programme)} }}"  # a NamedNode checks the IRI; Oxigraph substitutes projected variables only
-    q = lambda text: store.query(text.replace("WHERE {", "WHERE { " + values, 1), prefixes={"rkg": R, "skos": SKOS})  # noqa: E731
+    q = lambda text: store.query(text.replace("WHERE {", "WHERE { " + values, 1), prefixes={"rkg": R, "skos": str(SKOS)})  # noqa: E731
     comps = {nfc(r["n"].value): r["c"].value for r in q("SELECT ?c ?n WHERE { ?c a rkg:Competency ; rkg:inProgramme ?p ; skos:prefLabel ?n }")}
     acs: dict[str, list[str]] = {}
     for r in q("SELECT ?a ?n WHERE { ?a a rkg:CriticalLearning ; rkg:inProgramme ?p ; skos:notation ?n }"):
@@ -653,7 +650,7 @@ def formation_to_rdf(f: Formation, k: Known, name: str, path: Path, graph: str) 
     out = _Out()
     P = k.programme
     pid = P.rsplit("/", 1)[-1]
-    doc = _source(out, pid, name, path, "application/xml", graph)
+    doc = _source(out, pid, name, path, formats.XML, graph)
     out.add(P, DCT + "source", doc)
     scheme = mint(pid) + "/periods"
     codes = {(i.kind, nfc(i.code)) for s in f.semestres for i in s.items}
@@ -738,7 +735,7 @@ def import_file(path: Path, folder: Path, name: str, programme: str | None, grap
     target = folder / f"{name}.nt"
     if isinstance(data, Referentiel):
         pid = programme or default_programme(data.specialite)
-        fmt = "application/json" if path.suffix.lower() == ".json" else "application/xml"
+        fmt = formats.JSON.media if path.suffix.lower() == ".json" else formats.XML
         return referentiel_to_rdf(data, pid, name, path, graph, fmt)
     for iri, files in but_programmes(folder).items():
         if target.exists() and target.resolve() in {f.resolve() for f in files}:

@@ -27,14 +27,11 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
+from ..errors import InputError
 from ..files import atomic_file
-from ..namespaces import GRAPH, ID, RKG, mint_rncp, segment
+from ..namespaces import DCTERMS as DCT
+from ..namespaces import EQF, GRAPH, ID, RDF_TYPE, RKG, SKOS, XSD, mint_rncp, segment
 
-SKOS = "http://www.w3.org/2004/02/skos/core#"
-DCT = "http://purl.org/dc/terms/"
-RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
-XSD = "http://www.w3.org/2001/XMLSchema#"
-EQF = "http://data.europa.eu/snb/eqf/"
 GRAPHS = str(GRAPH) + "imports/rncp/"
 SCHEMES = {"ROME": str(ID) + "rome", "NSF": str(ID) + "nsf", "FORMACODE": str(ID) + "formacode"}
 """Concept schemes of the code systems, under our IRIs (rncp-export.md, « Code systems »)."""
@@ -45,7 +42,7 @@ PROGRESS_EVERY = 1000
 Progress = Callable[[str], None]
 
 
-class RncpError(Exception):
+class RncpError(InputError):
     """An export that cannot be read: ``file:line:column: reason``."""
 
 
@@ -147,7 +144,7 @@ def fiche_quads(fiche: ET.Element) -> tuple[str, list[ox.Quad], int]:
     """(RNCP number, quads in the fiche's graph, number of blocks) of one FICHE element."""
     number = _text(fiche, "NUMERO_FICHE")
     if not re.fullmatch(r"RNCP\d+", number):
-        raise ValueError(f"NUMERO_FICHE {number!r} is not an RNCP number (RNCPnnnnn)")
+        raise RncpError(f"NUMERO_FICHE {number!r} is not an RNCP number (RNCPnnnnn)")
     graph = ox.NamedNode(GRAPHS + number)
     cert = ox.NamedNode(mint_rncp(number))
     out: list[ox.Quad] = []
@@ -260,7 +257,7 @@ def import_xml(path: Path, target: Path, fiches: Iterable[str] = (), progress: P
                     continue
                 try:
                     number, quads, blocks = fiche_quads(fiche)
-                except ValueError as e:
+                except (RncpError, ValueError) as e:  # ValueError: a code that makes no IRI segment
                     raise RncpError(f"{path.name}: fiche {report.seen} ({number or 'no number'}): {e}") from None
                 ox.serialize(quads, f, ox.RdfFormat.N_QUADS)
                 if wanted:

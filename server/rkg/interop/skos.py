@@ -10,16 +10,13 @@ from __future__ import annotations
 
 import pyoxigraph as ox
 
-from ..namespaces import PREFIXES
+from ..namespaces import PREFIXES, RDF_TYPE, SKOS, prologue
 from ..store import Store
 from .framework import Framework
 
-SKOS = "http://www.w3.org/2004/02/skos/core#"
-RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 MATCHES = ("exactMatch", "closeMatch", "broadMatch", "narrowMatch", "relatedMatch")
 CARRIED = ("block", "competency", "level", "learning")
-MAPPINGS = """PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
-SELECT ?p ?o WHERE { ?s ?p ?o . VALUES ?p { skos:exactMatch skos:closeMatch skos:broadMatch skos:narrowMatch skos:relatedMatch } }"""
+MAPPINGS = prologue("skos") + """SELECT ?p ?o WHERE { ?s ?p ?o . VALUES ?p { skos:exactMatch skos:closeMatch skos:broadMatch skos:narrowMatch skos:relatedMatch } }"""
 
 
 def triples(fw: Framework, store: Store | None = None) -> list[ox.Triple]:

@@ -20,18 +20,15 @@ from pathlib import Path
 import pyoxigraph as ox
 import yaml
 
-SSSOM = "https://w3id.org/sssom/"
-OWL = "http://www.w3.org/2002/07/owl#"
-RDFS = "http://www.w3.org/2000/01/rdf-schema#"
-DCT = "http://purl.org/dc/terms/"
-SKOS = "http://www.w3.org/2004/02/skos/core#"
-XSD = "http://www.w3.org/2001/XMLSchema#"
-RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+from ..errors import InputError
+from ..namespaces import DCTERMS as DCT
+from ..namespaces import OWL, RDF_TYPE, RDFS, SEMAPV, SKOS, SSSOM, XSD
+
 NO_TERM_FOUND = SSSOM + "NoTermFound"
 PREDICATES = {SKOS + p for p in ("exactMatch", "closeMatch", "broadMatch", "narrowMatch", "relatedMatch")}
 REQUIRED_COLUMNS = ("subject_id", "predicate_id", "object_id", "mapping_justification", "confidence")
 REQUIRED_METADATA = ("curie_map", "mapping_set_id", "license")
-BUILT_IN = {"sssom": SSSOM, "skos": SKOS, "owl": OWL, "rdfs": RDFS, "semapv": "https://w3id.org/semapv/vocab/"}
+BUILT_IN = {"sssom": str(SSSOM), "skos": str(SKOS), "owl": str(OWL), "rdfs": str(RDFS), "semapv": str(SEMAPV)}
 _SET_LITERALS = {"mapping_set_version": OWL + "versionInfo", "mapping_set_title": DCT + "title",
                  "mapping_set_description": DCT + "description", "mapping_date": DCT + "created",
                  "object_source_version": SSSOM + "object_source_version"}
@@ -40,7 +37,7 @@ _SET_IRIS = {"license": DCT + "license", "object_source": SSSOM + "object_source
 _ROW_IRIS = ("mapping_justification", "author_id")
 
 
-class SssomError(Exception):
+class SssomError(InputError):
     """A mapping set that cannot be read: ``file:line:column: reason``; ``field`` names the TSV column."""
 
     def __init__(self, path: str, message: str, line: int | None = None, column: int | None = None,

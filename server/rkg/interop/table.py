@@ -28,17 +28,13 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from ..namespaces import RKG, mint, programme_iri, segment
+from ..errors import InputError, RkgError
+from ..namespaces import DCTERMS as DCT
+from ..namespaces import OWL, PROV, RDF_TYPE, RDFS, RKG, SKOS, XSD, mint, programme_iri, segment
 from ..store import Store
 
-SKOS = "http://www.w3.org/2004/02/skos/core#"
-DCT = "http://purl.org/dc/terms/"
-OWL = "http://www.w3.org/2002/07/owl#"
-RDFS = "http://www.w3.org/2000/01/rdf-schema#"
-PROV = "http://www.w3.org/ns/prov#"
-RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
-XSD_INTEGER = "http://www.w3.org/2001/XMLSchema#integer"
-XSD_DECIMAL = "http://www.w3.org/2001/XMLSchema#decimal"
+XSD_INTEGER = XSD + "integer"
+XSD_DECIMAL = XSD + "decimal"
 SEP = " | "
 STATEMENTS = (Path(__file__).parent / "sparql" / "programme-statements.rq").read_text(encoding="utf-8")
 R = str(RKG)
@@ -76,7 +72,7 @@ class Limits:
 LIMITS = Limits()
 
 
-class TableError(Exception):
+class TableError(InputError):
     """A table that cannot be read: names the file when the error is about reading one, the sheet, the
     row (as a spreadsheet numbers it) or the line (of a CSV file), and the column."""
 
@@ -513,7 +509,7 @@ def _field_size_limit(limit: int) -> Iterator[None]:
         csv.field_size_limit(previous)
 
 
-class _Bad(Exception):
+class _Bad(RkgError):
     """What is wrong in a CSV file, where: the line and the position of the column (from 1)."""
 
     def __init__(self, line: int, position: int | None, message: str) -> None:
@@ -680,7 +676,7 @@ def _check_members(path: Path, members: list[zipfile.ZipInfo], limits: Limits) -
                          f"{_size(limits.max_bytes)} accepted (a zip bomb?)", file=path)
 
 
-class _Prolog(Exception):
+class _Prolog(RkgError):
     """Raised by the expat handlers to stop once the prolog of an XML member has been read."""
 
 
