@@ -39,16 +39,12 @@ _TYPES = {"iri", "integer", "number", "literal"}
 _IRI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:[^\s<>\"{}|^`\\]*$")
 
 
-class ParameterError(InputError, ValueError):
-    """A parameter value does not fit the query's header: says which and what is allowed.
-
-    Also a ValueError while callers outside this module still catch that (``rkg.cli.cmd_export``)."""
+class ParameterError(InputError):
+    """A parameter value does not fit the query's header: says which and what is allowed."""
 
 
-class QueryFileError(InputError, ValueError):
-    """A query file's ``#+`` header or parameter variables are malformed: says which file and what to fix.
-
-    Also a ValueError while callers outside this module still catch that (``rkg.cli``)."""
+class QueryFileError(InputError):
+    """A query file's ``#+`` header or parameter variables are malformed: says which file and what to fix."""
 
 
 class UnknownQuery(NotFound):
@@ -188,7 +184,7 @@ def load(path: Path, qc: bool = False) -> NamedQuery:
     text = path.read_text(encoding="utf-8")
     try:
         meta = parse_header(text)
-    except (yaml.YAMLError, ValueError) as e:
+    except (yaml.YAMLError, ValueError, QueryFileError) as e:  # ValueError: a date YAML cannot read
         raise QueryFileError(f"{path}: bad #+ header: {e}") from None
     defaults = _pairs(meta.get("defaults"))
     allowed = _pairs(meta.get("allowed"))
