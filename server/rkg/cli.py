@@ -176,7 +176,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
         try:
             run_isolated(probe, timeout=60)
-        except (RuntimeError, RkgError) as e:
+        except RkgError as e:
             raise SetupError(f"the query processes' network cannot be closed here ({e}); "
                              "pass --insecure-network to serve without that protection") from None
     # The build recorded the count; an on-disk store is counted in a child (the master must not open RocksDB).

@@ -34,7 +34,7 @@ import pyoxigraph as ox
 
 from . import formats, results
 from .guard import QueryFacts, query_facts
-from .errors import RkgError
+from .errors import RkgError, SetupError
 from .jobs import (Busy, GraphStoreJob, GuardJob, Kind, Outcome, QueryJob, StatsJob, StoreSpec,  # noqa: F401
                    Timeout, UpdateJob, ValidationJob, engine_error)
 
@@ -406,7 +406,7 @@ def run_isolated(target: Callable[..., Any], *args: Any, timeout: float = 3600) 
     child.close()
     try:
         if not parent.poll(timeout):
-            raise RuntimeError(f"{target.__name__} did not finish within {timeout} s")
+            raise SetupError(f"{target.__name__} did not finish within {timeout} s")
         ok, value = parent.recv()
     finally:
         process.join(timeout=30)
@@ -414,7 +414,7 @@ def run_isolated(target: Callable[..., Any], *args: Any, timeout: float = 3600) 
             process.kill()
         parent.close()
     if not ok:
-        raise RuntimeError(value)
+        raise SetupError(f"{target.__name__} failed in its process: {value}")
     return value
 
 

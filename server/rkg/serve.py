@@ -35,6 +35,8 @@ from typing import Any, Callable
 from urllib.parse import unquote_to_bytes
 
 from .settings import Config, FrontConfig
+from .errors import RkgError
+from .web.errors import HttpError, answer, bug
 from .web.state import client_address
 
 REQUEST_LINE_LIMIT = 8192
@@ -56,16 +58,16 @@ log = logging.getLogger("rkg.serve")
 WSGIApp = Callable[[dict, Callable], Any]
 
 
-class Refused(Exception):
+class Refused(HttpError):
     """An answer of the front itself; ``close``: the request was not read to its end, so the connection ends."""
 
     def __init__(self, status: int, message: str, close: bool = True, headers: tuple = ()) -> None:
-        super().__init__(message)
-        self.status, self.message, self.close, self.headers = status, message, close, headers
+        super().__init__(status, message, headers)
+        self.close = close
 
 
-class Disconnected(Exception):
-    pass
+class Disconnected(RkgError):
+    """The client went away before its request was whole."""
 
 
 class Front:
@@ -96,10 +98,9 @@ class Front:
                 client = client_address(environ, self.trusted)
                 await self._enter(client)
             except Refused as e:
-                headers = [("Content-Type", "text/plain; charset=utf-8"), ("Access-Control-Allow-Origin", "*"),
-                           ("X-Content-Type-Options", "nosniff"), *e.headers]
-                await _send(send, e.status, headers + [("Connection", "close")] if e.close else headers,
-                            (e.message + "\n").encode())
+                status, headers, body = answer(e, "/", None)
+                headers += [("Access-Control-Allow-Origin", "*"), ("X-Content-Type-Options", "nosniff")]
+                await _send(send, status, headers + [("Connection", "close")] if e.close else headers, body)
                 return
             try:
                 status, headers, body = await asyncio.get_running_loop().run_in_executor(self.pool, self._call, environ)
@@ -236,9 +237,12 @@ class Front:
                 close = getattr(result, "close", None)
                 if close is not None:
                     close()
-        except Exception:
-            log.exception("the app failed on %s %s", environ.get("REQUEST_METHOD"), environ.get("PATH_INFO"))
-            return 500, [("Content-Type", "text/plain; charset=utf-8")], b"internal error\n"
+        except Exception:  # the app answers its own errors; this is a defect of a layer around it
+            request_id = environ.get("rkg.request_id", "-")
+            log.exception("request %s: the app failed on %s %s", request_id, environ.get("REQUEST_METHOD"),
+                          environ.get("PATH_INFO"))
+            status, headers, body = answer(bug(request_id, "the application failed"), "/", None, request_id)
+            return status, headers, body
         status, headers = started
         return int(status[:3]), headers, b"".join(written)
 

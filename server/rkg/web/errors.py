@@ -105,7 +105,7 @@ def form(path: str, accept: str | None) -> str:
 
 def answer(err: HttpError, path: str, accept: str | None, request_id: str = "-") -> tuple[int, list[tuple[str, str]], bytes]:
     """Status, headers and body of ``err`` in the form ``path`` and ``accept`` call for."""
-    headers = [*err.headers, ("X-Request-Id", request_id)]
+    headers = [*err.headers, *([("X-Request-Id", request_id)] if request_id != "-" else [])]
     kind = form(path, accept)
     if kind == "json":
         body = json.dumps({"error": err.message}, ensure_ascii=False).encode()
