@@ -13,6 +13,7 @@ from enum import Enum
 from typing import Any, Protocol
 
 from .errors import Unavailable
+from .formats import JSON
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,7 @@ class UpdateJob:
     text: str
     using_graphs: tuple[str, ...] | None = None
     using_named_graphs: tuple[str, ...] | None = None
-    report_media: str = "application/json"
+    report_media: str = JSON.media
     """Format of the validation report when the update is refused (``application/json`` or ``text/turtle``)."""
     base_iri: str | None = None
     """Relative IRIs of the update resolve against it (the endpoint's URL)."""
@@ -78,7 +79,7 @@ class GraphStoreJob:
     """GET: the format to answer in; PUT/POST: the format of ``body``."""
     body: bytes = b""
     base_iri: str | None = None
-    report_media: str = "application/json"
+    report_media: str = JSON.media
     max_rows: int = 100_000
 
 

@@ -11,6 +11,7 @@ from flask import Blueprint, Response, current_app, render_template, request, se
 
 from ..bindings import bind
 from ..catalog import Catalog, ParameterError
+from ..formats import CSV, HTML
 from ..namespaces import PREFIXES, natural, programme_id, programme_iri
 from . import heatmap, reads
 from .headers import EDITOR_POLICY
@@ -164,7 +165,7 @@ def editor() -> Response:
     assets = current_app.config["RKG_ASSETS"]
     page = render_template("editor.html", examples=examples, start=start, prefixes=PREFIXES,
                            yasgui=assets is not None and (assets / YASGUI / "yasgui.min.js").is_file())
-    return Response(page, mimetype="text/html", headers={"Content-Security-Policy": EDITOR_POLICY})
+    return Response(page, mimetype=HTML.media, headers={"Content-Security-Policy": EDITOR_POLICY})
 
 
 @blueprint.get("/assets/yasgui/<path:name>")
@@ -198,7 +199,7 @@ def coverage_csv() -> Response:
     programme, kind = current.iri, kind_arg(current)
     lang = request.args.get("lang", "fr")
     name = f"coverage-{programme_id(programme)}-{kind}.csv"
-    return Response(heatmap.matrix(state, programme, kind).csv(lang), mimetype="text/csv",
+    return Response(heatmap.matrix(state, programme, kind).csv(lang), mimetype=CSV.media,
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
