@@ -33,6 +33,16 @@ from rkg.catalog import Catalog
 from rkg.project import Project
 from rkg.store import EmbeddedStore
 
+REAL_SERVERS = {"endpoint", "store_endpoint", "update_endpoint"}
+"""The fixtures below that start an ``rkg serve`` process."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that uses a real server is marked ``server`` even where its module does not say so."""
+    for item in items:
+        if REAL_SERVERS & set(getattr(item, "fixturenames", ())) and item.get_closest_marker("server") is None:
+            item.add_marker(pytest.mark.server)
+
 
 @pytest.fixture(scope="session")
 def bundled_store() -> EmbeddedStore:

@@ -6,7 +6,7 @@ Two kinds of tests:
 * in-process tests of ``rkg.writes`` on a throw-away pyoxigraph store: the footprint scan (checked
   against rdflib's SPARQL algebra), ``using-graph-uri`` rewriting, exact commits with blank nodes, the
   validation cache, the fallback when the scan misses a graph;
-* HTTP tests against real ``rkg serve`` processes (gunicorn, one sandbox owning the store): a writable
+* HTTP tests against real ``rkg serve`` processes (tests/support/server.py; one process owning the store): a writable
   server on a persistent store holding the bundled référentiel and the demo one of tests/fixtures/demo,
   a read-only server, and a server stopped and started again on the same store. "Store unchanged" is
   checked by comparing full dumps (every quad of every named graph, and the default graph) before and
@@ -39,7 +39,8 @@ from rkg import writes
 from rkg.web import protocol
 from rkg.writes import DEFAULT, Writer, footprint, with_using
 
-pytestmark = [pytest.mark.server, pytest.mark.filterwarnings("ignore::DeprecationWarning:rdflib")]  # rdflib's JSON-LD and TriG parsers
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:rdflib")  # rdflib's JSON-LD and TriG parsers
+# The HTTP tests start real servers: each is marked ``server`` (the in-process ones are not).
 
 SHAPES = ROOT / "shapes"
 TOKEN = "writes-test-token"
@@ -406,6 +407,7 @@ def test_writer_on_the_bundled_graph(build_dir: Path, tmp_path: Path, monkeypatc
 # ---------------------------------------------------------------- HTTP: authorisation
 
 
+@pytest.mark.server
 def test_update_refused_without_or_with_a_wrong_token(srv: Server) -> None:
     text = alt_label_insert("no token")
     r = update(srv, text, auth=False)
@@ -421,6 +423,7 @@ def test_update_refused_without_or_with_a_wrong_token(srv: Server) -> None:
     assert requests.get(srv.store, params={"graph": "http://example.org/x"}, timeout=60).status_code == 404
 
 
+@pytest.mark.server
 def test_read_only_service_refuses_writes_but_serves_graphs(readonly: Server) -> None:
     r = update(readonly, alt_label_insert("read-only"))
     assert r.status_code == 403
@@ -456,6 +459,7 @@ def test_serve_refuses_unsafe_write_settings(build_dir: Path, tmp_path: Path) ->
 # ---------------------------------------------------------------- HTTP: validation
 
 
+@pytest.mark.server
 def test_an_update_creating_a_violation_is_refused_and_changes_nothing(srv: Server) -> None:
     before = dump(srv)
     r = update(srv, orphan_competency("C.9.2"))
@@ -472,6 +476,7 @@ def test_an_update_creating_a_violation_is_refused_and_changes_nothing(srv: Serv
     assert not ask(srv, f"ASK {{ <{P}competency/C.9.2> ?p ?o }}")
 
 
+@pytest.mark.server
 def test_a_bad_block_code_is_refused_with_a_turtle_report(srv: Server) -> None:
     """A DELETE/INSERT with a variable graph (footprint: every graph) that breaks rkgsh:BlockCode."""
     before = dump(srv)
@@ -494,6 +499,7 @@ def test_a_bad_block_code_is_refused_with_a_turtle_report(srv: Server) -> None:
     assert dump(srv) == before
 
 
+@pytest.mark.server
 def test_a_multi_operation_update_is_all_or_nothing(srv: Server) -> None:
     before = dump(srv)
     r = update(srv, alt_label_insert("first part") + " ;\n" + orphan_competency("C.9.3"))
@@ -504,6 +510,7 @@ def test_a_multi_operation_update_is_all_or_nothing(srv: Server) -> None:
     assert not ask(srv, 'ASK { ?s skos:altLabel "first part"@en }')
 
 
+@pytest.mark.server
 def test_a_valid_update_is_applied_and_seen_at_once(srv: Server) -> None:
     query = f"SELECT ?l WHERE {{ <{P}block/BC03> skos:altLabel ?l }}"
     first = select(srv, query)
@@ -517,6 +524,7 @@ def test_a_valid_update_is_applied_and_seen_at_once(srv: Server) -> None:
     assert second.headers["ETag"] != first.headers["ETag"]
 
 
+@pytest.mark.server
 def test_a_new_valid_teaching_unit_is_accepted(srv: Server) -> None:
     text = f"""INSERT DATA {{ GRAPH <{REFERENTIEL}> {{
         <{P}ue/UE97> a rkg:TeachingUnit ; skos:notation "UE97" ; skos:prefLabel "UE d'essai"@fr ;
@@ -530,6 +538,7 @@ def test_a_new_valid_teaching_unit_is_accepted(srv: Server) -> None:
     assert not ask(srv, f"ASK {{ <{P}ue/UE96> ?p ?o }}")
 
 
+@pytest.mark.server
 def test_using_graph_uri_parameters(srv: Server) -> None:
     target = G + "using-test"
     text = f"INSERT {{ GRAPH <{target}> {{ ?s skos:hiddenLabel ?l }} }} WHERE {{ ?s skos:prefLabel ?l FILTER (lang(?l) = 'en') }}"
@@ -544,6 +553,7 @@ def test_using_graph_uri_parameters(srv: Server) -> None:
 # ---------------------------------------------------------------- HTTP: Graph Store protocol
 
 
+@pytest.mark.server
 def test_graph_store_round_trips(srv: Server) -> None:
     g = G + "gsp-test"
     params = {"graph": g}
@@ -597,6 +607,7 @@ def test_graph_store_round_trips(srv: Server) -> None:
     assert requests.delete(srv.store, params=params, headers=AUTH, timeout=180).status_code == 404
 
 
+@pytest.mark.server
 def test_graph_store_request_errors(srv: Server) -> None:
     assert requests.get(srv.store, timeout=60).status_code == 400
     assert requests.get(srv.store, params={"graph": LABELS, "default": ""}, timeout=60).status_code == 400
@@ -612,6 +623,7 @@ def test_graph_store_request_errors(srv: Server) -> None:
     assert r.status_code == 204 and "PUT" in r.headers["Allow"]
 
 
+@pytest.mark.server
 def test_default_graph_through_the_graph_store(srv: Server) -> None:
     triple = b"<http://example.org/in-default> <http://example.org/p> \"d\" .\n"
     r = requests.post(srv.store, params={"default": ""}, data=triple, headers={**AUTH, "Content-Type": "application/n-triples"}, timeout=180)
@@ -626,6 +638,7 @@ def test_default_graph_through_the_graph_store(srv: Server) -> None:
 # ---------------------------------------------------------------- HTTP: what is validated
 
 
+@pytest.mark.server
 def test_writes_validate_only_the_graphs_they_touch(srv: Server) -> None:
     """A large vocabulary in a graph of its own is not validated when another programme's graph is written
     (and the programme is not validated when the vocabulary is written)."""
@@ -655,6 +668,7 @@ def test_writes_validate_only_the_graphs_they_touch(srv: Server) -> None:
 # ---------------------------------------------------------------- HTTP: persistence
 
 
+@pytest.mark.server
 def test_writes_survive_a_restart(build_dir: Path, tmp_path: Path) -> None:
     folder = make_store(tmp_path / "store", build_dir / NQUADS_NAME, w3c=False)
     args = ("--location", str(folder), "--allow-update", "--workers", "1")
