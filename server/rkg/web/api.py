@@ -12,11 +12,11 @@ from flask import Blueprint, Response, current_app, render_template, request
 
 from ..bindings import bind
 from ..catalog import Catalog, NamedQuery
-from ..jobs import QueryJob
-from ..formats import API as FORMATS, API_RESULTS, CSV, HTML, JSON
+from ..formats import API as FORMATS, API_RESULTS, CSV, HTML, JSON, content_type
 from ..negotiation import negotiate
 from . import reads
-from .errors import HttpError, from_outcome
+from .errors import HttpError
+from .protocol import etag_matches
 from .i18n import choose
 from .state import EndpointState
 
@@ -67,15 +67,14 @@ def run_query(name: str) -> Response:
     bindings = query.bindings(values)  # a ParameterError (an InputError) is answered 400
     if query.programme(bindings) is not None:  # one of the graph's programmes, or 400 with their ids
         query.check_programme(bindings, (r["programme"].value for r in reads.select(state, "programme-iris")))
-    text = bind(query.text, bindings)
-    config = state.config
-    out = state.run(QueryJob(text, API_RESULTS[fmt], None, max_rows=config.max_rows,
-                             max_bytes=config.max_answer_bytes), request.environ)
-    if not out.done:
-        raise from_outcome(out, request.environ.get("rkg.request_id", "-"))
+    # the same version-keyed result cache as /sparql and the pages: a repeated question costs a look-up
+    hit = reads.run(state, bind(query.text, bindings), API_RESULTS[fmt], None)
     if fmt == HTML.media:
-        return Response(_html_table(name, query, values, json.loads(out.body)), mimetype=HTML.media)
-    return Response(out.body, mimetype=fmt)
+        return Response(_html_table(name, query, values, json.loads(hit.body)), mimetype=HTML.media)
+    if etag_matches(request.headers.get("If-None-Match"), hit.etag):
+        return Response(status=304, headers=[("ETag", hit.etag), ("Vary", "Accept")])
+    headers = [(k, v) for k, v in hit.headers if k != "Content-Type"]
+    return Response(hit.body, headers=[("Content-Type", content_type(fmt)), *headers])
 
 
 def _html_table(name: str, query: NamedQuery, values: dict[str, str], data: dict) -> str:

@@ -46,8 +46,9 @@ def _environ() -> dict | None:
     return request.environ if has_request_context() else None
 
 
-def _run(state: EndpointState, query: str, results_media: str | None, graph_media: str | None) -> Cached:
-    key = ("page", state.version, query, results_media, graph_media)
+def run(state: EndpointState, query: str, results_media: str | None, graph_media: str | None) -> Cached:
+    """The answer to ``query`` (already bound), from the result cache when this graph version answered it."""
+    key = ("read", state.version, query, results_media, graph_media)
     hit = state.cache.get(key)
     if hit is None:
         config = state.config
@@ -55,14 +56,14 @@ def _run(state: EndpointState, query: str, results_media: str | None, graph_medi
                                  max_bytes=config.max_answer_bytes), _environ())
         if not out.done:
             raise from_outcome(out, (_environ() or {}).get("rkg.request_id", "-"))
-        hit = Cached.answer(out.body, out.media or "")
+        hit = Cached.answer(out.body, out.media or "", out.message or "results cut" if out.truncated else None)
         state.cache.put(key, hit)
     return hit
 
 
 def select(state: EndpointState, name: str, **params: Term) -> list[dict[str, Value]]:
     """Rows of the page query ``name`` with ``params`` bound (as a VALUES block, never pasted)."""
-    body = _run(state, bind(text(name), params), SPARQL_JSON, None).body
+    body = run(state, bind(text(name), params), SPARQL_JSON, None).body
     rows = []
     for b in json.loads(body)["results"]["bindings"]:
         rows.append({k: Value(v["value"], v["type"], v.get("xml:lang", ""), v.get("datatype", "")) for k, v in b.items()})
@@ -71,7 +72,7 @@ def select(state: EndpointState, name: str, **params: Term) -> list[dict[str, Va
 
 def construct(state: EndpointState, name: str, media: str, **params: Term) -> Cached:
     """The graph of the CONSTRUCT page query ``name``, serialised in ``media``."""
-    return _run(state, bind(text(name), params), None, media)
+    return run(state, bind(text(name), params), None, media)
 
 
 def labels(rows: list[dict[str, Value]], key: str, label: str) -> dict[str, dict[str, str]]:
