@@ -1,5 +1,6 @@
-"""The named-query API over HTTP (a real ``rkg serve``): listing, running every question with checked
-parameters, bad parameters for every question, formats, OpenAPI."""
+"""The named-query API: listing, running every question with checked parameters, bad parameters for
+every question, formats, OpenAPI. Against the app in-process (``app_server``), the listing also over
+real HTTP."""
 
 from __future__ import annotations
 
@@ -15,9 +16,7 @@ from openapi_spec_validator import validate
 from rkg.catalog import Catalog
 
 from support.paths import ROOT
-from support.server import Server
-
-pytestmark = pytest.mark.server
+from support.server import AppServer, Server
 
 CASES = sorted(p for p in (ROOT / "tests" / "queries").glob("*.json") if "store" not in json.loads(p.read_text()))
 CATALOG = Catalog.from_folder(ROOT / "queries")
@@ -25,25 +24,28 @@ TIMEOUT = 30
 
 
 class Client:
-    """GET requests to the server, answered as requests' responses."""
+    """GET requests to a server (real or in-process), answered as requests' responses."""
 
-    def __init__(self, server: Server) -> None:
-        self.base = server.base
+    def __init__(self, server: Server | AppServer) -> None:
+        self.server = server
 
     def get(self, url: str, query_string: dict | None = None, headers: dict | None = None) -> requests.Response:
-        return requests.get(self.base + url, params=query_string, headers=headers, timeout=TIMEOUT)
+        return self.server.request("GET", self.server.base + url, params=query_string, headers=headers, timeout=TIMEOUT)
 
 
 @pytest.fixture(scope="module")
-def client(endpoint: Server) -> Client:
-    return Client(endpoint)
+def client(app_server: AppServer) -> Client:
+    return Client(app_server)
 
 
 def media(r: requests.Response) -> str:
     return r.headers["Content-Type"].split(";")[0]
 
 
-def test_list(client) -> None:
+@pytest.mark.parametrize("over", ["in-process", pytest.param("http", marks=pytest.mark.server)])
+def test_list(client, over: str, request: pytest.FixtureRequest) -> None:
+    if over == "http":  # the same answer from a real rkg serve
+        client = Client(request.getfixturevalue("endpoint"))
     listed = {q["name"]: q for q in client.get("/api/queries").json()}
     assert {"uncovered-dimensions", "ues-covering-dimension", "qc/entity-without-source"} <= set(listed)
     ues = listed["ues-covering-dimension"]
