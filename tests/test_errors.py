@@ -17,18 +17,6 @@ from rkg.errors import InputError, NotFound, Refused, RkgError, SetupError
 NOT_IMPORTED = {"rkg.__main__": "runs the command line when imported"}
 """Modules read as source instead of imported (each one checked to define no class at all)."""
 
-OTHER_OWNERS = {
-    "rkg.cli": "the command line's owner",
-    "rkg.executor": "the executor's owner",
-    "rkg.jobs": "the executor's owner",
-    "rkg.writes": "the writes' owner",
-    "rkg.serve": "the HTTP server's owner",
-    "rkg.web": "the web layer's owner",
-}
-"""Modules whose exceptions are being moved under RkgError by someone else: expected to fail until then
-(not strict; make these cases strict once every module is done)."""
-
-
 def _modules() -> tuple[list[str], dict[str, str]]:
     names, failed = [], {}
     for info in pkgutil.walk_packages(rkg.__path__, "rkg.", onerror=lambda name: failed.setdefault(name, "walk")):
@@ -55,19 +43,6 @@ def _classes() -> list[type[BaseException]]:
     return [seen[k] for k in sorted(seen)]
 
 
-def _owner(module: str) -> str | None:
-    return next((who for prefix, who in OTHER_OWNERS.items() if module == prefix or module.startswith(prefix + ".")), None)
-
-
-def _case(cls: type[BaseException]):
-    name = f"{cls.__module__}.{cls.__qualname__}"
-    owner = _owner(cls.__module__)
-    if owner is None:
-        return pytest.param(cls, id=name)
-    return pytest.param(cls, id=name, marks=pytest.mark.xfail(
-        strict=False, reason=f"{cls.__module__} is being moved under RkgError by {owner}"))
-
-
 CLASSES = _classes()
 
 
@@ -89,7 +64,7 @@ def test_the_walk_finds_the_exceptions() -> None:
     assert {"rkg.errors.RkgError", "rkg.guard.Forbidden", "rkg.interop.table._Bad", "rkg.catalog.UnknownQuery"} <= names
 
 
-@pytest.mark.parametrize("cls", [_case(c) for c in CLASSES])
+@pytest.mark.parametrize("cls", CLASSES, ids=lambda c: f"{c.__module__}.{c.__qualname__}")
 def test_derives_from_rkg_error(cls: type[BaseException]) -> None:
     assert issubclass(cls, RkgError), f"{cls.__module__}.{cls.__qualname__} bases: {cls.__mro__[1:]}"
 

@@ -538,7 +538,7 @@ def violation_shapes(folder: str | None) -> Graph:
     """The shapes of the folder with the targets of every non-Violation shape removed."""
     from pathlib import Path
 
-    from rdflib.namespace import SH
+    from .namespaces import SH
 
     from .validation import load_shapes
 
@@ -555,7 +555,7 @@ def violation_shapes(folder: str | None) -> Graph:
 def report_turtle(results: Graph, keys: set[Key], error: str) -> bytes:
     """The SHACL validation report restricted to the results whose key is in ``keys``."""
     from rdflib import BNode, Graph, Literal, URIRef
-    from rdflib.namespace import RDF, RDFS, SH
+    from .namespaces import RDF, RDFS, SH
 
     out = Graph()
     out.bind("sh", SH)

@@ -6,12 +6,10 @@ import pyoxigraph as ox
 
 from .. import formats
 from ..formats import GRAPHS, RESULTS
+from ..namespaces import DCTERMS as DCT, RKG, RDF_TYPE as _RDF_TYPE, SD, VOID, XSD
 
-SD = "http://www.w3.org/ns/sparql-service-description#"
-VOID = "http://rdfs.org/ns/void#"
-DCT = "http://purl.org/dc/terms/"
-RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
-XSD_INT = ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer")
+RDF_TYPE = ox.NamedNode(_RDF_TYPE)
+XSD_INT = ox.NamedNode(XSD + "integer")
 def _n(iri: str) -> ox.NamedNode:
     return ox.NamedNode(iri)
 
@@ -67,7 +65,7 @@ def void_description(base: str, endpoint: str, stats: dict, version: str) -> lis
         ox.Triple(d, _n(VOID + "sparqlEndpoint"), _n(endpoint)),
         ox.Triple(d, _n(VOID + "triples"), _int(stats["triples"])),
         ox.Triple(d, _n(VOID + "uriSpace"), ox.Literal("https://w3id.org/rkg/id/")),
-        ox.Triple(d, _n(VOID + "vocabulary"), _n("https://w3id.org/rkg/ontology#")),
+        ox.Triple(d, _n(VOID + "vocabulary"), _n(str(RKG))),
     ]
     for g, n in sorted(stats["graphs"].items()):
         sub = _n(g)

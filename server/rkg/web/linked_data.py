@@ -21,7 +21,7 @@ from urllib.parse import quote
 import pyoxigraph as ox
 from flask import Blueprint, Response, current_app, render_template, request
 
-from ..namespaces import BASE, PREFIXES, natural
+from ..namespaces import BASE, DCTERMS, OWL, PREFIXES, RDF_TYPE, RDFS, SKOS, natural
 from .. import formats
 from ..formats import CONTENT_TYPES, HTML
 from ..formats import ENTITY as OFFERS
@@ -33,14 +33,12 @@ from .state import EndpointState
 
 blueprint = Blueprint("linked_data", __name__)
 
-LABEL_PROPERTIES = {"http://www.w3.org/2004/02/skos/core#prefLabel", "http://www.w3.org/2000/01/rdf-schema#label",
-                    "http://purl.org/dc/terms/title"}
-NOTATION = "http://www.w3.org/2004/02/skos/core#notation"
-TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
-OWL_ONTOLOGY = "http://www.w3.org/2002/07/owl#Ontology"
-FIRST = {p: i for i, p in enumerate(["http://www.w3.org/2004/02/skos/core#prefLabel", "http://www.w3.org/2000/01/rdf-schema#label",
-                                     "http://purl.org/dc/terms/title", NOTATION, "http://www.w3.org/2004/02/skos/core#altLabel",
-                                     "http://www.w3.org/2000/01/rdf-schema#comment"])}
+LABEL_PROPERTIES = {SKOS + "prefLabel", RDFS + "label", DCTERMS + "title"}
+NOTATION = SKOS + "notation"
+TYPE = RDF_TYPE
+OWL_ONTOLOGY = OWL + "Ontology"
+FIRST = {p: i for i, p in enumerate([SKOS + "prefLabel", RDFS + "label", DCTERMS + "title", NOTATION, SKOS + "altLabel",
+                                     RDFS + "comment"])}
 """Properties shown first on a page, in this order; the others follow by their prefixed name."""
 LOCAL_ROOTS = ("id", "graph", "ontology")
 """First path segments of the IRIs under BASE that this server answers at the same path."""

@@ -10,7 +10,8 @@ from pathlib import Path
 from flask import Blueprint, Response, current_app, render_template, request, send_from_directory, url_for
 
 from ..bindings import bind
-from ..catalog import Catalog, ParameterError
+from ..catalog import Catalog
+from ..errors import InputError
 from ..formats import CSV, HTML
 from ..namespaces import PREFIXES, natural, programme_id, programme_iri
 from . import heatmap, reads
@@ -155,7 +156,7 @@ def editor() -> Response:
             continue
         try:
             text = bind(q.text, q.bindings({}))
-        except ParameterError:  # a required parameter without default: show the query as written
+        except InputError:  # a required parameter without default (ParameterError): show the query as written
             text = q.text
         body = "\n".join(line for line in text.splitlines() if not line.startswith("#+"))  # the API header
         examples.append({"name": name, "summary": {"en": q.summary, "fr": q.summary_in("fr")},
