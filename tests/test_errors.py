@@ -17,6 +17,7 @@ from rkg.errors import InputError, NotFound, Refused, RkgError, SetupError
 NOT_IMPORTED = {"rkg.__main__": "runs the command line when imported"}
 """Modules read as source instead of imported (each one checked to define no class at all)."""
 
+
 def _modules() -> tuple[list[str], dict[str, str]]:
     names, failed = [], {}
     for info in pkgutil.walk_packages(rkg.__path__, "rkg.", onerror=lambda name: failed.setdefault(name, "walk")):
