@@ -74,7 +74,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from endpoint import free_port  # noqa: E402  (bench/endpoint.py: one free-port helper for the benches)
-from support.server import launch, terminate, wait_ready  # noqa: E402  (on sys.path through bench/endpoint.py)
+from support.clients import recv_until  # noqa: E402  (on sys.path through bench/endpoint.py)
+from support.server import launch, terminate, wait_ready  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "server"))  # run from a checkout without installing
@@ -353,16 +354,9 @@ def raw_exchange(port: int, source: str, data: bytes, deadline: float) -> int | 
         return None
     try:
         s.sendall(data)
-        buf = b""
-        while b"\r\n" not in buf:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return None
-            s.settimeout(left)
-            chunk = s.recv(4096)
-            if not chunk:
-                return None
-            buf += chunk
+        buf = recv_until(s, b"\r\n", deadline)
+        if buf is None:
+            return None
         m = re.match(rb"HTTP/1\.[01] (\d{3})", buf)
         return int(m.group(1)) if m else None
     except OSError:

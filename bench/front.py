@@ -50,7 +50,6 @@ import shutil
 import signal
 import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -65,6 +64,7 @@ sys.path.insert(0, str(BENCH))
 sys.path.insert(0, str(ROOT / "server"))
 
 import endpoint as ep  # noqa: E402  (bench/endpoint.py: servers, queries, load generator)
+from support.clients import recv_until  # noqa: E402  (tests/ is on sys.path through bench/endpoint.py)
 
 FRONTS = ("granian-front", "granian-wsgi", "gunicorn-gthread", "waitress")
 THREADS = 16
@@ -233,16 +233,9 @@ def _probe(port: int, path: str, timeout: float = 1.0) -> float | None:
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
             s.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: application/json\r\nConnection: close\r\n\r\n".encode())
-            data = b""
-            while b"\r\n\r\n" not in data:
-                left = timeout - (time.monotonic() - t0)
-                if left <= 0:
-                    return None
-                s.settimeout(left)
-                chunk = s.recv(4096)
-                if not chunk:
-                    return None
-                data += chunk
+            data = recv_until(s, b"\r\n\r\n", t0 + timeout)
+            if data is None:
+                return None
             if not data.startswith(b"HTTP/1.1 200") and not data.startswith(b"HTTP/1.0 200"):
                 return None
     except OSError:

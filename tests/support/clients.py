@@ -3,6 +3,9 @@ address, so a test that stands for several clients gives each its own 127.0.0.x.
 
 from __future__ import annotations
 
+import socket
+import time
+
 import requests
 from requests.adapters import HTTPAdapter
 
@@ -23,3 +26,19 @@ def session_from(address: str) -> requests.Session:
     adapter = _SourceAdapter(address)
     session.mount("http://", adapter)
     return session
+
+
+def recv_until(sock: socket.socket, marker: bytes, deadline: float) -> bytes | None:
+    """What ``sock`` sends until ``marker`` has come (``time.monotonic()`` ``deadline``), or None when the
+    peer closes or the deadline passes first: a client that will not wait longer for its answer."""
+    data = b""
+    while marker not in data:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return None
+        sock.settimeout(left)
+        chunk = sock.recv(4096)
+        if not chunk:
+            return None
+        data += chunk
+    return data

@@ -145,8 +145,22 @@ def terminate(process: subprocess.Popen, wait: float = 30.0) -> list[tuple[int, 
 # ---------------------------------------------------------------- the two kinds of server
 
 
+class Endpoints:
+    """The URLs of a server under ``base``."""
+
+    base: str
+
+    @property
+    def sparql(self) -> str:
+        return self.base + "/sparql"
+
+    @property
+    def store(self) -> str:
+        return self.base + "/store"
+
+
 @dataclass
-class Server:
+class Server(Endpoints):
     """A real ``rkg serve`` process."""
 
     base: str
@@ -156,14 +170,6 @@ class Server:
     sandbox_count: int
     """Sandbox processes the server runs when every worker is up (per worker: its sandboxes, the spare
     and, with writes, the writer)."""
-
-    @property
-    def sparql(self) -> str:
-        return self.base + "/sparql"
-
-    @property
-    def store(self) -> str:
-        return self.base + "/store"
 
     def request(self, method: str, url: str, **kw: Any) -> requests.Response:
         """One request over a fresh connection (``requests.request``)."""
@@ -214,7 +220,7 @@ class _WSGIAdapter(BaseAdapter):
         pass
 
 
-class AppServer:
+class AppServer(Endpoints):
     """The app in-process: what a worker of ``rkg serve`` runs, without granian's front (so without its
     header and body timeouts and its body-size check on the socket)."""
 
@@ -224,14 +230,6 @@ class AppServer:
         self.app = app
         self.session = requests.Session()
         self.session.mount(self.base + "/", _WSGIAdapter(app))
-
-    @property
-    def sparql(self) -> str:
-        return self.base + "/sparql"
-
-    @property
-    def store(self) -> str:
-        return self.base + "/store"
 
     def request(self, method: str, url: str, **kw: Any) -> requests.Response:
         return self.session.request(method, url, **kw)

@@ -204,17 +204,23 @@ def _state() -> EndpointState:
     return current_app.extensions["rkg"]
 
 
+def chosen(offers: dict[str, str]) -> str:
+    """The format of the answer: ``?format=`` (a short name, checked: 400) or else ``Accept`` (406)."""
+    asked = request.args.get("format")
+    if asked and formats.from_short(asked, offers) is None:
+        raise HttpError(400, f"format must be one of {', '.join(formats.short_names(offers))}")
+    media = negotiate(request.headers.get("Accept"), offers, asked)
+    if media is None:
+        raise HttpError(406, "offered: " + ", ".join(offers))
+    return media
+
+
 def answer(iri: str) -> Response:
     try:
         ox.NamedNode(iri)
     except ValueError:
         raise HttpError(400, f"not an absolute IRI: {iri!r}")
-    asked = request.args.get("format")
-    if asked and formats.from_short(asked, OFFERS) is None:
-        raise HttpError(400, f"format must be one of {', '.join(formats.short_names(OFFERS))}")
-    media = negotiate(request.headers.get("Accept"), OFFERS, asked)
-    if media is None:
-        raise HttpError(406, "offered: " + ", ".join(OFFERS))
+    media = chosen(OFFERS)
     state = _state()
     if media != HTML.media:
         if not reads.select(state, "entity-known", this=ox.NamedNode(iri)):

@@ -13,10 +13,9 @@ from __future__ import annotations
 import re
 
 import pyoxigraph as ox
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, current_app
 
 from ..namespaces import BASE
-from ..negotiation import negotiate
 from .. import formats
 from ..formats import CONTENT_TYPES
 from . import linked_data, reads
@@ -34,12 +33,7 @@ OFFERS = formats.offered([formats.TURTLE, formats.JSON_LD, formats.N_TRIPLES, fo
 def release(version: str) -> Response:
     if not VERSION.fullmatch(version):
         return linked_data.local(version)
-    asked = request.args.get("format")
-    if asked and formats.from_short(asked, OFFERS) is None:
-        raise HttpError(400, f"format must be one of {', '.join(formats.short_names(OFFERS))}")
-    media = negotiate(request.headers.get("Accept"), OFFERS, asked)
-    if media is None:
-        raise HttpError(406, "offered: " + ", ".join(OFFERS))
+    media = linked_data.chosen(OFFERS)
     if media == formats.HTML.media:
         return linked_data.local(version)
     state = current_app.extensions["rkg"]
