@@ -640,14 +640,21 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.workloads = [w.strip() for w in args.workloads.split(",") if w.strip()]
     if unknown := set(args.workloads) - set(WORKLOADS):
         p.error(f"unknown workload(s): {', '.join(sorted(unknown))}")
-    if args.client == "auto":
-        args.client = "wrk" if shutil.which("wrk") else "python"
-        if args.client == "python":
-            print("bench: wrk not found, using the Python client, whose CPU use on this machine lowers both "
-                  "servers' numbers; for server-bound numbers: apt-get install wrk", file=sys.stderr)
-    elif args.client == "wrk" and not shutil.which("wrk"):
-        p.error("wrk is not installed: apt-get install wrk (Debian/Ubuntu), or use --client python")
+    args.client = load_client(p, args.client)
     return args
+
+
+def load_client(parser: argparse.ArgumentParser, asked: str) -> str:
+    """``wrk`` or ``python``: ``auto`` takes wrk when it is installed; ``wrk`` without it is a usage error."""
+    if asked == "auto":
+        if shutil.which("wrk"):
+            return "wrk"
+        print("bench: wrk not found, using the Python client, whose CPU use on this machine lowers both "
+              "servers' numbers; for server-bound numbers: apt-get install wrk", file=sys.stderr)
+        return "python"
+    if asked == "wrk" and not shutil.which("wrk"):
+        parser.error("wrk is not installed: apt-get install wrk (Debian/Ubuntu), or use --client python")
+    return asked
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -46,7 +46,6 @@ import argparse
 import json
 import os
 import platform
-import shutil
 import signal
 import socket
 import statistics
@@ -410,10 +409,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.fronts = [f.strip() for f in args.fronts.split(",") if f.strip()]
     if unknown := set(args.fronts) - set(FRONTS):
         p.error(f"unknown front(s): {', '.join(sorted(unknown))}")
-    if args.client == "auto":
-        args.client = "wrk" if shutil.which("wrk") else "python"
-        if args.client == "python":
-            print("bench: wrk not found, using the Python client (lower numbers); apt-get install wrk", file=sys.stderr)
+    args.client = ep.load_client(p, args.client)
     args.think_ms = 0.0
     return args
 
