@@ -69,12 +69,17 @@ def test_syntax_error_names_file_line_and_column(project_copy: Project, name: st
 
 def test_failed_build_leaves_previous_output_untouched(project_copy: Project) -> None:
     project_copy.build()
-    before = {p.name: p.read_bytes() for p in project_copy.build_dir.iterdir()}
+
+    def files() -> dict[str, bytes]:  # the store's files included, and no temporary folder left beside it
+        return {p.relative_to(project_copy.build_dir).as_posix(): p.read_bytes()
+                for p in project_copy.build_dir.rglob("*") if p.is_file()}
+
+    before = files()
+    assert "store/CURRENT" in before
     shutil.copy(ERRORS / "missing-dot.ttl", project_copy.root / "data" / "broken.ttl")
     with pytest.raises(BuildError):
         project_copy.build()
-    after = {p.name: p.read_bytes() for p in project_copy.build_dir.iterdir()}
-    assert after == before
+    assert files() == before
 
 
 def test_staleness(project_copy: Project) -> None:
@@ -97,9 +102,11 @@ def test_not_utf8(project_copy: Project) -> None:
 
 
 def test_write_is_atomic_on_failure(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import rkg.build as build_mod
+
     result = build(ROOT)
     calls = {"n": 0}
-    real = ox.serialize
+    real = build_mod._dump
 
     def flaky(*a, **k):
         calls["n"] += 1
@@ -107,7 +114,7 @@ def test_write_is_atomic_on_failure(tmp_path: Path, monkeypatch: pytest.MonkeyPa
             raise OSError("disk full")
         return real(*a, **k)
 
-    monkeypatch.setattr(ox, "serialize", flaky)
+    monkeypatch.setattr(build_mod, "_dump", flaky)
     with pytest.raises(OSError):
         write(result, tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == [NQUADS_NAME]  # the first file, whole; no temp files left
@@ -121,5 +128,11 @@ def test_manifest_records_what_serve_reports(built_dir: Path) -> None:
     m = read_manifest(built_dir)
     triples = {(q.subject, q.predicate, q.object) for q in ox.parse(path=str(built_dir / NQUADS_NAME), format=ox.RdfFormat.N_QUADS)}
     assert m["triples"] == len(triples)
+    quads = set(ox.parse(path=str(built_dir / NQUADS_NAME), format=ox.RdfFormat.N_QUADS))
+    assert m["quads"] == len(quads) == sum(m["graphs"].values()) and m["default"] == 0
+    assert m["graphs"][BUILD_GRAPH] == sum(1 for q in quads if q.graph_name.value == BUILD_GRAPH)
+    assert m["version"] == m["digest"][:10]
+    store = ox.Store.read_only(str(built_dir / m["store"]))  # the on-disk store rkg serve opens read-only
+    assert len(store) == m["quads"]
     assert m["digest"] == hashlib.sha256((built_dir / NQUADS_NAME).read_bytes()).hexdigest()
     assert set(m["sources"]) >= {"ontology/rkg.ttl", "data/rncp31854-pif/2024-2028/referentiel.ttl"}

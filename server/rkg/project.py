@@ -49,8 +49,33 @@ class Project:
         return cls(root.resolve(), (build_dir or root / "build").resolve(), tuple(extra_data))
 
     def build(self, progress: Callable[[str], None] | None = None) -> build_mod.BuildResult:
-        result = build_mod.build(self.root, self.extra_data, progress, self.build_dir / build_mod.IMPORTS)
-        build_mod.write(result, self.build_dir)
+        """Build into ``build/``: the sources bulk-loaded into a new on-disk store beside ``build/store``
+        (never held in Python), the outputs dumped from it, the store then moved into place. The result's
+        store is closed (its counts stay)."""
+        import tempfile
+
+        created = not self.build_dir.exists()
+        self.build_dir.mkdir(parents=True, exist_ok=True)
+        location = Path(tempfile.mkdtemp(dir=self.build_dir, prefix=f".{build_mod.STORE_NAME}."))
+        try:
+            result = build_mod.build(self.root, self.extra_data, progress, self.build_dir / build_mod.IMPORTS, location)
+        except BaseException:
+            if location.exists():
+                import shutil
+
+                shutil.rmtree(location, ignore_errors=True)
+            if created:  # a failed build leaves no build/ it made
+                try:
+                    self.build_dir.rmdir()
+                except OSError:
+                    pass
+            raise
+        try:
+            if progress:
+                progress(f"writing {self.build_dir}")
+            build_mod.write(result, self.build_dir)
+        finally:
+            result.discard()
         return result
 
     def store(self, progress: Callable[[str], None] | None = None) -> EmbeddedStore:
@@ -60,3 +85,13 @@ class Project:
                 progress("build/ is missing or older than the sources: building")
             self.build(progress)
         return EmbeddedStore.from_nquads(self.build_dir / build_mod.NQUADS_NAME)
+
+
+def build_isolated(root: str, build_dir: str, extra_data: tuple[str, ...], quiet: bool) -> dict[str, int]:
+    """``Project.build`` for ``executor.run_isolated``: the web server's master must not open RocksDB itself.
+    Progress goes to stderr; returns the counts."""
+    import sys
+
+    project = Project(Path(root), Path(build_dir), tuple(Path(d) for d in extra_data))
+    progress = None if quiet else (lambda msg: print(f"rkg: {msg}", file=sys.stderr, flush=True))
+    return project.build(progress).counts
