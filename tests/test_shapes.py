@@ -37,7 +37,7 @@ from pyshacl.entrypoints import meta_validate
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCTERMS, OWL, RDF, RDFS, SH
 
-from rkg.validation import PROFILE_BASE, Finding, load_shapes, run_shacl, shape_files, validate
+from rkg.validation import ENGINES, PROFILE_BASE, Finding, load_shapes, run_shacl, shape_files, validate
 
 ROOT = Path(__file__).resolve().parent.parent
 ONTOLOGY = ROOT / "ontology" / "rkg.ttl"
@@ -78,13 +78,54 @@ def as_results(findings: list[Finding]) -> list[Result]:
             for f in findings]
 
 
-def run_validation(data: Graph, shapes: Graph) -> tuple[bool, list[Result]]:
+_RUNS: dict[tuple[bytes, str], tuple[list[Finding], Graph]] = {}
+
+
+def run_engine(data: Graph, shapes: Graph, engine: str = "pyshacl") -> tuple[list[Finding], Graph]:
+    """``rkg.validation.run_shacl`` on an in-memory Oxigraph store holding ``data``, with one of the engines
+    (each data graph is validated once per engine: the case tests and the engines' comparison share runs)."""
+    nt = data.serialize(format="nt", encoding="utf-8")
+    key = (nt, engine)
+    if key not in _RUNS:
+        store = ox.Store()
+        store.load(nt, format=ox.RdfFormat.N_TRIPLES)
+        _RUNS[key] = run_shacl(store, shapes, engine)
+    return _RUNS[key]
+
+
+def run_validation(data: Graph, shapes: Graph, engine: str = "pyshacl") -> tuple[bool, list[Result]]:
     """Validation as the project runs it (``rkg.validation.run_shacl`` on an in-memory Oxigraph store)."""
-    store = ox.Store()
-    store.load(data.serialize(format="nt", encoding="utf-8"), format=ox.RdfFormat.N_TRIPLES)
-    findings, _report = run_shacl(store, shapes)
+    findings, _report = run_engine(data, shapes, engine)
     results = as_results(findings)
     return not any(r.severity == SH.Violation for r in results), results
+
+
+def comparable(results: Graph, shapes: Graph) -> list[tuple]:
+    """The results of a report graph as what must not depend on the engine: focus node, path, severity,
+    source constraint component, source shape (a nested blank node shape: the named shape above it) and
+    messages with their languages; sorted, duplicates kept."""
+    parents = {o: s for p in (SH.property, SH.node) for s, o in shapes.subject_objects(p)}
+
+    def named(shape):
+        seen = set()
+        while isinstance(shape, BNode) and shape in parents and shape not in seen:
+            seen.add(shape)
+            shape = parents[shape]
+        return str(shape) if isinstance(shape, URIRef) else "(anonymous)"
+
+    out = []
+    for r in results.subjects(RDF.type, SH.ValidationResult):
+        path = results.value(r, SH.resultPath)
+        out.append((
+            str(results.value(r, SH.focusNode)),
+            str(path) if isinstance(path, URIRef) else "" if path is None else "(path expression)",
+            str(results.value(r, SH.resultSeverity)),
+            str(results.value(r, SH.sourceConstraintComponent)),
+            named(results.value(r, SH.sourceShape)),
+            tuple(sorted((m.language or "", str(m)) for m in results.objects(r, SH.resultMessage))),
+            str(results.value(r, SH.value)),
+        ))
+    return sorted(out)
 
 
 def load_turtle(*paths: Path) -> Graph:
@@ -218,8 +259,9 @@ def sparql_target(shapes: Graph, target) -> str:
     return "\n".join(lines) + "\n" + str(shapes.value(target, SH.select))
 
 
+@pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize("path", CASE_FILES, ids=[p.stem for p in CASE_FILES])
-def test_case(path: Path, shapes_graph: Graph, ontology_graph: Graph) -> None:
+def test_case(path: Path, engine: str, shapes_graph: Graph, ontology_graph: Graph) -> None:
     case = read_case(path)
     m = CASE_NAME.match(path.stem)
     assert m, f"{path.name}: name must be <shape>--conforms[-n].ttl or <shape>--violates[-n].ttl"
@@ -235,7 +277,7 @@ def test_case(path: Path, shapes_graph: Graph, ontology_graph: Graph) -> None:
     assert case.expect == expected_outcome, f"{path.name}: file name and rkgt:expect disagree"
 
     data = case.data + ontology_graph
-    _conforms, results = run_validation(data, shapes_graph)
+    _conforms, results = run_validation(data, shapes_graph, engine)
     own = nested_shapes(shapes_graph, case.shape)
     mine = [r for r in results if r.source_shape in own]
 
@@ -261,13 +303,29 @@ def test_case(path: Path, shapes_graph: Graph, ontology_graph: Graph) -> None:
         for triple in data:
             if triple[1] != DCTERMS.conformsTo:
                 undeclared.add(triple)
-        _conforms, results = run_validation(undeclared, shapes_graph)
+        _conforms, results = run_validation(undeclared, shapes_graph, engine)
         silent = [r for r in results if r.source_shape in own]
         assert not silent, f"{path.name}: {case.shape} fires for a programme without profile {profile}: {silent!r}"
 
 
 def test_case_files_exist() -> None:
     assert CASE_FILES, f"no case file in {CASES_DIR}"
+
+
+@pytest.mark.parametrize("path", CASE_FILES, ids=[p.stem for p in CASE_FILES])
+def test_engines_agree_on_case(path: Path, shapes_graph: Graph, ontology_graph: Graph) -> None:
+    """pySHACL is the reference: turbo (pyshacl-turbo) gives the same results on every case, all shapes
+    run (not only the case's): focus node, path, severity, constraint component, shape, messages, value."""
+    data = read_case(path).data + ontology_graph
+    reference, turbo = (comparable(run_engine(data, shapes_graph, e)[1], shapes_graph) for e in ENGINES)
+    assert turbo == reference
+    assert sorted(map(asdict_sorted, run_engine(data, shapes_graph, "turbo")[0])) == sorted(
+        map(asdict_sorted, run_engine(data, shapes_graph, "pyshacl")[0]))  # the findings rkg reports
+
+
+def asdict_sorted(f: Finding) -> tuple:
+    return (f.severity, f.rule, f.focus, f.path or "", f.value or "", tuple(sorted(f.message.items())),
+            tuple(sorted(f.rule_name.items())))
 
 
 # ---------------------------------------------------------------------------
@@ -467,10 +525,27 @@ def test_shape_list_is_as_documented(shapes_graph: Graph) -> None:
 
 
 @pytest.fixture(scope="module")
-def bundled_results(bundled_store, shapes_graph: Graph, catalog) -> tuple[bool, list[Result]]:
-    """The built graph validated as ``rkg validate`` does it: shapes and QC queries."""
-    report, _graph = validate(bundled_store, shapes_graph, catalog)
+def bundled_reports(bundled_store, shapes_graph: Graph, catalog) -> dict:
+    """The built graph validated as ``rkg validate`` does it (shapes and QC queries), with each engine."""
+    return {e: validate(bundled_store, shapes_graph, catalog, engine=e) for e in ENGINES}
+
+
+@pytest.fixture(scope="module", params=ENGINES)
+def bundled_results(request, bundled_reports) -> tuple[bool, list[Result]]:
+    report, _graph = bundled_reports[request.param]
     return not report.reaches("violation"), as_results(report.findings)
+
+
+def test_bundled_report_identical_with_both_engines(bundled_reports, shapes_graph: Graph) -> None:
+    from rkg.validation import render_json, render_text
+
+    (reference, ref_graph), (turbo, turbo_graph) = (bundled_reports[e] for e in ENGINES)
+    assert (reference.count("violation"), reference.count("warning"), reference.count("info")) == (0, 23, 0)
+    assert turbo.findings == reference.findings
+    assert comparable(turbo_graph, shapes_graph) == comparable(ref_graph, shapes_graph)
+    for lang in ("fr", "en"):
+        assert render_text(turbo, lang) == render_text(reference, lang)
+    assert render_json(turbo) == render_json(reference)
 
 
 def test_bundled_data_has_no_violation(bundled_results) -> None:
@@ -593,3 +668,110 @@ def test_profiles_per_programme_and_imported_graphs(shapes_graph: Graph, catalog
     # --include-imports: the vocabulary too (its label's leading spaces)
     report, _ = validate(EmbeddedStore.from_quads(quads), shapes_graph, catalog, imports=True)
     assert not report.left_out and any(f.focus == "https://example.org/c" for f in report.findings)
+
+
+# ---------------------------------------------------------------------------
+# The référentiels' data graph, the imported vocabularies, and the engines
+# ---------------------------------------------------------------------------
+
+ESCO_GRAPH = IMPORTED + "esco-sample"
+ESCO_SKILL = "http://data.europa.eu/esco/skill/4dafe480-f2ae-46b5-bd5e-8d4e538f50c7"
+
+
+@pytest.fixture()
+def data_graphs(monkeypatch) -> list:
+    """The data graphs ``validate`` hands to the SHACL engine, recorded (as sets of subject IRIs)."""
+    import rkg.validation as v
+
+    seen: list = []
+    original = v.run_shacl
+
+    def spy(data, shapes, engine="pyshacl"):
+        seen.append((engine, {q.subject.value for q in data if isinstance(q.subject, ox.NamedNode)}))
+        return original(data, shapes, engine)
+
+    monkeypatch.setattr(v, "run_shacl", spy)
+    return seen
+
+
+def test_referentiels_data_graph_excludes_imported_vocabularies(esco_store, shapes_graph: Graph, catalog, data_graphs) -> None:
+    from rkg.validation import render_text
+
+    report, _ = validate(esco_store, shapes_graph, catalog)
+    assert report.left_out == [ESCO_GRAPH, IMPORTED + "search-keys"] and report.needed == {}
+    (engine, subjects), = data_graphs
+    assert engine == "pyshacl"  # the reference engine for the référentiels, unless asked otherwise
+    assert ESCO_SKILL not in subjects and not any(s.startswith("http://data.europa.eu/esco/") for s in subjects)
+    assert str(RKGID["block/BC03"]) in subjects
+    assert (report.count("violation"), report.count("warning")) == (0, 23)
+    assert "read by the validation" not in render_text(report, "en")
+
+
+def test_a_vocabulary_a_shape_needs_is_read_and_named(esco_store, shapes_graph: Graph, catalog, data_graphs) -> None:
+    """A shape whose sh:class names a class of ESCO (the mapped ESCO skill is an esco:Skill): the ESCO graph
+    is put in the référentiels' data graph, and the report says which and why; the search keys stay out."""
+    from rkg.validation import render_json, render_text, render_turtle
+
+    shapes = Graph()
+    for t in shapes_graph:
+        shapes.add(t)
+    shapes.parse(format="turtle", data="""
+        @prefix sh: <http://www.w3.org/ns/shacl#> . @prefix skos: <http://www.w3.org/2004/02/skos/core#> .
+        <https://w3id.org/rkg/shapes#TestMappedSkill> a sh:NodeShape ; sh:targetSubjectsOf skos:closeMatch ;
+            sh:severity sh:Warning ;
+            sh:property [ sh:path skos:closeMatch ; sh:class <http://data.europa.eu/esco/model#Skill> ] .
+    """)
+    report, results = validate(esco_store, shapes, catalog)
+    why = "sh:class <http://data.europa.eu/esco/model#Skill>"
+    assert report.needed == {ESCO_GRAPH: why} and report.left_out == [IMPORTED + "search-keys"]
+    (_engine, subjects), = data_graphs
+    assert ESCO_SKILL in subjects
+    assert f"Imported graphs read by the validation because a shape needs them: 1\n   {ESCO_GRAPH} ({why})" in render_text(report, "en")
+    assert f'"needed_imports": {{\n    "{ESCO_GRAPH}": "{why}"' in render_json(report)
+    assert ESCO_GRAPH in render_turtle(report, results)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_include_imports_with_esco_through_both_engines(esco_store, shapes_graph: Graph, catalog, data_graphs, engine: str) -> None:
+    report, _ = validate(esco_store, shapes_graph, catalog, imports=True, engine=engine)
+    (used, subjects), = data_graphs
+    assert used == engine and ESCO_SKILL in subjects and not report.left_out
+    # The ESCO sample breaks no shape: the same findings as the référentiels alone, from either engine.
+    assert (report.count("violation"), report.count("warning"), report.count("info")) == (0, 23, 0)
+    assert report.findings == validate(esco_store, shapes_graph, catalog, imports=True, engine="pyshacl")[0].findings
+
+
+def test_include_imports_defaults_to_turbo(esco_store, shapes_graph: Graph, catalog, data_graphs) -> None:
+    validate(esco_store, shapes_graph, catalog, imports=True)
+    assert [e for e, _ in data_graphs] == ["turbo"]
+
+
+def test_an_unknown_or_missing_engine_is_a_setup_error(bundled_store, shapes_graph: Graph, catalog, monkeypatch) -> None:
+    import sys
+
+    from rkg.errors import SetupError
+
+    with pytest.raises(SetupError, match="one of pyshacl, turbo"):
+        validate(bundled_store, shapes_graph, catalog, engine="fast")
+    monkeypatch.setitem(sys.modules, "pyshacl_turbo", None)  # as if the package were not installed
+    with pytest.raises(SetupError, match="pip install pyshacl-turbo"):
+        validate(bundled_store, shapes_graph, catalog, engine="turbo")
+
+
+def test_cli_engine_option(rkg, built_dir: Path, capsys, monkeypatch) -> None:
+    """``rkg validate --engine pyshacl|turbo``: the same report; an engine that is not installed: exit 2 and
+    how to install it."""
+    import sys
+
+    from rkg import cli
+
+    assert cli.ENGINES == ENGINES
+    out = {}
+    for engine in ENGINES:
+        r = rkg("validate", "--build-dir", str(built_dir), "-q", "--format", "json", "--engine", engine)
+        assert r.returncode == 0, r.stderr
+        out[engine] = r.stdout
+    assert out["turbo"] == out["pyshacl"] and '"warning": 23' in out["pyshacl"]
+    monkeypatch.setitem(sys.modules, "pyshacl_turbo", None)
+    assert cli.main(["validate", "--build-dir", str(built_dir), "-q", "--engine", "turbo"]) == 2
+    assert "pip install pyshacl-turbo" in capsys.readouterr().err

@@ -1,7 +1,9 @@
-"""SHACL shapes (pySHACL) and QC queries (queries/qc) → one report, rendered as text, JSON or Turtle."""
+"""SHACL shapes (pySHACL, or pyshacl-turbo: the same API on a Rust engine) and QC queries (queries/qc) → one
+report, rendered as text, JSON or Turtle."""
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from collections import defaultdict
@@ -16,6 +18,7 @@ from rdflib import BNode, Graph, Literal, URIRef
 
 from . import formats
 from .build import BuildError, Source, parse_source
+from .errors import SetupError
 from .catalog import Catalog, run
 from .namespaces import BASE, IMPORTS_GRAPHS, PROF, PROFILE, RDF, RDFS, RKG, SH, natural
 from .store import EmbeddedStore
@@ -28,14 +31,19 @@ PROFILE_BASE = str(PROFILE)
 """A programme chooses a profile with ``dcterms:conformsTo <https://w3id.org/rkg/profile/NAME>``; its shapes
 are in ``shapes/profiles/NAME/``."""
 PROF_PROFILE = PROF.Profile
+ENGINES = ("pyshacl", "turbo")
+"""SHACL engines: ``pyshacl`` (the reference) and ``turbo`` (the ``pyshacl-turbo`` package: pySHACL's API and
+report on a Rust engine; the tests require the same findings from both on every shape case)."""
 
 _HEADINGS = {
     "fr": {"violation": "Violations", "warning": "Avertissements", "info": "Informations",
            "none": "Aucun constat.", "summary": "{v} violation(s), {w} avertissement(s), {i} information(s)",
-           "left_out": "Graphes importés laissés de côté (vocabulaires sans diplôme ; --include-imports pour les valider) : {n}"},
+           "left_out": "Graphes importés laissés de côté (vocabulaires sans diplôme ; --include-imports pour les valider) : {n}",
+           "needed": "Graphes importés lus par la validation parce qu'une forme en a besoin : {n}"},
     "en": {"violation": "Violations", "warning": "Warnings", "info": "Information",
            "none": "No findings.", "summary": "{v} violation(s), {w} warning(s), {i} info",
-           "left_out": "Imported graphs left out (vocabularies without a programme; --include-imports validates them): {n}"},
+           "left_out": "Imported graphs left out (vocabularies without a programme; --include-imports validates them): {n}",
+           "needed": "Imported graphs read by the validation because a shape needs them: {n}"},
 }
 
 
@@ -59,6 +67,9 @@ class Report:
     findings: list[Finding] = field(default_factory=list)
     left_out: list[str] = field(default_factory=list)
     """Imported graphs not validated: the vocabularies (ESCO, RNCP records…), which hold no rkg:Programme."""
+    needed: dict[str, str] = field(default_factory=dict)
+    """Imported vocabularies put in the référentiels' data graph all the same, because a shape needs them
+    (graph → why: ``sh:class <C>`` whose instances the graph holds)."""
 
     def count(self, severity: str) -> int:
         return sum(1 for f in self.findings if f.severity == severity)
@@ -132,7 +143,7 @@ def _messages(results: Graph, result, shapes: Graph, shape) -> dict[str, str]:
                 results.remove((result, SH.resultMessage, m))
                 results.add((result, SH.resultMessage, Literal(str(m), lang=lang)))
         out.setdefault(lang, str(m))
-    return out
+    return dict(sorted(out.items()))  # in the order of the languages, whatever order the engine gave them
 
 
 @contextmanager
@@ -163,9 +174,24 @@ def _length_counted_once() -> Iterator[None]:
         OxigraphDataGraph.__len__ = original
 
 
-def run_shacl(data: Graph | ox.Store, shapes: Graph) -> tuple[list[Finding], Graph]:
+def _engine(engine: str):
+    if engine == "pyshacl":
+        return shacl_validate
+    if engine == "turbo":
+        try:
+            from pyshacl_turbo import validate as turbo_validate
+        except ImportError:
+            raise SetupError("--engine turbo needs the pyshacl-turbo package: pip install pyshacl-turbo "
+                             "(or --engine pyshacl)") from None
+        return turbo_validate
+    raise SetupError(f"unknown SHACL engine {engine!r}: one of {', '.join(ENGINES)}")
+
+
+def run_shacl(data: Graph | ox.Store, shapes: Graph, engine: str = "pyshacl") -> tuple[list[Finding], Graph]:
+    """``engine``: ``pyshacl`` (the reference) or ``turbo`` (pyshacl-turbo, same API and report)."""
+    validate_with = _engine(engine)
     with _length_counted_once():
-        _conforms, results, _text = shacl_validate(
+        _conforms, results, _text = validate_with(
             data, shacl_graph=shapes, inference="none", advanced=True, allow_warnings=True, abort_on_first=False
         )
     if not isinstance(results, Graph):  # pySHACL reports a shape it cannot run (a ValidationFailure) this way
@@ -202,13 +228,22 @@ def run_qc(store: EmbeddedStore, catalog: Catalog) -> list[Finding]:
     return findings
 
 
+def _ox(store: EmbeddedStore) -> ox.Store:
+    return store._store  # the pyoxigraph store underneath (dumps and graph lists at Rust speed)
+
+
+def _graph_names(store: EmbeddedStore) -> list[str]:
+    """The named graphs, from the store's graph list (no scan of the quads)."""
+    return [g.value for g in _ox(store).named_graphs() if isinstance(g, ox.NamedNode)]
+
+
 def left_out_graphs(store: EmbeddedStore) -> list[str]:
     """The imported graphs (``…/graph/imports/…``) that hold neither a rkg:Programme nor entities of one
     (``rkg:inProgramme``): someone else's vocabularies (ESCO, RNCP records, their search keys). An imported
     référentiel (``rkg import table|moodle|orebut``…) holds its programme, or, for a BUT's référentiel de
     formation imported on its own, the SAÉ and ressources of a programme imported before: it is validated
     like ``data/``."""
-    imported = [g for g in store.graphs() if g.startswith(IMPORTS_GRAPHS)]
+    imported = [g for g in _graph_names(store) if g.startswith(IMPORTS_GRAPHS)]
     if not imported:
         return []
     holding = {g for (g,) in store.select(
@@ -216,32 +251,80 @@ def left_out_graphs(store: EmbeddedStore) -> list[str]:
     return sorted((g for g in imported if g not in holding), key=natural)
 
 
-def _without(store: EmbeddedStore, graphs: list[str]) -> EmbeddedStore:
-    if not graphs:
-        return store
-    drop = set(graphs)
-    rows = store.select("SELECT ?s ?p ?o ?g WHERE { GRAPH ?g { ?s ?p ?o } }").rows
-    return EmbeddedStore.from_quads(ox.Quad(s, p, o, g) for s, p, o, g in rows if g.value not in drop)
+def needed_imports(store: EmbeddedStore, shapes: Graph, vocabularies: list[str]) -> dict[str, str]:
+    """The imported vocabularies a shape needs: a ``sh:class C`` constraint checks the rdf:type of a value,
+    and when the value is a concept of an imported vocabulary (an ESCO skill…), its type is in that graph.
+    Each such graph (one holding an instance of a class some shape names in sh:class) → the reason."""
+    if not vocabularies:
+        return {}
+    classes = sorted({str(c) for c in shapes.objects(None, SH["class"]) if isinstance(c, URIRef)})
+    needed: dict[str, str] = {}
+    for g in vocabularies:
+        for c in classes:
+            if store.ask(f"ASK {{ GRAPH <{g}> {{ ?x a <{c}> }} }}"):
+                needed[g] = f"sh:class <{c}>"
+                break
+    return needed
 
 
-def validate(store: EmbeddedStore, shapes: Graph, catalog: Catalog, imports: bool = False) -> tuple[Report, Graph]:
-    """Shapes (core and profiles) and QC queries on the union of the store's graphs. Imported vocabularies
-    (imported graphs without a rkg:Programme or entities of one: ESCO…) are left out unless ``imports`` —
-    they are someone else's data, and the shapes are about référentiels — and named in the report. The profiles'
-    descriptions (``prof:Profile`` in the shapes) are added to the data, so that a rule can tell a declared
-    profile that exists from one that does not. pySHACL reads the union from an in-memory Oxigraph store
-    (it accepts one as data graph), about twice as fast as from an rdflib graph, same findings."""
-    left_out = [] if imports else left_out_graphs(store)
-    store = _without(store, left_out)
+def _graphs_only(store: EmbeddedStore, graphs: list[str]) -> EmbeddedStore:
+    """A copy in memory of the default graph and the named ``graphs`` (reading only those)."""
+    source = _ox(store)
+    names = [ox.DefaultGraph()] + [ox.NamedNode(g) for g in graphs]
+    return EmbeddedStore.from_quads(q for g in names for q in source.quads_for_pattern(None, None, None, g))
+
+
+def data_graph(store: EmbeddedStore, shapes: Graph, graphs: list[str] | None = None) -> ox.Store:
+    """The union of the default graph and the named ``graphs`` (all when None), deduplicated, in the
+    default graph of a new in-memory Oxigraph store, plus the profiles' descriptions (``prof:Profile`` in the
+    shapes), so that a rule can tell a declared profile that exists from one that does not. Dumped and
+    loaded graph by graph in Rust: nothing of the other graphs is read."""
+    source = _ox(store)
+    names = [ox.DefaultGraph()] + [ox.NamedNode(g) for g in (_graph_names(store) if graphs is None else graphs)]
+    buffer = io.BytesIO()
+    for g in names:
+        source.dump(buffer, format=ox.RdfFormat.N_TRIPLES, from_graph=g)
     data = ox.Store()
-    data.load(store.union_ntriples(), format=ox.RdfFormat.N_TRIPLES)
+    data.bulk_load(buffer.getvalue(), format=ox.RdfFormat.N_TRIPLES)
     rdf_type, profile = ox.NamedNode(str(RDF.type)), ox.NamedNode(str(PROF_PROFILE))
     data.extend(ox.Quad(ox.NamedNode(str(s)), rdf_type, profile) for s in shapes.subjects(RDF.type, PROF_PROFILE))
-    findings, results = run_shacl(data, shapes)
+    return data
+
+
+def validate(store: EmbeddedStore, shapes: Graph, catalog: Catalog, imports: bool = False,
+             engine: str | None = None) -> tuple[Report, Graph]:
+    """Shapes (core and profiles) and QC queries on the référentiels: the union of the store's graphs but
+    the imported vocabularies (imported graphs without a rkg:Programme or entities of one: ESCO…), which
+    are someone else's data — the shapes are about référentiels — and are named in the report as left
+    out; a vocabulary a shape needs (``needed_imports``) is read all the same, and named with the reason.
+    The data graph is built from the kept graphs only, so its cost does not grow with the vocabularies.
+
+    ``imports``: the vocabularies are validated too (one run on the union of all graphs).
+    ``engine``: ``pyshacl`` or ``turbo``; by default pySHACL (the reference) for the référentiels and
+    turbo (pyshacl-turbo) with ``imports``, whose millions of triples pySHACL takes minutes over.
+    pySHACL reads the union from an in-memory Oxigraph store (it accepts one as data graph), about twice as
+    fast as from an rdflib graph, same findings."""
+    if engine is None:
+        engine = "turbo" if imports else "pyshacl"
+    _engine(engine)  # a missing engine fails before the data graph is built
+    if imports:
+        left_out: list[str] = []
+        needed: dict[str, str] = {}
+        data = data_graph(store, shapes)
+    else:
+        vocabularies = left_out_graphs(store)
+        needed = needed_imports(store, shapes, vocabularies)
+        left_out = [g for g in vocabularies if g not in needed]
+        if left_out:
+            kept = [g for g in _graph_names(store) if g not in set(left_out)]
+            store, data = _graphs_only(store, kept), data_graph(store, shapes, kept)
+        else:
+            data = data_graph(store, shapes)
+    findings, results = run_shacl(data, shapes, engine)
     findings += run_qc(store, catalog)
     order = {s: i for i, s in enumerate(SEVERITIES)}
     findings.sort(key=lambda f: (order[f.severity], f.rule, natural(f.focus), f.value or ""))
-    return Report(findings, left_out), results
+    return Report(findings, left_out, needed), results
 
 
 # ---------------------------------------------------------------- rendering
@@ -267,6 +350,10 @@ def render_text(report: Report, lang: str = "fr") -> str:
         lines.append(h["left_out"].format(n=len(report.left_out)))
         lines.extend(f"   {g}" for g in report.left_out)
         lines.append("")
+    if report.needed:
+        lines.append(h["needed"].format(n=len(report.needed)))
+        lines.extend(f"   {g} ({why})" for g, why in report.needed.items())
+        lines.append("")
     lines.append(h["summary"].format(v=report.count("violation"), w=report.count("warning"), i=report.count("info"))
                  if report.findings else h["none"])
     return "\n".join(lines) + "\n"
@@ -286,6 +373,7 @@ def render_json(report: Report) -> str:
         "counts": {s: report.count(s) for s in SEVERITIES},
         "findings": [asdict(f) for f in report.findings],
         "left_out": report.left_out,
+        "needed_imports": report.needed,
     }, ensure_ascii=False, indent=2) + "\n"
 
 
@@ -310,5 +398,8 @@ def render_turtle(report: Report, shacl_results: Graph) -> str:
     for graph in report.left_out:
         g.add((report_node, RDFS.comment, Literal(f"Left out of validation (an imported vocabulary without a programme; --include-imports validates it): {graph}", lang="en")))
         g.add((report_node, RDFS.comment, Literal(f"Laissé de côté par la validation (vocabulaire importé sans diplôme ; --include-imports le valide) : {graph}", lang="fr")))
+    for graph, why in report.needed.items():
+        g.add((report_node, RDFS.comment, Literal(f"Imported graph read by the validation because a shape needs it ({why}): {graph}", lang="en")))
+        g.add((report_node, RDFS.comment, Literal(f"Graphe importé lu par la validation parce qu'une forme en a besoin ({why}) : {graph}", lang="fr")))
     g.set((report_node, SH.conforms, Literal(not report.reaches("violation"))))
     return g.serialize(format=formats.TURTLE)
