@@ -32,8 +32,6 @@ if TYPE_CHECKING:
 EXIT_OK, EXIT_FINDINGS, EXIT_INPUT, EXIT_BUG = 0, 1, 2, 3
 SEVERITIES = ("violation", "warning", "info")
 """``rkg.validation.SEVERITIES``, repeated so that the parser does not import pySHACL (a test checks they agree)."""
-ENGINES = ("pyshacl", "turbo")
-"""``rkg.validation.ENGINES``, repeated for the same reason."""
 
 
 def _progress(args: argparse.Namespace):
@@ -60,7 +58,40 @@ def cmd_build(args: argparse.Namespace) -> int:
     print(f"{'total':<{width}}  {result.total:>8}")
     if not args.quiet:
         print(f"rkg: written to {project.build_dir}", file=sys.stderr)
+    if args.target:
+        _load_target(args, project)
     return EXIT_OK
+
+
+def _load_target(args: argparse.Namespace, project: Project) -> None:
+    """``rkg build --target URL``: the build loaded into a remote engine with its own loader (rkg.remote)."""
+    import os
+
+    from .build import NQUADS_NAME
+    from .remote import check_url, load
+
+    password = os.environ.get("VIRTUOSO_PASSWORD") or "dba"
+    counts = load(check_url(args.target), str(project.build_dir / NQUADS_NAME), args.loader, _progress(args),
+                  isql=args.isql, isql_user=args.isql_user, isql_password=password,
+                  load_dir=str(args.load_dir) if args.load_dir else None)
+    if not args.quiet:
+        print(f"rkg: {sum(counts.values())} triples in {len(counts)} graphs now on {args.target}", file=sys.stderr)
+
+
+def _remote_store(url: str, progress):
+    """The graphs of the remote engine at ``url``, fetched into an in-memory store (``--store``)."""
+    import time
+
+    from .remote import RemoteExecutor, check_url
+    from .store import EmbeddedStore
+
+    remote = RemoteExecutor(check_url(url))
+    try:
+        if progress:
+            progress(f"reading rkg's graphs from {url}")
+        return EmbeddedStore.from_quads(remote.quads(time.monotonic() + 3600))
+    finally:
+        remote.close()
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -69,11 +100,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
     project = _project(args)
     progress = _progress(args)
-    store = project.store(progress)
+    store = _remote_store(args.store, progress) if args.store else project.store(progress)
     shapes = load_shapes(project.shapes)
     if progress:
         progress(f"validating {len(store)} quads against {len(shapes)} shape triples and the QC queries")
-    report, results = validate(store, shapes, Catalog.from_folder(project.queries), args.include_imports, args.engine)
+    report, results = validate(store, shapes, Catalog.from_folder(project.queries), args.include_imports)
     if args.format == "json":
         out = render_json(report)
     elif args.format == "turtle":
@@ -152,12 +183,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
     progress = _progress(args)
     location = args.location.resolve() if args.location is not None else None
     nquads = project.build_dir / build_mod.NQUADS_NAME
-    config = Config(**{**Config.from_args(args), "location": location}, nquads=None if location else nquads,
+    config = Config(**{**Config.from_args(args), "location": location},
+                    nquads=None if location or args.store else nquads,
                     shapes=project.shapes, queries=project.queries,
                     assets=project.assets if project.assets.is_dir() else None, update_token=_token(args))
     front = FrontConfig(**FrontConfig.from_args(args))
     config.check()  # before any build: the rules are Config's and FrontConfig's, not repeated here
     front.check(config)
+    if config.store is not None:
+        return _serve_remote(config, front)
     if build_mod.is_stale(project.root, project.build_dir, project.extra_data):
         if progress:
             progress("build/ is missing or older than the sources: building")
@@ -186,6 +220,37 @@ def cmd_serve(args: argparse.Namespace) -> int:
     base = f"http://{front.host}:{front.port}"
     print(f"rkg {__version__}: serving {count} triples (graph version {config.version})", flush=True)
     print(f"SPARQL endpoint: {base}/sparql" + ("  (updates enabled)" if config.writable else "  (read-only)"), flush=True)
+    print(f"Web pages: {base}/", flush=True)
+    serve(config, front)
+    return EXIT_OK
+
+
+def _serve_remote(config: Config, front: FrontConfig) -> int:
+    """``rkg serve --store URL``: no local build; the engine is asked once here that it answers."""
+    import dataclasses
+    import time
+
+    from .remote import RemoteExecutor
+    from .serve import run as serve
+
+    remote = RemoteExecutor(config.store or "")
+    try:
+        stats = remote.stats(time.monotonic() + 60)
+    finally:
+        remote.close()
+    config = dataclasses.replace(config, version=f"{__version__}+remote")
+    if not config.insecure_network:  # the guard's sandbox closes its network as the local ones do
+        from .executor import run_isolated
+        from .isolation import probe
+
+        try:
+            run_isolated(probe, timeout=60)
+        except RkgError as e:
+            raise SetupError(f"the query processes' network cannot be closed here ({e}); "
+                             "pass --insecure-network to serve without that protection") from None
+    base = f"http://{front.host}:{front.port}"
+    print(f"rkg {__version__}: serving {stats['triples']} triples from {config.store} (read-only)", flush=True)
+    print(f"SPARQL endpoint: {base}/sparql  (read-only)", flush=True)
     print(f"Web pages: {base}/", flush=True)
     serve(config, front)
     return EXIT_OK
@@ -324,6 +389,11 @@ def parser() -> argparse.ArgumentParser:
 
     b = sub.add_parser("build", parents=[common], help="merge ontology and data into build/ (one named graph per source file)",
                        description="Parse every source file (ontology/*.ttl, data/**/*.ttl), merge them into one dataset with a named graph per file, and write build/rkg.nq, build/rkg.trig and build/rkg.ttl. A syntax error stops the build with file, line and column; nothing is written then.")
+    b.add_argument("--target", metavar="URL", help="then load the build into the remote SPARQL engine whose query endpoint is URL, replacing rkg's graphs there (README, « Remote stores »)")
+    b.add_argument("--loader", choices=("oxigraph", "virtuoso-isql"), default="oxigraph", help="how --target loads: oxigraph (Oxigraph server's /store, bulk) or virtuoso-isql (Virtuoso's ld_dir/rdf_loader_run through isql-vt; password in VIRTUOSO_PASSWORD, default dba) (default: oxigraph)")
+    b.add_argument("--isql", default="localhost:1111", metavar="HOST:PORT", help="virtuoso-isql: Virtuoso's SQL port (default: localhost:1111)")
+    b.add_argument("--isql-user", default="dba", metavar="USER", help="virtuoso-isql: the user (default: dba)")
+    b.add_argument("--load-dir", type=Path, metavar="DIR", help="virtuoso-isql: a folder of Virtuoso's DirsAllowed on this machine, where the file is copied for the loader")
     b.set_defaults(func=cmd_build)
 
     v = sub.add_parser("validate", parents=[common], help="SHACL shapes and QC queries on the built graph",
@@ -332,9 +402,7 @@ def parser() -> argparse.ArgumentParser:
     v.add_argument("--fail-on", choices=SEVERITIES, default="violation", help="lowest severity that makes the exit code 1 (default: violation)")
     v.add_argument("--lang", choices=("fr", "en"), default="fr", help="language of the text report (default: fr)")
     v.add_argument("--include-imports", action="store_true", help="validate the imported vocabularies too (imported graphs that hold neither a rkg:Programme nor entities of one: ESCO, RNCP records…; left out by default and named in the report); imported référentiels are always validated")
-    v.add_argument("--engine", choices=ENGINES, default=None,
-                   help="SHACL engine: pyshacl (the reference; the default for the référentiels) or turbo (the pyshacl-turbo "
-                        "package: pySHACL's API on a Rust engine, same findings, many times faster; the default with --include-imports)")
+    v.add_argument("--store", metavar="URL", help="validate the graphs of a remote SPARQL engine (its query endpoint) instead of the local build")
     v.set_defaults(func=cmd_validate)
 
     q = sub.add_parser("query", parents=[common], help="run a named query of queries/ or a .rq file",

@@ -203,6 +203,9 @@ class Config(Settings):
                                         "rkg serve: build/rkg.nq")
     location: Path | None = setting(None, "persistent on-disk store (created from build/ if empty) instead of memory",
                                     flag="--location", metavar="DIR")
+    store: str | None = setting(None, "URL of a remote SPARQL 1.1 query endpoint (Oxigraph server, Virtuoso) to serve "
+                                      "instead of a local store; read-only; only the web process connects to it",
+                                flag="--store", metavar="URL")
     shapes: Path | None = setting(None, "SHACL shapes that writes are validated against; rkg serve: shapes/")
     queries: Path | None = setting(None, "folder of named queries served at /api/queries; rkg serve: queries/")
     assets: Path | None = setting(None, "node_modules folder where npm ci installed the front-end files (YASGUI); "
@@ -268,7 +271,21 @@ class Config(Settings):
 
     def check(self) -> None:
         """Every rule of the settings: InputError naming the setting and how to fix it."""
-        if (self.nquads is None) == (self.location is None):
+        if self.store is not None:
+            from urllib.parse import urlsplit
+
+            parts = urlsplit(self.store)
+            if parts.scheme not in ("http", "https") or not parts.hostname or parts.username or parts.password:
+                raise InputError(f"{self.label('store')} must be the http:// or https:// URL of a SPARQL query "
+                                 f"endpoint, without credentials, not {self.store!r}")
+            if self.nquads is not None or self.location is not None:
+                raise InputError(f"give either a remote store ({self.label('store')}) or a local graph "
+                                 f"({self.label('nquads')} / {self.label('location')}), not both")
+            if self.writable:
+                raise InputError(f"a remote store ({self.label('store')}) is served read-only: rkg validates each "
+                                 "write against the shapes inside the store's transaction, which an engine over "
+                                 "HTTP does not allow; load new data with rkg build --target instead")
+        elif (self.nquads is None) == (self.location is None):
             raise InputError(f"give either a built graph ({self.label('nquads')}) or a store folder "
                              f"({self.label('location')}), one of them")
         if self.writable and self.location is None:

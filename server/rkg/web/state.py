@@ -159,6 +159,7 @@ class EndpointState:
         self._pool: Executor | None = None
         self._writer: Executor | None = None
         self._federation: Executor | None = None
+        self._guard: Executor | None = None
         self._lock = threading.Lock()
         self._writes = 0
         self._stats: tuple[str, dict] | None = None
@@ -182,11 +183,31 @@ class EndpointState:
     def pool(self) -> Executor:
         if self._pool is None:
             with self._lock:
+                if self._pool is None and self.config.store is not None:
+                    # A remote engine: HTTP requests from this process, to that URL only (rkg.remote)
+                    from ..remote import RemoteExecutor
+
+                    self._pool = RemoteExecutor(self.config.store, max(1, self.config.sandboxes),
+                                                self.config.memory_limit)
                 if self._pool is None:
                     if self.config.writable:
                         self._writer_pool()  # it makes the first snapshot the readers open
                     self._pool = Pool(self.spec, max(1, self.config.sandboxes), spare=True)
         return self._pool
+
+    @property
+    def guard_pool(self) -> Executor:
+        """Where GuardJobs run: the read pool, or, with a remote store, one local sandbox on an empty store
+        (the parse needs a process it can stop at the time limit, with its network closed)."""
+        if self.config.store is None:
+            return self.pool
+        if self._guard is None:
+            with self._lock:
+                if self._guard is None:
+                    import os
+
+                    self._guard = Pool(self._spec("memory", os.devnull), 1)
+        return self._guard
 
     def _writer_pool(self) -> Executor:
         if self._writer is None:
@@ -219,7 +240,15 @@ class EndpointState:
 
     @property
     def version(self) -> str:
-        return f"{self.config.version}+w{self._writes}" if self._writes else self.config.version
+        version = f"{self.config.version}+w{self._writes}" if self._writes else self.config.version
+        if self.config.store is not None:  # a reload of the engine (rkg build --target) makes a new version
+            from ..errors import Unavailable
+
+            try:
+                version += "+" + self.pool.fingerprint()  # type: ignore[attr-defined]
+            except Unavailable:
+                version += "+unreachable"
+        return version
 
     def written(self) -> None:
         """A write changed the store: new version, cached answers dropped."""
@@ -240,6 +269,10 @@ class EndpointState:
         limit = config.time_limit if time_limit is None else time_limit
         if isinstance(job, UpdateJob) or (isinstance(job, GraphStoreJob) and job.method not in ("GET", "HEAD")):
             pool = self.writer
+        elif isinstance(job, GuardJob):
+            pool = self.guard_pool
+        elif self.config.store is not None:
+            pool = self.pool  # the engine itself runs the SERVICE clauses the guard allowed
         elif network:
             pool = self.federation
         else:
@@ -301,6 +334,6 @@ class EndpointState:
             return report
 
     def close(self) -> None:
-        for pool in (self._federation, self._pool, self._writer):
+        for pool in (self._federation, self._pool, self._writer, self._guard):
             if pool is not None:
                 pool.close()
