@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 EXIT_OK, EXIT_FINDINGS, EXIT_INPUT, EXIT_BUG = 0, 1, 2, 3
 SEVERITIES = ("violation", "warning", "info")
 """``rkg.validation.SEVERITIES``, repeated so that the parser does not import pySHACL (a test checks they agree)."""
+ENGINES = ("pyshacl", "turbo")
+"""``rkg.validation.ENGINES``, repeated for the same reason."""
 
 
 def _progress(args: argparse.Namespace):
@@ -104,7 +106,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     shapes = load_shapes(project.shapes)
     if progress:
         progress(f"validating {len(store)} quads against {len(shapes)} shape triples and the QC queries")
-    report, results = validate(store, shapes, Catalog.from_folder(project.queries), args.include_imports)
+    report, results = validate(store, shapes, Catalog.from_folder(project.queries), args.include_imports, args.engine)
     if args.format == "json":
         out = render_json(report)
     elif args.format == "turtle":
@@ -402,6 +404,9 @@ def parser() -> argparse.ArgumentParser:
     v.add_argument("--fail-on", choices=SEVERITIES, default="violation", help="lowest severity that makes the exit code 1 (default: violation)")
     v.add_argument("--lang", choices=("fr", "en"), default="fr", help="language of the text report (default: fr)")
     v.add_argument("--include-imports", action="store_true", help="validate the imported vocabularies too (imported graphs that hold neither a rkg:Programme nor entities of one: ESCO, RNCP records…; left out by default and named in the report); imported référentiels are always validated")
+    v.add_argument("--engine", choices=ENGINES, default=None,
+                   help="SHACL engine: pyshacl (the reference; the default for the référentiels) or turbo (the pyshacl-turbo "
+                        "package: pySHACL's API on a Rust engine, same findings, many times faster; the default with --include-imports)")
     v.add_argument("--store", metavar="URL", help="validate the graphs of a remote SPARQL engine (its query endpoint) instead of the local build")
     v.set_defaults(func=cmd_validate)
 
