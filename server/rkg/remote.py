@@ -23,6 +23,7 @@ Only the web process connects, only to the configured URL (``--store``), with th
 
 from __future__ import annotations
 
+import functools
 import http.client
 import io
 import json
@@ -32,6 +33,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from urllib.parse import urlencode, urlsplit
 
 import pyoxigraph as ox
@@ -87,9 +89,12 @@ class Http:
         self._idle: queue.LifoQueue[http.client.HTTPConnection] = queue.LifoQueue(size)
 
     def _connect(self, timeout: float) -> http.client.HTTPConnection:
-        if self.https:
-            return http.client.HTTPSConnection(self.host, self.port, timeout=timeout)
-        return http.client.HTTPConnection(self.host, self.port, timeout=timeout)
+        cls = http.client.HTTPSConnection if self.https else http.client.HTTPConnection
+        conn = cls(self.host, self.port, timeout=timeout)
+        conn.connect()
+        # No Nagle: without it each request waited several milliseconds for a delayed ACK (measured on Virtuoso)
+        conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return conn
 
     def target(self, path: str | None = None, params: dict[str, str] | None = None) -> str:
         """The request target: the store's path (or ``path``) with its query and ``params``."""
@@ -104,7 +109,12 @@ class Http:
             try:
                 conn, reused = self._idle.get_nowait(), True
             except queue.Empty:
-                conn, reused = self._connect(max(0.05, deadline - time.monotonic())), False
+                try:
+                    conn, reused = self._connect(max(0.05, deadline - time.monotonic())), False
+                except (TimeoutError, socket.timeout):
+                    raise Timeout("the SPARQL engine did not accept a connection within the time limit") from None
+                except OSError as e:
+                    raise Unreachable(f"the SPARQL engine cannot be reached ({type(e).__name__}); retry later") from None
             try:
                 if conn.sock is not None:
                     conn.sock.settimeout(max(0.05, deadline - time.monotonic()))
@@ -171,23 +181,41 @@ class Http:
 # ---------------------------------------------------------------- reading queries
 
 
-def _words(text: str) -> list[str]:
-    """The bare words of the text (keywords, in upper case), strings, IRIs and comments left out."""
-    return [t.upper() for kind, t, _ in lexer.tokens(unescape(text)) if kind == "name" and ":" not in t]
+@dataclass(frozen=True)
+class TextFacts:
+    """What the remote executor reads from a query's tokens (one lexer pass, remembered per text). None of
+    it is a security decision (the guard's parse makes those): only which graphs and formats to ask for."""
+
+    form: str
+    """SELECT, ASK, CONSTRUCT or DESCRIBE: the first of them among the words ("" if none)."""
+    dataset: bool
+    """The query has a FROM clause (in a SPARQL query the word occurs nowhere else): the engine is given
+    no dataset then. Only which graphs it reads depends on it, all of which are readable anyway."""
+    deterministic: bool
+    """None of RAND, NOW, UUID, STRUUID, BNODE among the words: the answer may be cached."""
+    relative: bool
+    """An IRI of the text is relative: the endpoint's URL is then given as BASE (Virtuoso takes some
+    milliseconds more over any query with a BASE declaration, so it is not given otherwise)."""
 
 
-def query_form(text: str) -> str:
-    """SELECT, ASK, CONSTRUCT or DESCRIBE: the first of them among the text's words ("" if none)."""
-    for w in _words(text):
-        if w in ("SELECT", "ASK", "CONSTRUCT", "DESCRIBE"):
-            return w
-    return ""
+_ABSOLUTE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
+_FORMS = ("SELECT", "ASK", "CONSTRUCT", "DESCRIBE")
+_RANDOM = frozenset({"RAND", "NOW", "UUID", "STRUUID", "BNODE"})
 
 
-def names_dataset(text: str) -> bool:
-    """Whether the query has a FROM clause: in a SPARQL query the word occurs nowhere else. Only which
-    graphs the engine reads depends on it (all of them are readable anyway), never a security decision."""
-    return "FROM" in _words(text)
+@functools.lru_cache(maxsize=512)
+def text_facts(text: str) -> TextFacts:
+    form, dataset, deterministic, relative = "", False, True, False
+    for kind, token, _ in lexer.tokens(unescape(text)):
+        if kind == "iri":
+            relative = relative or not _ABSOLUTE.match(token[1:-1])
+        elif kind == "name" and ":" not in token:
+            word = token.upper()
+            if not form and word in _FORMS:
+                form = word
+            dataset = dataset or word == "FROM"
+            deterministic = deterministic and word not in _RANDOM
+    return TextFacts(form, dataset, deterministic, relative)
 
 
 def _message(status: int, body: bytes) -> str:
@@ -270,15 +298,15 @@ class RemoteExecutor:
         if job.default_graphs is not None or job.named_graphs is not None:
             return ([("default-graph-uri", g) for g in job.default_graphs or ()]
                     + [("named-graph-uri", g) for g in job.named_graphs or ()])
-        if names_dataset(job.text):
+        if text_facts(job.text).dataset:
             return []
         graphs = self.graphs(deadline)
         return [("default-graph-uri", g) for g in graphs] + [("named-graph-uri", g) for g in graphs]
 
     def query(self, job: QueryJob, deadline: float, timeout: float) -> Outcome:
-        form = query_form(job.text)
-        text = job.text
-        if job.base_iri and all(c not in job.base_iri for c in '<>"{}|^`\\ '):
+        facts = text_facts(job.text)
+        form, text = facts.form, job.text
+        if job.base_iri and all(c not in job.base_iri for c in '<>"{}|^`\\ ') and facts.relative:
             text = f"BASE <{job.base_iri}> {text}"  # on the first line: the engine's line numbers stay right
         graph = form in ("CONSTRUCT", "DESCRIBE")
         params = [("query", text), *self.dataset(job, deadline)]
@@ -315,7 +343,7 @@ class RemoteExecutor:
             native = formats.BY_MEDIA[job.results_media].results
             out = _native(answer, native, min(MIN_ROW_BYTES[job.results_media] * job.max_rows, job.max_bytes))
             if out is not None:
-                return Outcome(Kind.ANSWER, job.results_media, out, -1, extra={"deterministic": _deterministic(job.text)})
+                return Outcome(Kind.ANSWER, job.results_media, out, -1, extra={"deterministic": text_facts(job.text).deterministic})
         # Too large to be sure it is under the caps, or cut while reading: the rows, capped, written again.
         variables, rows_iter = _rows(body, cut)
         rows, why = _capped(rows_iter, job.max_rows, job.max_bytes, lambda row: sum(map(_term_bytes, row)) + 4)
@@ -324,7 +352,7 @@ class RemoteExecutor:
         writer = results.SELECT_WRITERS[job.results_media]
         out, rows, why = _fit(rows, lambda r: writer(variables, r), job.max_bytes, why)
         return Outcome(Kind.ANSWER, job.results_media, out, len(rows), bool(why), why,
-                       extra={"deterministic": _deterministic(job.text)})
+                       extra={"deterministic": text_facts(job.text).deterministic})
 
     def _graph(self, job: QueryJob, body: bytes, media: str, cut: bool) -> Outcome:
         if job.graph_media is None:
@@ -336,7 +364,7 @@ class RemoteExecutor:
             why = f"results cut at {job.max_bytes} bytes"
         out, triples, why = _fit(triples, lambda t: results.graph(t, job.graph_media), job.max_bytes, why)
         return Outcome(Kind.ANSWER, job.graph_media, out, len(triples), bool(why), why,
-                       extra={"deterministic": _deterministic(job.text)})
+                       extra={"deterministic": text_facts(job.text).deterministic})
 
     def read_graph(self, job: GraphStoreJob, deadline: float, timeout: float) -> Outcome:
         media = job.media or formats.TURTLE
@@ -460,11 +488,6 @@ def _ask_rows(answer: ox.QuerySolutions) -> bool:
         value = row[0] if len(answer.variables) else None
         return value is not None and value.value not in ("0", "false")
     return False
-
-
-def _deterministic(text: str) -> bool:
-    """No RAND(), NOW(), UUID(), STRUUID() or BNODE() among the words (otherwise the answer is not cached)."""
-    return not ({"RAND", "NOW", "UUID", "STRUUID", "BNODE"} & set(_words(text)))
 
 
 def _rows(body: bytes, cut: bool) -> tuple[list[str], Iterator[tuple]]:
