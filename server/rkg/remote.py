@@ -118,6 +118,8 @@ class Http:
             try:
                 if conn.sock is not None:
                     conn.sock.settimeout(max(0.05, deadline - time.monotonic()))
+                if hasattr(body, "seek"):
+                    body.seek(0)  # type: ignore[union-attr]  # a file sent again on a fresh connection
                 conn.request(method, target, body=body, headers=headers)
                 response = conn.getresponse()
                 return self._read(conn, response, deadline, limit)
@@ -370,7 +372,8 @@ class RemoteExecutor:
         media = job.media or formats.TURTLE
         if job.graph is None:  # rkg puts nothing in the default graph: empty, as in the embedded store
             return Outcome(Kind.ANSWER, media, results.graph([], media), 0)
-        if job.graph not in self.graphs(deadline, fresh=True):
+        if not job.graph.startswith(RKG_GRAPHS) or not self._ask(f"ASK {{ GRAPH <{job.graph}> {{ ?s ?p ?o }} }}",
+                                                                  deadline, timeout):
             return Outcome(Kind.NOT_FOUND, message=f"no graph named <{job.graph}>")
         text = "CONSTRUCT { ?s ?p ?o } WHERE { GRAPH <%s> { ?s ?p ?o } }" % job.graph
         out = self.query(QueryJob(text, None, media, max_rows=job.max_rows), deadline, timeout)
@@ -387,6 +390,13 @@ class RemoteExecutor:
         answer = ox.parse_query_results(body, format=ox.QueryResultsFormat.JSON)
         assert isinstance(answer, ox.QuerySolutions)
         return answer
+
+    def _ask(self, text: str, deadline: float, timeout: float) -> bool:
+        status, _, body, _ = self._post([("query", text)], RESULTS_ACCEPT, deadline, 1 << 20, timeout)
+        if status != 200:
+            raise Unreachable(f"the SPARQL engine failed on an internal query: {self._error(status, body).message}")
+        answer = ox.parse_query_results(body, format=ox.QueryResultsFormat.JSON)
+        return _ask_rows(answer) if isinstance(answer, ox.QuerySolutions) else bool(answer)
 
     def counts(self, deadline: float) -> dict[str, int]:
         """Triples in each of rkg's graphs on the engine."""
