@@ -106,7 +106,7 @@ def test_write_is_atomic_on_failure(tmp_path: Path, monkeypatch: pytest.MonkeyPa
 
     result = build(ROOT)
     calls = {"n": 0}
-    real = build_mod._dump
+    real = build_mod._place
 
     def flaky(*a, **k):
         calls["n"] += 1
@@ -114,10 +114,11 @@ def test_write_is_atomic_on_failure(tmp_path: Path, monkeypatch: pytest.MonkeyPa
             raise OSError("disk full")
         return real(*a, **k)
 
-    monkeypatch.setattr(build_mod, "_dump", flaky)
+    monkeypatch.setattr(build_mod, "_place", flaky)
     with pytest.raises(OSError):
         write(result, tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == [NQUADS_NAME]  # the first file, whole; no temp files left
+    assert result.staged is None
 
 
 def test_manifest_records_what_serve_reports(built_dir: Path) -> None:

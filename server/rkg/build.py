@@ -18,9 +18,11 @@ import re
 import shutil
 import tempfile
 import unicodedata
+import weakref
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 import pyoxigraph as ox
 
@@ -45,10 +47,11 @@ MANIFEST_NAME = "manifest.json"
 STORE_NAME = "store"
 """Folder of build/ holding the built graph as an on-disk (RocksDB) store, opened read-only by ``rkg serve``."""
 CHUNK = 50_000
-"""Quads added to the store per transaction where they go through Python (N-Quads sources, search keys)."""
-NATIVE_TURTLE_QUADS = 200_000
-"""Above this many quads the union Turtle file is written by the engine (no prefixes; fast) rather than
-through Python (with the project's prefixes)."""
+"""Quads added to the store per transaction where they go through Python (N-Quads sources, blank nodes)."""
+BLOCK_BYTES = 16 * 2**20
+"""An N-Triples source without blank nodes is bulk-loaded this many bytes (whole lines) at a time: the
+engine's bulk loader buffers a whole input (about 7 times its size) before writing, so blocks keep the
+build's memory flat whatever the size of the imports."""
 
 Progress = Callable[[str], None]
 
@@ -77,7 +80,7 @@ class Source:
         return graph_iri(self.name)
 
 
-@dataclass
+@dataclass(eq=False)
 class BuildResult:
     store: ox.Store | None
     """The built dataset (in memory, or on disk at ``location``); None once ``write`` has closed it."""
@@ -86,8 +89,12 @@ class BuildResult:
     """Triples per named graph (the build graph included), as the store counts them (duplicates once)."""
     location: Path | None = None
     """Folder of the on-disk store (a temporary one beside ``build/store`` until ``write`` renames it)."""
+    staged: Path | None = None
+    """Temporary folder of the staged rkg.nq, rkg.trig and rkg.ttl, until ``write`` moves them."""
     triples: int = 0
     """Triples of the union of the graphs (a triple in two graphs counts once)."""
+    digest: str = ""
+    """sha256 of rkg.nq."""
 
     @property
     def total(self) -> int:
@@ -101,9 +108,12 @@ class BuildResult:
         return list(self.store)
 
     def discard(self) -> None:
-        """Drop the store and, if on disk and not yet moved into place, its folder."""
-        self.store = None
+        """Drop the staged files and, unless moved into place, the store and its folder."""
+        if self.staged is not None:
+            shutil.rmtree(self.staged, ignore_errors=True)
+            self.staged = None
         if self.location is not None and self.location.name != STORE_NAME:
+            self.store = None
             shutil.rmtree(self.location, ignore_errors=True)
 
 
@@ -199,23 +209,238 @@ def _union_count(store: ox.Store) -> int:
     return int(row["n"].value)
 
 
-def _extend(store: ox.Store, quads: Iterable[ox.Quad]) -> int:
-    """Add ``quads`` in transactions of CHUNK; returns how many were given."""
-    n, chunk = 0, []
+_LABEL_LINE = re.compile(rb'^(<[^>]*>) <(' + re.escape(_LABELS[0].encode()) + rb'|' + re.escape(_LABELS[1].encode())
+                         + rb')> "((?:[^"\\]|\\.)*)"', re.M)
+_KEY = b" <" + str(RKG.searchKey).encode() + b"> "
+
+
+def _nt_literal(text: str) -> bytes:
+    return b'"' + text.replace("\\", "\\\\").replace('"', '\\"').encode("utf-8") + b'"'
+
+
+class _Staging:
+    """rkg.nq, rkg.trig and rkg.ttl written as the sources load (never dumped from the store: that reads
+    every term back), in a temporary folder that ``write`` moves files from; plus the search keys.
+
+    Everything goes through ``graph(iri, block)``, ``block`` being N-Triples lines each ending in `` .\\n``
+    (canonical: what pyoxigraph writes, and what ``rkg import`` writes): N-Quads add the graph name to each
+    line, TriG wraps the lines in the graph's block, and the union Turtle file takes them as they are (a
+    triple of two graphs then appears twice: the same graph)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.sha = hashlib.sha256()
+        self.nq = (folder / NQUADS_NAME).open("wb")
+        self.trig = (folder / TRIG_NAME).open("wb")
+        self.ttl = (folder / TURTLE_NAME).open("wb")
+        header = "".join(f"@prefix {p}: <{iri}> .\n" for p, iri in PREFIXES.items()).encode()
+        self.trig.write(header)
+        self.ttl.write(header)
+        self._open: bytes | None = None
+        self.keys: dict[str, BinaryIO] = {}
+        """Search-key lines of IRI subjects, per target graph (temporary files: bulk-loaded at the end)."""
+        self.blank_keys: list[ox.Quad] = []
+        self._seen: tuple[object, set[str]] = (None, set())
+        self._parsed: set[tuple[object, str]] = set()
+        """Keys of the sources read through Python (the project's own files, N-Quads imports): all remembered,
+        as the old build did; keys of N-Triples imports only per run of lines of one subject (flat memory)."""
+
+    def graph(self, iri: str, block: bytes) -> None:
+        if not block:
+            return
+        name = b"<" + iri.encode() + b">"
+        nq = block.replace(b" .\n", b" " + name + b" .\n")
+        self.sha.update(nq)
+        self.nq.write(nq)
+        if self._open != name:
+            self.trig.write((b"}\n" if self._open is not None else b"") + name + b" {\n")
+            self._open = name
+        self.trig.write(block)
+        self.ttl.write(block)
+
+    def key(self, subject: ox.NamedNode | ox.BlankNode | bytes, label: str, target: str, parsed: bool = False) -> None:
+        """The search key of ``label`` for ``subject`` (an IRI as ``<…>`` bytes, or a term), written once per
+        subject (``parsed``), or once per run of lines of one subject (the store removes any other duplicate)."""
+        k = search_key(label)
+        if parsed:
+            if (subject, k) in self._parsed:
+                return
+            self._parsed.add((subject, k))
+        else:
+            last, keys = self._seen
+            if last != subject:
+                keys = set()
+                self._seen = (subject, keys)
+            if k in keys:
+                return
+            keys.add(k)
+        if isinstance(subject, bytes):
+            f = self.keys.get(target)
+            if f is None:
+                f = self.keys[target] = (self.folder / f"keys-{len(self.keys)}.nt").open("w+b")
+            f.write(subject + _KEY + _nt_literal(k) + b" .\n")
+        else:
+            self.blank_keys.append(ox.Quad(subject, ox.NamedNode(str(RKG.searchKey)), ox.Literal(k), ox.NamedNode(target)))
+
+    def keys_of_block(self, block: bytes, target: str) -> None:
+        for m in _LABEL_LINE.finditer(block):
+            raw = m.group(3)
+            text = raw.decode("utf-8") if b"\\" not in raw else next(iter(
+                ox.parse(b'<x:s> <x:p> "' + raw + b'" .', format=ox.RdfFormat.N_TRIPLES))).object.value
+            self.key(m.group(1), text, target)
+
+    def keys_of_quads(self, quads: list[ox.Quad], target: str) -> None:
+        for q in quads:
+            if q.predicate.value in _LABELS and isinstance(q.object, ox.Literal):
+                subject = q.subject
+                self.key(b"<" + subject.value.encode() + b">" if isinstance(subject, ox.NamedNode) else subject,
+                         q.object.value, target, parsed=True)
+
+    def close(self) -> None:
+        if self._open is not None:
+            self.trig.write(b"}\n")
+            self._open = None
+        for f in (self.nq, self.trig, self.ttl, *self.keys.values()):
+            f.close()
+
+    @property
+    def digest(self) -> str:
+        return self.sha.hexdigest()
+
+
+def _ntriples(triples: Iterable[ox.Triple | ox.Quad]) -> bytes:
+    return ox.serialize((ox.Triple(t.subject, t.predicate, t.object) for t in triples), format=ox.RdfFormat.N_TRIPLES) or b""
+
+
+def _add(store: ox.Store, staging: _Staging, quads: Iterable[ox.Quad], keys_to: Callable[[str], str] | None = None,
+         claim: Callable[[str], None] | None = None) -> int:
+    """Quads that went through Python (parsed sources, provenance): into the store in transactions of CHUNK
+    (blank nodes keep their identity: the same objects go to the files) and to the staged files, graph by
+    graph. Returns how many."""
+    n = 0
+    chunk: list[ox.Quad] = []
+
+    def flush() -> None:
+        store.extend(chunk)
+        by_graph: dict[str, list[ox.Quad]] = {}
+        for q in chunk:
+            by_graph.setdefault(q.graph_name.value, []).append(q)
+        for g, part in by_graph.items():
+            if claim is not None:
+                claim(g)
+            staging.graph(g, _ntriples(part))
+            if keys_to is not None:
+                staging.keys_of_quads(part, keys_to(g))
+
     for q in quads:
         chunk.append(q)
         if len(chunk) >= CHUNK:
-            store.extend(chunk)
+            flush()
             n, chunk = n + len(chunk), []
     if chunk:
-        store.extend(chunk)
+        flush()
     return n + len(chunk)
 
 
-def _build_graph(store: ox.Store, graphs: dict[str, Source], counts: dict[str, int]) -> None:
-    """Provenance of each source graph (VoID + Dublin Core: the file it comes from) and search keys of every
-    label, added to ``store``. Labels are read back from the store one at a time; the store removes the
-    duplicate keys."""
+def _key_graph(graph: str) -> str:
+    """Keys of imported labels stay beside the imports (left out of validation with them)."""
+    return IMPORT_SEARCH_KEYS if graph.startswith(IMPORTS_GRAPHS) else BUILD_GRAPH
+
+
+def _load(store: ox.Store, staging: _Staging, s: Source, graphs: dict[str, Source]) -> None:
+    """Load one source into its graph(s) of ``store`` and the staged files; raises BuildError with the
+    file's position."""
+    def claim(graph: str) -> None:
+        if graphs.setdefault(graph, s) is not s:
+            raise BuildError(s.name, f"graph <{graph}> is also filled by {graphs[graph].name}")
+
+    if s.path.suffix == ".nq":
+        own = ox.NamedNode(s.graph)
+
+        def quads() -> Iterator[ox.Quad]:
+            for q in iter_source(s):  # a triple in the default graph goes to the file's graph
+                yield q if isinstance(q.graph_name, ox.NamedNode) else ox.Quad(q.subject, q.predicate, q.object, own)
+
+        if not _add(store, staging, quads(), _key_graph, claim):
+            claim(s.graph)
+        return
+    claim(s.graph)
+    if s.name.endswith(MAPPING_SUFFIX) or s.path.suffix != ".nt" or _has_blank_nodes(s.path):
+        _add(store, staging, iter_source(s), _key_graph)
+        return
+    # N-Triples without blank nodes (what `rkg import` writes): bytes straight to the engine's bulk loader
+    # and to the files, a block at a time; labels picked out of the lines for the search keys.
+    graph, target = ox.NamedNode(s.graph), _key_graph(s.graph)
+    try:
+        for block in _blocks(s.path):
+            if block.count(b"\n") != block.count(b" .\n"):  # comments, blank lines, other spacing: parsed
+                _add(store, staging, (ox.Quad(t.subject, t.predicate, t.object, graph)
+                                      for t in ox.parse(block, format=ox.RdfFormat.N_TRIPLES)), lambda g: target)
+                continue
+            _overlapped(lambda: store.bulk_load(block, ox.RdfFormat.N_TRIPLES, to_graph=graph),
+                        lambda: (staging.graph(s.graph, block), staging.keys_of_block(block, target)))
+    except (SyntaxError, UnicodeDecodeError, ValueError) as e:
+        # Read the file again with the parser, whose error names the position in the file (not the block's).
+        for _ in iter_source(s):
+            pass
+        raise BuildError(s.name, _clean(str(e))) from None
+
+
+def _overlapped(engine: Callable[[], object], python: Callable[[], object]) -> None:
+    """``engine()`` (which releases the GIL: the bulk loader) on a thread while ``python()`` runs here;
+    raises the first error of either."""
+    import threading
+
+    error: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            engine()
+        except BaseException as e:  # noqa: BLE001 - raised below, in the caller's thread
+            error.append(e)
+
+    thread = threading.Thread(target=run, name="rkg-bulk-load")
+    thread.start()
+    try:
+        python()
+    finally:
+        thread.join()
+    if error:
+        raise error[0]
+
+
+def _blocks(path: Path) -> Iterator[bytes]:
+    """The file in blocks of about BLOCK_BYTES, each ending at the end of a line (a last line without its
+    line break gets one)."""
+    rest = b""
+    with path.open("rb") as f:
+        while chunk := f.read(BLOCK_BYTES):
+            chunk = rest + chunk
+            end = chunk.rfind(b"\n") + 1
+            if end == 0:
+                rest = chunk
+                continue
+            rest = chunk[end:]
+            yield chunk[:end]
+    if rest.strip():
+        yield rest + b"\n"
+
+
+def _has_blank_nodes(path: Path) -> bool:
+    """Whether ``_:`` occurs anywhere (in a literal too: then the file is simply parsed)."""
+    tail = b""
+    with path.open("rb") as f:
+        while chunk := f.read(BLOCK_BYTES):
+            if b"_:" in tail + chunk[:1] or b"_:" in chunk:
+                return True
+            tail = chunk[-1:]
+    return False
+
+
+def _finish(store: ox.Store, staging: _Staging, graphs: dict[str, Source]) -> None:
+    """The build graph: provenance of each source graph (VoID + Dublin Core: the file it comes from, its
+    triple count as the store counts it) and the search keys of every label."""
+    counts = _graph_counts(store)
     g = ox.NamedNode(BUILD_GRAPH)
     provenance: list[ox.Quad] = []
     for graph, s in graphs.items():
@@ -225,148 +450,106 @@ def _build_graph(store: ox.Store, graphs: dict[str, Source], counts: dict[str, i
             ox.Quad(node, ox.NamedNode(DCTERMS + "source"), ox.Literal(s.name), g),
             ox.Quad(node, ox.NamedNode(VOID + "triples"), ox.Literal(str(counts.get(graph, 0)), datatype=ox.NamedNode(XSD + "integer")), g),
         ]
-    _extend(store, provenance)
-    key = ox.NamedNode(str(RKG.searchKey))
-    # Keys of imported labels stay beside the imports (left out of validation with them).
-    imported = ox.NamedNode(IMPORTS_GRAPHS + "search-keys")
-    labels = store.query(f"SELECT ?s ?l ?g WHERE {{ GRAPH ?g {{ ?s <{_LABELS[0]}>|<{_LABELS[1]}> ?l }} FILTER(isLiteral(?l)) }}")
-    _extend(store, (ox.Quad(row["s"], key, ox.Literal(search_key(row["l"].value)),
-                            imported if row["g"].value.startswith(IMPORTS_GRAPHS) else g) for row in labels))
-
-
-def _load(store: ox.Store, s: Source, graphs: dict[str, Source]) -> None:
-    """Load one source into its graph(s) of ``store``; raises BuildError with the file's position."""
-    def claim(graph: str) -> None:
-        if graphs.setdefault(graph, s) is not s:
-            raise BuildError(s.name, f"graph <{graph}> is also filled by {graphs[graph].name}")
-
-    if s.name.endswith(MAPPING_SUFFIX):
-        claim(s.graph)
-        _extend(store, iter_source(s))
-        return
-    if s.path.suffix == ".nq":
-        own = ox.NamedNode(s.graph)
-
-        def quads() -> Iterable[ox.Quad]:
-            for q in iter_source(s):  # a triple in the default graph goes to the file's graph
-                if not isinstance(q.graph_name, ox.NamedNode):
-                    q = ox.Quad(q.subject, q.predicate, q.object, own)
-                claim(q.graph_name.value)
-                yield q
-
-        if not _extend(store, quads()):
-            claim(s.graph)
-        return
-    claim(s.graph)
-    try:
-        store.bulk_load(path=str(s.path), format=SOURCE_SUFFIXES[s.path.suffix], to_graph=ox.NamedNode(s.graph))
-    except (SyntaxError, UnicodeDecodeError, ValueError, OSError) as e:
-        # The engine's bulk loader stopped: read the file again with the parser, whose error names the position.
-        for _ in iter_source(s):
-            pass
-        raise BuildError(s.name, _clean(str(e))) from None
+    _add(store, staging, provenance)
+    blank = staging.blank_keys
+    staging.blank_keys = []
+    for target in (BUILD_GRAPH, IMPORT_SEARCH_KEYS):
+        f = staging.keys.get(target)
+        if f is not None:
+            f.flush()
+            f.seek(0)
+            for block in iter(lambda f=f: f.read(BLOCK_BYTES), b""):
+                end = block.rfind(b"\n") + 1
+                if end < len(block):  # whole lines only
+                    f.seek(end - len(block), os.SEEK_CUR)
+                    block = block[:end]
+                _overlapped(lambda: store.bulk_load(block, ox.RdfFormat.N_TRIPLES, to_graph=ox.NamedNode(target)),
+                            lambda: staging.graph(target, block))
+        part = [q for q in blank if q.graph_name.value == target]
+        if part:
+            _add(store, staging, part)
 
 
 def build(root: Path, extra_data: Iterable[Path] = (), progress: Progress | None = None,
           imports: Path | None = None, location: Path | None = None) -> BuildResult:
     """Load every source into its named graph of a store (in memory, or on disk in the new folder
-    ``location``) and add the build graph. Raises BuildError (the store at ``location`` removed)."""
+    ``location``), add the build graph, and stage rkg.nq, rkg.trig and rkg.ttl beside ``location`` (or in
+    a temporary folder) for ``write``. Raises BuildError (nothing left behind)."""
     sources = discover(root, extra_data, imports)
     if not sources:
         raise BuildError(str(root), "no source files found (expected ontology/*.ttl and data/**/*.ttl)")
+    staged = Path(tempfile.mkdtemp(dir=location.parent if location is not None else None, prefix=".rkg-build."))
     store = ox.Store(str(location)) if location is not None else ox.Store()
-    result = BuildResult(store, sources, location=location)
+    result = BuildResult(store, sources, location=location, staged=staged)
+    weakref.finalize(result, shutil.rmtree, staged, True)
+    staging = _Staging(staged)
     try:
         graphs: dict[str, Source] = {}
         for i, s in enumerate(sources, 1):
             if progress:
                 progress(f"[{i}/{len(sources)}] {s.name}")
-            _load(store, s, graphs)
+            _load(store, staging, s, graphs)
         if progress:
-            progress("counting, adding provenance and search keys")
-        counts = _graph_counts(store)
-        _build_graph(store, graphs, counts)
+            progress("provenance, search keys, counts")
+        _finish(store, staging, graphs)
+        staging.close()
         counts = _graph_counts(store)
         ordered = {g: counts.get(g, 0) for g in graphs}
         ordered.update((g, n) for g, n in counts.items() if g not in ordered)
         result.counts = ordered
         result.triples = _union_count(store)
+        result.digest = staging.digest
+        for f in staged.glob("keys-*.nt"):
+            f.unlink()
         if location is not None:
             store.flush()
     except BaseException:
+        staging.close()
         result.discard()
         raise
     return result
 
 
-class _Hashing:
-    """A binary file that also feeds what is written to a sha256."""
-
-    def __init__(self, f) -> None:
-        self.f, self.sha = f, hashlib.sha256()
-
-    def write(self, data) -> int:
-        self.sha.update(data)
-        return self.f.write(data)
-
-    def flush(self) -> None:
-        self.f.flush()
-
-
-def _dump(store: ox.Store, f, fmt: ox.RdfFormat) -> None:
-    """The dataset (TriG, N-Quads) or the union of its graphs (Turtle) into ``f``."""
-    if fmt == ox.RdfFormat.TURTLE:
-        union = store.query("CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }", use_default_graph_as_union=True)
-        if len(store) > NATIVE_TURTLE_QUADS:
-            union.serialize(f, ox.RdfFormat.TURTLE)
-        else:
-            ox.serialize(union, f, ox.RdfFormat.TURTLE, prefixes=PREFIXES)
+def _place(source: Path, target: Path) -> None:
+    """Move the staged file ``source`` to ``target``, whole or not at all (copied first when they are on two
+    file systems)."""
+    if source.stat().st_dev == target.parent.stat().st_dev:
+        os.replace(source, target)
         return
-    store.dump(f, fmt, prefixes=PREFIXES if fmt == ox.RdfFormat.TRIG else None)
+    with atomic_file(target) as f, source.open("rb") as src:
+        shutil.copyfileobj(src, f, 2**20)
+    source.unlink()
 
 
 def write(result: BuildResult, out_dir: Path) -> list[Path]:
-    """Write N-Quads, TriG, a union Turtle file, the on-disk store and the manifest; each appears whole or
-    not at all. An on-disk store of the build (``location``) is moved into place and closed; a build in
-    memory is copied into a new on-disk store."""
-    if result.store is None:
+    """Move the staged N-Quads, TriG and union Turtle files into ``out_dir``, then the on-disk store
+    (``store/``), then write the manifest; each appears whole or not at all, the manifest last. The result's
+    store is closed (a build in memory is first copied into a new on-disk store)."""
+    if result.store is None or result.staged is None:
         raise ValueError("this build was already written")
     out_dir.mkdir(parents=True, exist_ok=True)
-    store = result.store
-    digest = ""
-
-    def nquads(f) -> None:
-        nonlocal digest
-        h = _Hashing(f)
-        _dump(store, h, ox.RdfFormat.N_QUADS)
-        digest = h.sha.hexdigest()
-
-    targets = [
-        (NQUADS_NAME, nquads),
-        (TRIG_NAME, lambda f: _dump(store, f, ox.RdfFormat.TRIG)),
-        (TURTLE_NAME, lambda f: _dump(store, f, ox.RdfFormat.TURTLE)),
-    ]
-    written = []
-    for name, dump in targets:
-        with atomic_file(out_dir / name) as f:
-            dump(f)
-        written.append(out_dir / name)
-    quads = len(store)
-    location = result.location
-    if location is None:  # built in memory: an on-disk copy for `rkg serve`
-        location = Path(tempfile.mkdtemp(dir=out_dir, prefix=f".{STORE_NAME}."))
-        try:
+    try:
+        written = []
+        for name in (NQUADS_NAME, TRIG_NAME, TURTLE_NAME):
+            _place(result.staged / name, out_dir / name)
+            written.append(out_dir / name)
+        quads = len(result.store)
+        location = result.location
+        if location is None:  # built in memory: an on-disk copy for `rkg serve`
+            location = Path(tempfile.mkdtemp(dir=out_dir, prefix=f".{STORE_NAME}."))
+            result.location = location
             disk = ox.Store(str(location))
             disk.bulk_load(path=str(out_dir / NQUADS_NAME), format=ox.RdfFormat.N_QUADS)
             disk.flush()
             del disk
-        except BaseException:
-            shutil.rmtree(location, ignore_errors=True)
-            raise
-    result.store = store = None  # type: ignore[assignment]  # RocksDB closed before its folder moves
-    _replace_folder(location, out_dir / STORE_NAME)
-    result.location = out_dir / STORE_NAME
-    written.append(out_dir / STORE_NAME)
+        result.store = None  # RocksDB closed before its folder moves
+        _replace_folder(location, out_dir / STORE_NAME)
+        result.location = out_dir / STORE_NAME
+        written.append(out_dir / STORE_NAME)
+    except BaseException:
+        result.discard()
+        raise
+    result.discard()  # the staging folder
     # Last, once rkg.nq and the store are in place: what was built from, and what `rkg serve` reports
     # without reloading or scanning (/health, the home page, VoID, the Service Description).
     manifest = {
@@ -375,8 +558,8 @@ def write(result: BuildResult, out_dir: Path) -> list[Path]:
         "quads": quads,
         "default": 0,
         "graphs": result.counts,
-        "digest": digest,
-        "version": digest[:10],
+        "digest": result.digest,
+        "version": result.digest[:10],
         "store": STORE_NAME,
     }
     with atomic_file(out_dir / MANIFEST_NAME) as f:
