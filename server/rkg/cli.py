@@ -98,14 +98,14 @@ def _remote_store(url: str, progress):
 
 def cmd_validate(args: argparse.Namespace) -> int:
     from .catalog import Catalog
-    from .validation import load_shapes, render_json, render_text, render_turtle, validate
+    from .validation import built_store, load_shapes, render_json, render_text, render_turtle, validate
 
     project = _project(args)
     progress = _progress(args)
-    store = _remote_store(args.store, progress) if args.store else project.store(progress)
+    store = _remote_store(args.store, progress) if args.store else built_store(project, progress)
     shapes = load_shapes(project.shapes)
     if progress:
-        progress(f"validating {len(store)} quads against {len(shapes)} shape triples and the QC queries")
+        progress(f"validating against {len(shapes)} shape triples and the QC queries")  # len(store): a count of every quad
     report, results = validate(store, shapes, Catalog.from_folder(project.queries), args.include_imports, args.engine)
     if args.format == "json":
         out = render_json(report)
@@ -195,16 +195,22 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if config.store is not None:
         return _serve_remote(config, front)
     if build_mod.is_stale(project.root, project.build_dir, project.extra_data):
+        from .project import build_isolated
+
         if progress:
             progress("build/ is missing or older than the sources: building")
-        project.build(progress)
+        # In a child: the build writes build/store (RocksDB), which the master must never open itself.
+        run_isolated(build_isolated, str(project.root), str(project.build_dir),
+                     tuple(str(d) for d in project.extra_data), progress is None)
     built = build_mod.read_manifest(project.build_dir)
     digest = built["digest"][:10]
+    fresh = False  # a --location store made now from build/: the manifest's counts are its counts
     if location is not None:
         if not location.exists() or not any(location.iterdir()):
             if progress:
                 progress(f"creating the persistent store in {location} from {nquads}")
             run_isolated(create_store, str(location), str(nquads))
+            fresh = True
         elif progress:
             progress(f"serving the existing store in {location} as it is (it is not reloaded from build/)")
         digest = "store"
@@ -217,8 +223,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         except RkgError as e:
             raise SetupError(f"the query processes' network cannot be closed here ({e}); "
                              "pass --insecure-network to serve without that protection") from None
-    # The build recorded the count; an on-disk store is counted in a child (the master must not open RocksDB).
-    count = run_isolated(count_triples, StoreSpec("readonly", str(location))) if location else built["triples"]
+    # The build recorded the count; an existing on-disk store is counted once here, in a child (the master
+    # must not open RocksDB); the service then counts it once more, off the request path.
+    count = (run_isolated(count_triples, StoreSpec("readonly", str(location))) if location and not fresh
+             else built["triples"])
     base = f"http://{front.host}:{front.port}"
     print(f"rkg {__version__}: serving {count} triples (graph version {config.version})", flush=True)
     print(f"SPARQL endpoint: {base}/sparql" + ("  (updates enabled)" if config.writable else "  (read-only)"), flush=True)
@@ -406,7 +414,7 @@ def parser() -> argparse.ArgumentParser:
     v.add_argument("--include-imports", action="store_true", help="validate the imported vocabularies too (imported graphs that hold neither a rkg:Programme nor entities of one: ESCO, RNCP records…; left out by default and named in the report); imported référentiels are always validated")
     v.add_argument("--engine", choices=ENGINES, default=None,
                    help="SHACL engine: pyshacl (the reference; the default for the référentiels) or turbo (the pyshacl-turbo "
-                        "package: pySHACL's API on a Rust engine, same findings, many times faster; the default with --include-imports)")
+                        "package: pySHACL's API on a Rust engine, same findings, faster; by default pyshacl validates the référentiels and turbo the imported vocabularies of --include-imports)")
     v.add_argument("--store", metavar="URL", help="validate the graphs of a remote SPARQL engine (its query endpoint) instead of the local build")
     v.set_defaults(func=cmd_validate)
 

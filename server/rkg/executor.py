@@ -468,6 +468,43 @@ class Sandbox:
         self.conn.close()
 
 
+class OneShot:
+    """Where the service's own jobs run (StatsJob, ValidationJob): each in a process of its own, started for
+    it and ended after it, under the limit the caller gives (never the clients' time limit). Stopping one
+    never kills a process that answers clients, and none stays running between jobs."""
+
+    def __init__(self, spec: StoreSpec, start_timeout: float = 600.0) -> None:
+        self.spec, self.start_timeout = spec, start_timeout
+        self._running: set[Sandbox] = set()
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def run(self, job: object, timeout: float, wait: float | None = None, request_id: str = "-") -> Outcome:
+        if self._closed:
+            raise Busy("the service is shutting down; retry later")
+        try:
+            sandbox = Sandbox(self.spec, self.start_timeout)
+        except RuntimeError as e:
+            return Outcome(Kind.FAILED, message=str(e))
+        with self._lock:
+            self._running.add(sandbox)
+        try:
+            return sandbox.run(job, timeout)
+        except (EOFError, OSError) as e:
+            return Outcome(Kind.FAILED, message=f"the internal process ended ({sandbox.ended()}; {type(e).__name__})")
+        finally:
+            with self._lock:
+                self._running.discard(sandbox)
+            sandbox.kill()
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            running = list(self._running)
+        for s in running:
+            s.kill()
+
+
 class Pool:
     """``size`` sandboxes; ``run`` borrows one, gives it back, or replaces it after a timeout or a crash.
 

@@ -26,6 +26,10 @@ from .headers import SecurityHeaders
 from .protocol import SD_FORMATS, SparqlProtocol, base_url
 from .state import EndpointState
 
+HEALTH_WAIT = 0.03
+"""Seconds /health waits for the counts of a store being counted (a --location store just opened, or after a
+write); past that it answers at once with the last known counts (null before the first)."""
+
 
 def create_app(config: Config | None = None) -> Flask:
     """The app for ``config``; without one, the settings come from the ``RKG_*`` environment variables
@@ -68,7 +72,7 @@ def create_app(config: Config | None = None) -> Flask:
 
     @app.get("/health")
     def health() -> Response:
-        stats = state.stats()
+        stats = state.stats(wait=HEALTH_WAIT)  # the manifest's, or counted once per version: never a scan here
         body = {"status": "ok", "endpoint": base_url(request.environ) + "/sparql", "version": state.version,
                 "triples": stats["triples"], "quads": stats["quads"],
                 "graphs": len(stats["graphs"]), "writable": config.writable}

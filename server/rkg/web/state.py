@@ -15,10 +15,17 @@ from dataclasses import dataclass
 
 from .. import guard
 from ..errors import NotFound, Refused
-from ..executor import Pool
+from ..executor import OneShot, Pool
 from ..jobs import Executor, GraphStoreJob, GuardJob, Kind, Outcome, StatsJob, StoreSpec, UpdateJob, ValidationJob
 from .config import Config
 from .errors import TooManyRequests, from_outcome
+
+SHARED_STORE_MIN_QUADS = 0
+"""From this many quads (the build's manifest says), the read pool opens the build's on-disk store
+(``build/store``) read-only in every query process instead of loading ``rkg.nq`` into each one's memory
+(README, "Serving memory": measured, read-only RocksDB is as fast at the bundled size, so always)."""
+INTERNAL_TIME_LIMIT = 3600.0
+"""Seconds a StatsJob may take in the internal process (never the clients' time limit)."""
 
 
 @dataclass(frozen=True)
@@ -163,8 +170,13 @@ class EndpointState:
         self._lock = threading.Lock()
         self._writes = 0
         self._stats: tuple[str, dict] | None = None
+        self._counted_writes = -1
+        """The write count of the version ``_stats`` counts (a late count of an older version is dropped)."""
         self._validation: tuple[str, dict] | None = None
         self._validating = threading.Lock()
+        self._internal: Executor | None = None
+        self._counting: dict[str, threading.Event] = {}
+        self._built = self._read_built()
 
     def _spec(self, mode: str, path: str, network: bool = False) -> StoreSpec:
         c = self.config
@@ -177,7 +189,33 @@ class EndpointState:
         c = self.config
         if c.location is not None:
             return self._spec("snapshot" if c.writable else "readonly", str(c.location))
+        built = self._built
+        if built is not None and built.get("store") and built["quads"] >= SHARED_STORE_MIN_QUADS:
+            from pathlib import Path
+
+            shared = Path(c.nquads).parent / built["store"]
+            if (shared / "CURRENT").is_file():  # one store, shared: no copy per process, nothing reloaded
+                return self._spec("readonly", str(shared))
         return self._spec("memory", str(c.nquads))
+
+    def _read_built(self) -> dict | None:
+        """The build's manifest beside the served ``rkg.nq`` when it describes that file (written after it,
+        with the counts): what /health, the home page and VoID show, read once."""
+        from pathlib import Path
+
+        c = self.config
+        if c.nquads is None or c.location is not None or getattr(c, "store", None) is not None:
+            return None
+        from ..build import MANIFEST_NAME
+
+        nquads, manifest = Path(c.nquads), Path(c.nquads).parent / MANIFEST_NAME
+        try:
+            if manifest.stat().st_mtime < nquads.stat().st_mtime:
+                return None
+            built = json.loads(manifest.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        return built if isinstance(built, dict) and {"graphs", "quads", "triples"} <= built.keys() else None
 
     @property
     def pool(self) -> Executor:
@@ -192,7 +230,11 @@ class EndpointState:
                 if self._pool is None:
                     if self.config.writable:
                         self._writer_pool()  # it makes the first snapshot the readers open
+                    if self._built is None:  # no manifest for this store: counted once now, before the readers start
+                        self._count_now(self.version)
                     self._pool = Pool(self.spec, max(1, self.config.sandboxes), spare=True)
+            if self._built is None and self._stats is None:  # a remote engine: counted off the request path
+                self._count(self.version)
         return self._pool
 
     @property
@@ -251,11 +293,12 @@ class EndpointState:
         return version
 
     def written(self) -> None:
-        """A write changed the store: new version, cached answers dropped."""
+        """A write changed the store: new version, cached answers dropped; the counts are made again in the
+        background (once, by the internal process)."""
         with self._lock:
             self._writes += 1
-            self._stats = None
         self.cache.clear()
+        self._count(self.version)
 
     # ------------------------------------------------------------ running jobs
 
@@ -304,29 +347,96 @@ class EndpointState:
             raise from_outcome(out, (environ or {}).get("rkg.request_id", "-"))
         return bool(out.extra.get("network"))
 
-    def stats(self) -> dict:
-        """Triples per named graph and in total (asked of a sandbox once per version)."""
+    @property
+    def internal(self) -> Executor:
+        """Where the service's own jobs run (counts, validation): each in a process of its own under its own
+        generous limit (``executor.OneShot``), so that stopping one never kills a process that answers clients."""
+        if getattr(self.config, "store", None) is not None:
+            return self.pool  # a remote engine: nothing of ours to kill
+        if self._internal is None:
+            self._internal = OneShot(self.spec)
+        return self._internal
+
+    def _count_now(self, version: str) -> None:
+        """Count the store for ``version`` here and now in an internal process (at start, before the readers)."""
+        try:
+            out = self.internal.run(StatsJob(), INTERNAL_TIME_LIMIT, INTERNAL_TIME_LIMIT)
+        except Exception as e:  # noqa: BLE001 - counted again on first need
+            out = Outcome(Kind.FAILED, message=f"{type(e).__name__}: {e}")
+        if out.done:
+            self._stats, self._counted_writes = (version, out.extra), self._writes
+        else:
+            import logging
+
+            logging.getLogger("rkg.web").error("counting the store failed (tried again on first need): %s", out.message)
+
+    def _count(self, version: str) -> threading.Event:
+        """Start counting the store for ``version`` in the background (once per version). Counts of an older
+        version that finish late never replace those of a newer one."""
+        writes = self._writes
+        with self._lock:
+            done = self._counting.get(version)
+            if done is not None:
+                return done
+            done = self._counting[version] = threading.Event()
+
+        def work() -> None:
+            try:
+                out = self.internal.run(StatsJob(), INTERNAL_TIME_LIMIT, INTERNAL_TIME_LIMIT)
+                if not out.done:
+                    raise RuntimeError(out.message)
+                current = self.version
+                with self._lock:
+                    if writes >= self._counted_writes:
+                        self._stats, self._counted_writes = (version, out.extra), writes
+                    for old in [v for v, e in self._counting.items() if v not in (current, version) and e.is_set()]:
+                        del self._counting[old]  # one entry per write otherwise
+            except Exception:  # noqa: BLE001 - reported by stats() as unknown counts; tried again on need
+                import logging
+
+                logging.getLogger("rkg.web").exception("counting the store failed")
+                with self._lock:
+                    self._counting.pop(version, None)
+            finally:
+                done.set()
+
+        threading.Thread(target=work, daemon=True, name="rkg-stats").start()
+        return done
+
+    def stats(self, wait: float | None = INTERNAL_TIME_LIMIT) -> dict:
+        """Triples per named graph and in total. Never a scan per request: the build's manifest (read once),
+        or, for an on-disk store given with --location (or after a write), a count made once per version by
+        the internal process. ``wait``: seconds to wait for that count; past it (/health waits little), the
+        last known counts, or None values."""
         version = self.version
+        if self._built is not None and not self._writes:
+            return self._built
         cached = self._stats
         if cached and cached[0] == version:
             return cached[1]
-        out: Outcome = self.run(StatsJob())
-        if not out.done:
-            raise from_outcome(out)
-        self._stats = (version, out.extra)
-        return out.extra
+        done = self._count(version)
+        if wait:
+            done.wait(wait)
+        cached = self._stats
+        if cached and cached[0] == version:
+            return cached[1]
+        if wait is None or wait < INTERNAL_TIME_LIMIT:  # /health: answer now, with what is known
+            return cached[1] if cached else {"graphs": {}, "default": None, "quads": None, "triples": None}
+        raise from_outcome(Outcome(Kind.FAILED, message="the store could not be counted"))
 
     def validation(self) -> dict:
         """The validation report of the served graph (``rkg validate --format json``), made in a read
         sandbox once per version (never in front of writes); concurrent requests wait for the one run."""
         if self.config.shapes is None:
             raise NotFound("this service was started without a shapes folder: no validation report")
+        self.pool  # noqa: B018 - with writes, the writer's first snapshot must exist first
         with self._validating:
             version = self.version
             if self._validation and self._validation[0] == version:
                 return self._validation[1]
             job = ValidationJob(str(self.config.shapes), str(self.config.queries) if self.config.queries else None)
-            out = self.run(job, time_limit=self.config.validation_time_limit)
+            limit = self.config.validation_time_limit
+            out = self.internal.run(job, limit, limit)
             if not out.done:
                 raise from_outcome(out)
             report = json.loads(out.body)
@@ -334,6 +444,6 @@ class EndpointState:
             return report
 
     def close(self) -> None:
-        for pool in (self._federation, self._pool, self._writer, self._guard):
+        for pool in (self._federation, self._internal, self._pool, self._writer, self._guard):
             if pool is not None:
                 pool.close()
