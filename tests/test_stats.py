@@ -56,7 +56,19 @@ def test_health_answers_from_the_manifest_without_any_job(built_dir: Path, jobs:
         app.extensions["rkg"].close()
 
 
-def test_shared_store_opened_read_only_by_every_sandbox(built_dir: Path) -> None:
+def test_small_graph_in_memory_large_graph_shared(built_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import rkg.web.state as state_mod
+
+    assert read_manifest(built_dir)["quads"] < state_mod.SHARED_STORE_MIN_QUADS
+    assert EndpointState(Config(nquads=built_dir / NQUADS_NAME, version="test")).spec.mode == "memory"
+    monkeypatch.setattr(state_mod, "SHARED_STORE_MIN_QUADS", read_manifest(built_dir)["quads"])
+    assert EndpointState(Config(nquads=built_dir / NQUADS_NAME, version="test")).spec.mode == "readonly"
+
+
+def test_shared_store_opened_read_only_by_every_sandbox(built_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import rkg.web.state as state_mod
+
+    monkeypatch.setattr(state_mod, "SHARED_STORE_MIN_QUADS", 0)  # as for a graph above the threshold
     state = EndpointState(Config(nquads=built_dir / NQUADS_NAME, version="test", sandboxes=2))
     try:
         spec = state.spec
