@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rkg.guard import Forbidden, TooDeep, Unreadable, check, check_depth, depth, mentions
-from rkg.guard import QueryFacts, query_facts
+from rkg.guard import QueryFacts, QueryShape, Unreadable, query_facts, query_shape
 from support.hostile import HOSTILE_QUERIES, HOSTILE_UPDATES
 
 Refused = (Forbidden, Unreadable)
@@ -121,3 +121,25 @@ def test_too_deep_is_refused_with_its_depth() -> None:
     with pytest.raises(TooDeep, match="5000 levels deep, more than the limit of 128"):
         check_depth(text, 128)
     check_depth("SELECT * WHERE " + "{" * 128 + "}" * 128, 128)
+
+
+@pytest.mark.parametrize("text, form, relative", [
+    ("SELECT * { <http://a> ?p ?o }", "SELECT", False),
+    ("SELECT * { <a> ?p ?o }", "SELECT", True),
+    ("BASE <http://b/> SELECT * { <a> ?p ?o }", "SELECT", False),
+    ("# CONSTRUCT in a comment\nASK {}", "ASK", False),
+    ("PREFIX select: <http://x/> DESCRIBE select:a", "DESCRIBE", False),
+    ("CONSTRUCT WHERE { ?s ?p ?o }", "CONSTRUCT", False),
+    ("SELECT * { ?s ?p '<a> FROM RAND()' }", "SELECT", False),
+])
+def test_query_shape_comes_from_the_parses(text: str, form: str, relative: bool) -> None:
+    assert query_shape(text) == QueryShape(form, relative)
+
+
+@pytest.mark.parametrize("text", ["SELEKT * {}", "SELECT * { ?s ?p }", "INSERT DATA { <http://a> <http://b> 1 }", "",
+                                  # rdflib decodes \\u escapes before parsing, as SPARQL 1.1 says; Oxigraph (the
+                                  # embedded engine) does not: refused, as the embedded store refuses it
+                                  "\\u0053ELECT * { ?s ?p ?o }"])
+def test_query_shape_refuses_what_does_not_parse(text: str) -> None:
+    with pytest.raises(Unreadable, match="syntax error"):
+        query_shape(text)

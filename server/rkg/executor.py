@@ -35,7 +35,7 @@ import pyoxigraph as ox
 from . import formats, results
 from .guard import QueryFacts, query_facts
 from .errors import RkgError, SetupError
-from .jobs import (Busy, GraphStoreJob, GuardJob, Kind, Outcome, QueryJob, StatsJob, StoreSpec,  # noqa: F401
+from .jobs import (Busy, GraphStoreJob, GuardJob, Kind, Outcome, QueryJob, ShapeJob, StatsJob, StoreSpec,  # noqa: F401
                    Timeout, UpdateJob, ValidationJob, engine_error)
 
 STACK_BYTES = 64 * 1024 * 1024
@@ -322,6 +322,8 @@ def _loop(conn: Connection, spec: StoreSpec, store: ox.Store) -> None:
                     snapshot = latest
             if isinstance(job, QueryJob):
                 out = run_query(store, job)
+            elif isinstance(job, ShapeJob):
+                out = run_shape(job)
             elif isinstance(job, GuardJob):
                 out = run_guard(job)
             elif isinstance(job, UpdateJob):
@@ -357,6 +359,18 @@ def _loop(conn: Connection, spec: StoreSpec, store: ox.Store) -> None:
             except Exception as e:
                 log.error("could not make a read snapshot after a write: %s: %s", type(e).__name__, e)
         conn.send(out)
+
+
+def run_shape(job: ShapeJob) -> Outcome:
+    from . import guard
+
+    facts = facts_of(job.text)
+    try:
+        shape = guard.query_shape(job.text)
+    except guard.Unreadable as e:
+        return Outcome(Kind.BAD_INPUT, message=str(e))
+    return Outcome(Kind.ANSWER, extra={"dataset": facts.dataset, "deterministic": facts.deterministic,
+                                       "form": shape.form, "relative": shape.relative})
 
 
 def run_guard(job: GuardJob) -> Outcome:
@@ -595,7 +609,7 @@ class Pool:
                 # stopped from outside (the server shutting down, an operator): not the operation's fault
                 raise Busy("the query process was stopped from outside (the service may be shutting down); "
                            "retry later") from None
-            if isinstance(job, (QueryJob, UpdateJob, GraphStoreJob, GuardJob)):
+            if isinstance(job, (QueryJob, UpdateJob, GraphStoreJob, GuardJob, ShapeJob)):
                 # The engine died on the client's operation (Oxigraph 0.5 aborts on some ORDER BY sorts): the
                 # same request would kill the next process too, so it is answered as unprocessable.
                 why = (" — the engine failed, or the operation needed more memory than a query process may use"

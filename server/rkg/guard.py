@@ -224,3 +224,50 @@ def query_facts(text: str) -> QueryFacts:
     dataset = isinstance(query, dict) and "datasetClause" in query
     deterministic = not any(getattr(n, "name", None) in NONDETERMINISTIC for n in _walk(query) if isinstance(n, dict))
     return QueryFacts(dataset=dataset, deterministic=deterministic)
+
+
+FORMS = {"SelectQuery": "SELECT", "AskQuery": "ASK", "ConstructQuery": "CONSTRUCT", "DescribeQuery": "DESCRIBE"}
+"""rdflib's parse-tree names of the four query forms."""
+PROBE_BASE = "http://relative.invalid/"
+"""A base IRI that only tells whether a query needs one (the ``.invalid`` name is never resolved)."""
+
+
+@dataclass(frozen=True)
+class QueryShape:
+    """What a caller that hands a query to another engine must know of it, read from parses."""
+
+    form: str
+    """SELECT, ASK, CONSTRUCT or DESCRIBE (rdflib's parse tree)."""
+    relative: bool
+    """The query has a relative IRI, so it needs a base IRI (Oxigraph refuses to parse it without one)."""
+
+
+def query_shape(text: str) -> QueryShape:
+    """The form of a query (rdflib's parse) and whether it needs a base IRI (Oxigraph's parse, which refuses
+    a relative IRI without one). Raises Unreadable when either parser refuses the text. Run it where it can
+    be stopped: both parses take time on a hostile text, and an ASK is evaluated by Oxigraph on an empty
+    store (no data, no network: at most the time limit)."""
+    import pyoxigraph as ox
+
+    try:
+        tree = parse(text, update=False)
+    except Unreadable as e:
+        raise Unreadable(f"SPARQL syntax error: {e}") from None
+    form = FORMS.get(getattr(tree[1], "name", ""), "")
+    if not form:
+        raise Unreadable("not a SPARQL query (SELECT, ASK, CONSTRUCT or DESCRIBE)")
+    store = ox.Store()
+    try:
+        store.query(text)
+        return QueryShape(form, relative=False)
+    except SyntaxError:
+        pass
+    except Exception:  # parsed; evaluating it on the empty store failed (SERVICE without network…): no base needed
+        return QueryShape(form, relative=False)
+    try:
+        store.query(text, base_iri=PROBE_BASE)
+    except SyntaxError as e:
+        raise Unreadable(f"SPARQL syntax error: {e}") from None
+    except Exception:
+        pass
+    return QueryShape(form, relative=True)

@@ -57,6 +57,14 @@ class GuardJob:
 
 
 @dataclass(frozen=True)
+class ShapeJob:
+    """Read a query the way a remote engine's caller needs it (``guard.query_facts`` and
+    ``guard.query_shape``: dataset, determinism, form, relative IRIs), from parses run in a sandbox."""
+
+    text: str
+
+
+@dataclass(frozen=True)
 class UpdateJob:
     text: str
     using_graphs: tuple[str, ...] | None = None

@@ -8,7 +8,10 @@ Only the web process connects, only to the configured URL (``--store``), with th
   query gets the named graphs rkg built (IRIs under ``https://w3id.org/rkg/graph/``) both as its default
   graph (their union, as in the embedded store) and as its named graphs: the engine's own graphs
   (Virtuoso's ``virtrdf#``…) stay out, whatever its default-graph setting. The base IRI is given as a
-  ``BASE`` declaration in front of the text (the protocol has no parameter for it). The time limit goes
+  ``BASE`` declaration in front of the text (the protocol has no parameter for it), only when the text
+  has a relative IRI. The query's form, its own dataset, whether it may be cached and whether it has
+  relative IRIs are read from parses (rdflib's and Oxigraph's) in a local sandbox (``jobs.ShapeJob``),
+  once per text; a text they refuse is answered 400 without reaching the engine. The time limit goes
   to the engine (``timeout`` in ms, Virtuoso's parameter; Oxigraph server has only its start-up
   ``--timeout-s``) and bounds the whole exchange here (``jobs.Timeout``). The engine answers SPARQL JSON
   results or N-Triples, read up to ``RAW_FACTOR`` × the answer byte cap, parsed by pyoxigraph and
@@ -23,7 +26,6 @@ Only the web process connects, only to the configured URL (``--store``), with th
 
 from __future__ import annotations
 
-import functools
 import http.client
 import io
 import json
@@ -32,17 +34,16 @@ import re
 import socket
 import threading
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
 from urllib.parse import urlencode, urlsplit
 
 import pyoxigraph as ox
 
-from . import formats, lexer, results
+from . import formats, results
 from .errors import InputError
 from .executor import MIN_ROW_BYTES, _capped, _fit, _native, _term_bytes
-from .guard import unescape
-from .jobs import Busy, GraphStoreJob, Kind, Outcome, QueryJob, StatsJob, Timeout, UpdateJob, ValidationJob
+from .jobs import (Busy, GraphStoreJob, Kind, Outcome, QueryJob, ShapeJob, StatsJob, Timeout, UpdateJob,
+                   ValidationJob)
 from .namespaces import GRAPH
 
 RKG_GRAPHS = str(GRAPH)
@@ -183,41 +184,9 @@ class Http:
 # ---------------------------------------------------------------- reading queries
 
 
-@dataclass(frozen=True)
-class TextFacts:
-    """What the remote executor reads from a query's tokens (one lexer pass, remembered per text). None of
-    it is a security decision (the guard's parse makes those): only which graphs and formats to ask for."""
-
-    form: str
-    """SELECT, ASK, CONSTRUCT or DESCRIBE: the first of them among the words ("" if none)."""
-    dataset: bool
-    """The query has a FROM clause (in a SPARQL query the word occurs nowhere else): the engine is given
-    no dataset then. Only which graphs it reads depends on it, all of which are readable anyway."""
-    deterministic: bool
-    """None of RAND, NOW, UUID, STRUUID, BNODE among the words: the answer may be cached."""
-    relative: bool
-    """An IRI of the text is relative: the endpoint's URL is then given as BASE (Virtuoso takes some
-    milliseconds more over any query with a BASE declaration, so it is not given otherwise)."""
-
-
-_ABSOLUTE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
-_FORMS = ("SELECT", "ASK", "CONSTRUCT", "DESCRIBE")
-_RANDOM = frozenset({"RAND", "NOW", "UUID", "STRUUID", "BNODE"})
-
-
-@functools.lru_cache(maxsize=512)
-def text_facts(text: str) -> TextFacts:
-    form, dataset, deterministic, relative = "", False, True, False
-    for kind, token, _ in lexer.tokens(unescape(text)):
-        if kind == "iri":
-            relative = relative or not _ABSOLUTE.match(token[1:-1])
-        elif kind == "name" and ":" not in token:
-            word = token.upper()
-            if not form and word in _FORMS:
-                form = word
-            dataset = dataset or word == "FROM"
-            deterministic = deterministic and word not in _RANDOM
-    return TextFacts(form, dataset, deterministic, relative)
+Shape = Callable[[str, float], Outcome]
+"""Reads a query text within a time limit (``EndpointState.shape``: a ``ShapeJob`` in a local sandbox):
+an ANSWER whose ``extra`` has ``dataset``, ``deterministic``, ``form`` and ``relative``, or BAD_INPUT."""
 
 
 def _message(status: int, body: bytes) -> str:
@@ -233,12 +202,14 @@ class RemoteExecutor:
     """``jobs.Executor`` on a SPARQL 1.1 engine at ``url`` (its query endpoint). At most ``size`` requests
     of this process run on the engine at once; a job waits at most ``wait`` for one of them (Busy)."""
 
-    def __init__(self, url: str, size: int = 2, memory: int = 0) -> None:
+    def __init__(self, url: str, size: int = 2, memory: int = 0, shape: Shape | None = None) -> None:
         self.url = check_url(url)
         self.http = Http(url, max(size, 1) * 2)
         self._slots = threading.BoundedSemaphore(max(size, 1))
         self._graphs: tuple[float, tuple[str, ...], dict[str, int]] | None = None
         self._graphs_lock = threading.Lock()
+        self.shape = shape or _local_shape
+        """Where query texts are read (from parses): which form, dataset, determinism, relative IRIs."""
         self.memory = memory
         """RLIMIT_DATA of the local sandbox that validates the fetched graphs (0: none)."""
 
@@ -296,22 +267,25 @@ class RemoteExecutor:
             return Outcome(Kind.FAILED, message=f"no SPARQL endpoint at the configured URL (HTTP 404): {message}")
         return Outcome(Kind.TOO_COSTLY, message=f"the SPARQL engine failed on this operation (HTTP {status}): {message}")
 
-    def dataset(self, job: QueryJob, deadline: float) -> list[tuple[str, str]]:
+    def dataset(self, job: QueryJob, own: bool, deadline: float) -> list[tuple[str, str]]:
         if job.default_graphs is not None or job.named_graphs is not None:
             return ([("default-graph-uri", g) for g in job.default_graphs or ()]
                     + [("named-graph-uri", g) for g in job.named_graphs or ()])
-        if text_facts(job.text).dataset:
+        if own:  # FROM / FROM NAMED: the query's own dataset
             return []
         graphs = self.graphs(deadline)
         return [("default-graph-uri", g) for g in graphs] + [("named-graph-uri", g) for g in graphs]
 
     def query(self, job: QueryJob, deadline: float, timeout: float) -> Outcome:
-        facts = text_facts(job.text)
-        form, text = facts.form, job.text
-        if job.base_iri and all(c not in job.base_iri for c in '<>"{}|^`\\ ') and facts.relative:
+        read = self.shape(job.text, max(0.1, deadline - ENGINE_GRACE - time.monotonic()))
+        if not read.done:
+            return read
+        facts = read.extra
+        form, text = facts["form"], job.text
+        if job.base_iri and all(c not in job.base_iri for c in '<>"{}|^`\\ ') and facts["relative"]:
             text = f"BASE <{job.base_iri}> {text}"  # on the first line: the engine's line numbers stay right
         graph = form in ("CONSTRUCT", "DESCRIBE")
-        params = [("query", text), *self.dataset(job, deadline)]
+        params = [("query", text), *self.dataset(job, facts["dataset"], deadline)]
         limit = RAW_FACTOR * job.max_bytes
         status, head, body, cut = self._post(params, GRAPH_ACCEPT if graph else RESULTS_ACCEPT, deadline, limit,
                                              timeout)
@@ -320,8 +294,11 @@ class RemoteExecutor:
         media = head.get("content-type", "").split(";")[0].strip().lower()
         try:
             if graph or media in ("application/n-triples", "text/plain", "text/turtle"):
-                return self._graph(job, body, media, cut)
-            return self._results(job, form, body, cut)
+                out = self._graph(job, body, media, cut)
+            else:
+                out = self._results(job, form, body, cut)
+            out.extra["deterministic"] = facts["deterministic"]
+            return out
         except SyntaxError as e:
             tail = body[-400:].lower()
             if b"cancelled" in tail or b"timeout" in tail or b"timed out" in tail:
@@ -345,7 +322,7 @@ class RemoteExecutor:
             native = formats.BY_MEDIA[job.results_media].results
             out = _native(answer, native, min(MIN_ROW_BYTES[job.results_media] * job.max_rows, job.max_bytes))
             if out is not None:
-                return Outcome(Kind.ANSWER, job.results_media, out, -1, extra={"deterministic": text_facts(job.text).deterministic})
+                return Outcome(Kind.ANSWER, job.results_media, out, -1)
         # Too large to be sure it is under the caps, or cut while reading: the rows, capped, written again.
         variables, rows_iter = _rows(body, cut)
         rows, why = _capped(rows_iter, job.max_rows, job.max_bytes, lambda row: sum(map(_term_bytes, row)) + 4)
@@ -353,8 +330,7 @@ class RemoteExecutor:
             why = f"results cut at {job.max_bytes} bytes"
         writer = results.SELECT_WRITERS[job.results_media]
         out, rows, why = _fit(rows, lambda r: writer(variables, r), job.max_bytes, why)
-        return Outcome(Kind.ANSWER, job.results_media, out, len(rows), bool(why), why,
-                       extra={"deterministic": text_facts(job.text).deterministic})
+        return Outcome(Kind.ANSWER, job.results_media, out, len(rows), bool(why), why)
 
     def _graph(self, job: QueryJob, body: bytes, media: str, cut: bool) -> Outcome:
         if job.graph_media is None:
@@ -365,8 +341,7 @@ class RemoteExecutor:
         if cut and not why:
             why = f"results cut at {job.max_bytes} bytes"
         out, triples, why = _fit(triples, lambda t: results.graph(t, job.graph_media), job.max_bytes, why)
-        return Outcome(Kind.ANSWER, job.graph_media, out, len(triples), bool(why), why,
-                       extra={"deterministic": text_facts(job.text).deterministic})
+        return Outcome(Kind.ANSWER, job.graph_media, out, len(triples), bool(why), why)
 
     def read_graph(self, job: GraphStoreJob, deadline: float, timeout: float) -> Outcome:
         media = job.media or formats.TURTLE
@@ -623,3 +598,11 @@ def _load_virtuoso(nquads: str, old: tuple[str, ...], isql: str, user: str, pass
     if done.returncode != 0 or "*** Error" in out or "LOAD-ERROR" in out:
         lines = [line for line in out.splitlines() if "Error" in line or "LOAD-ERROR" in line]
         raise InputError("Virtuoso's loader failed: " + (" ".join(lines)[:500] or f"isql exit {done.returncode}"))
+
+
+def _local_shape(text: str, timeout: float) -> Outcome:
+    """Read ``text`` in this process (``rkg validate --store`` and other one-shot callers, whose texts are
+    the project's own questions); the server passes ``EndpointState.shape``, which reads in a sandbox."""
+    from .executor import run_shape
+
+    return run_shape(ShapeJob(text))

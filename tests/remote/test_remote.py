@@ -114,9 +114,41 @@ def test_row_cap(engine_url: str) -> None:
         server.close()
 
 
-def test_engine_errors_are_the_client_s(app: AppServer) -> None:
+def test_syntax_errors_stop_before_the_engine(app: AppServer) -> None:
+    """The text is read from parses in a local sandbox (form, dataset, relative IRIs): one they refuse is
+    answered 400 there, without a request to the engine."""
     r = app.request("POST", app.sparql, data={"query": "SELECT WHERE {"})
-    assert r.status_code == 400 and "the SPARQL engine refused the query" in r.text, r.text
+    assert r.status_code == 400 and "syntax error" in r.text.lower(), r.text
+
+
+def test_engine_errors_are_the_client_s(app: AppServer) -> None:
+    """Valid SPARQL the engine cannot evaluate (an unknown function) is answered in the engine's words: 400
+    when the engine says the query is wrong, 422 when it fails on it (Oxigraph server answers 500), never 500."""
+    r = app.request("POST", app.sparql, data={"query": "SELECT (<http://example.org/no-such-function>(1) AS ?x) {}"})
+    assert r.status_code in (400, 422) and "the SPARQL engine" in r.text and "no-such-function" in r.text, r.text
+
+
+@pytest.mark.parametrize("text, form", [
+    ("SELECT * { ?s ?p ?o } LIMIT 1", "SELECT"),
+    ("# a comment naming CONSTRUCT\nASK { ?s ?p ?o }", "ASK"),
+    ("PREFIX construct: <http://example.org/> SELECT * { ?s construct:p ?o } LIMIT 1", "SELECT"),
+    ("CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o } LIMIT 1", "CONSTRUCT"),
+    ("DESCRIBE <https://w3id.org/rkg/id/rncp31854-pif>", "DESCRIBE"),
+    ("SELECT * { ?s ?p \"FROM RAND() NOW()\" }", "SELECT"),
+])
+def test_the_form_comes_from_the_parse(app: AppServer, text: str, form: str) -> None:
+    """Words in comments, strings and prefixes do not change how the answer is read: ASK answers a
+    boolean, SELECT rows, CONSTRUCT and DESCRIBE a graph; a string holding FROM / RAND() still gets rkg's
+    graphs as its dataset and is cached."""
+    accept = "text/turtle" if form in ("CONSTRUCT", "DESCRIBE") else "application/sparql-results+json"
+    r = app.request("POST", app.sparql, data={"query": text}, headers={"Accept": accept})
+    assert r.status_code == 200, r.text
+    if form == "ASK":
+        assert r.json()["boolean"] is True
+    elif form == "SELECT":
+        assert "results" in r.json()
+    else:
+        assert r.headers["Content-Type"].startswith("text/turtle")
 
 
 def test_service_is_refused_before_the_engine(app: AppServer) -> None:

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from .. import guard
 from ..errors import NotFound, Refused
 from ..executor import OneShot, Pool
-from ..jobs import Executor, GraphStoreJob, GuardJob, Kind, Outcome, StatsJob, StoreSpec, UpdateJob, ValidationJob
+from ..jobs import (Executor, GraphStoreJob, GuardJob, Kind, Outcome, ShapeJob, StatsJob, StoreSpec, UpdateJob,
+                   ValidationJob)
 from .config import Config
 from .errors import TooManyRequests, from_outcome
 
@@ -170,6 +171,8 @@ class EndpointState:
         self._writer: Executor | None = None
         self._federation: Executor | None = None
         self._guard: Executor | None = None
+        self._shapes: dict[bytes, Outcome] = {}
+        """Shapes of the query texts sent to a remote store (``shape``), by a hash of the text."""
         self._lock = threading.Lock()
         self._writes = 0
         self._stats: tuple[str, dict] | None = None
@@ -229,7 +232,7 @@ class EndpointState:
                     from ..remote import RemoteExecutor
 
                     self._pool = RemoteExecutor(self.config.store, max(1, self.config.sandboxes),
-                                                self.config.memory_limit)
+                                                self.config.memory_limit, self.shape)
                 if self._pool is None:
                     if self.config.writable:
                         self._writer_pool()  # it makes the first snapshot the readers open
@@ -239,6 +242,20 @@ class EndpointState:
             if self._built is None and self._stats is None:  # a remote engine: counted off the request path
                 self._count(self.version)
         return self._pool
+
+    def shape(self, text: str, timeout: float) -> Outcome:
+        """``ShapeJob`` of ``text`` on the guard pool (the parses run where they can be stopped), remembered
+        per text in this process: a remote store's named questions are parsed once."""
+        key = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+        hit = self._shapes.get(key)
+        if hit is None:
+            hit = self.guard_pool.run(ShapeJob(text), timeout, self.config.queue_wait)
+            if hit.kind in (Kind.ANSWER, Kind.BAD_INPUT):  # what the text is, not what happened to the process
+                with self._lock:
+                    self._shapes[key] = hit
+                    while len(self._shapes) > 1024:
+                        self._shapes.pop(next(iter(self._shapes)))
+        return hit
 
     @property
     def guard_pool(self) -> Executor:
@@ -315,7 +332,7 @@ class EndpointState:
         limit = config.time_limit if time_limit is None else time_limit
         if isinstance(job, UpdateJob) or (isinstance(job, GraphStoreJob) and job.method not in ("GET", "HEAD")):
             pool = self.writer
-        elif isinstance(job, GuardJob):
+        elif isinstance(job, (GuardJob, ShapeJob)):
             pool = self.guard_pool
         elif self.config.store is not None:
             pool = self.pool  # the engine itself runs the SERVICE clauses the guard allowed
