@@ -137,3 +137,32 @@ def test_manifest_records_what_serve_reports(built_dir: Path) -> None:
     assert len(store) == m["quads"]
     assert m["digest"] == hashlib.sha256((built_dir / NQUADS_NAME).read_bytes()).hexdigest()
     assert set(m["sources"]) >= {"ontology/rkg.ttl", "data/rncp31854-pif/2024-2028/referentiel.ttl"}
+
+
+IMPORT_LINES = {
+    # name: N-Triples text of an import (no blank node: the build's fast path); every label must get its key
+    "canonical": '<http://example.org/a> <http://www.w3.org/2004/02/skos/core#prefLabel> "Réseaux"@fr .\n',
+    "tabs": '<http://example.org/a>\t<http://www.w3.org/2004/02/skos/core#prefLabel>\t"Réseaux"@fr .\n',
+    "escapes": '<http://example.org/a> <http://www.w3.org/2004/02/skos/core#altLabel> "R\\u00E9seaux \\"x\\""@fr .\n',
+    "label-iri-in-a-literal": ('<http://example.org/b> <http://www.w3.org/2000/01/rdf-schema#comment> '
+                               '"see <http://www.w3.org/2004/02/skos/core#prefLabel>" .\n'
+                               '<http://example.org/a> <http://www.w3.org/2004/02/skos/core#prefLabel>  "Réseaux"@fr .\n'),
+}
+
+
+@pytest.mark.parametrize("name", IMPORT_LINES)
+def test_every_imported_label_gets_its_search_key(tmp_path: Path, name: str) -> None:
+    """Labels of N-Triples imports are picked out of their lines only when the lines are written as `rkg
+    import` writes them; otherwise the block is parsed: no label goes without its key."""
+    build_dir = tmp_path / "build"
+    (build_dir / "imports").mkdir(parents=True)
+    (build_dir / "imports" / "sample.nt").write_text(IMPORT_LINES[name], encoding="utf-8")
+    project = Project.locate(ROOT, build_dir)
+    project.build()
+    store = ox.Store()
+    store.bulk_load(path=str(build_dir / NQUADS_NAME), format=ox.RdfFormat.N_QUADS)
+    keys = {r["k"].value for r in store.query(
+        "SELECT ?k { <http://example.org/a> <https://w3id.org/rkg/ontology#searchKey> ?k }", use_default_graph_as_union=True)}
+    expected = {search_key(t.object.value) for t in ox.parse(IMPORT_LINES[name].encode(), format=ox.RdfFormat.N_TRIPLES)
+                if t.subject.value == "http://example.org/a"}
+    assert keys == expected and keys

@@ -283,18 +283,26 @@ class _Staging:
             self.blank_keys.append(ox.Quad(subject, ox.NamedNode(str(RKG.searchKey)), ox.Literal(k), ox.NamedNode(target)))
 
     def keys_of_block(self, block: bytes, target: str) -> None:
-        for m in _LABEL_LINE.finditer(block):
+        """Search keys of the labels in ``block``, picked out of lines written as ``rkg import`` writes them;
+        when the label properties occur more often than such lines (other spacing, a label property named
+        in a literal…), the block is parsed instead, so that no label goes without its key."""
+        found = list(_LABEL_LINE.finditer(block))
+        if len(found) != sum(block.count(b"<" + p.encode() + b">") for p in _LABELS):
+            triples = ox.parse(block, format=ox.RdfFormat.N_TRIPLES)
+            self.keys_of_quads([ox.Quad(t.subject, t.predicate, t.object) for t in triples], target, parsed=False)
+            return
+        for m in found:
             raw = m.group(3)
             text = raw.decode("utf-8") if b"\\" not in raw else next(iter(
                 ox.parse(b'<x:s> <x:p> "' + raw + b'" .', format=ox.RdfFormat.N_TRIPLES))).object.value
             self.key(m.group(1), text, target)
 
-    def keys_of_quads(self, quads: list[ox.Quad], target: str) -> None:
+    def keys_of_quads(self, quads: list[ox.Quad], target: str, parsed: bool = True) -> None:
         for q in quads:
             if q.predicate.value in _LABELS and isinstance(q.object, ox.Literal):
                 subject = q.subject
                 self.key(b"<" + subject.value.encode() + b">" if isinstance(subject, ox.NamedNode) else subject,
-                         q.object.value, target, parsed=True)
+                         q.object.value, target, parsed=parsed)
 
     def close(self) -> None:
         if self._open is not None:
