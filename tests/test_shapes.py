@@ -36,6 +36,7 @@ import pytest
 from pyshacl.entrypoints import meta_validate
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCTERMS, OWL, RDF, RDFS, SH
+from rdflib.namespace import SKOS as SKOS_NS
 
 from rkg.validation import ENGINES, PROFILE_BASE, Finding, load_shapes, run_shacl, shape_files, validate
 
@@ -684,13 +685,13 @@ def data_graphs(monkeypatch) -> list:
     import rkg.validation as v
 
     seen: list = []
-    original = v.run_shacl
+    original = v._run_shacl
 
-    def spy(data, shapes, engine="pyshacl"):
+    def spy(data, shapes, engine, use_shapes=None):
         seen.append((engine, {q.subject.value for q in data if isinstance(q.subject, ox.NamedNode)}))
-        return original(data, shapes, engine)
+        return original(data, shapes, engine, use_shapes)
 
-    monkeypatch.setattr(v, "run_shacl", spy)
+    monkeypatch.setattr(v, "_run_shacl", spy)
     return seen
 
 
@@ -733,17 +734,21 @@ def test_a_vocabulary_a_shape_needs_is_read_and_named(esco_store, shapes_graph: 
 
 @pytest.mark.parametrize("engine", ENGINES)
 def test_include_imports_with_esco_through_both_engines(esco_store, shapes_graph: Graph, catalog, data_graphs, engine: str) -> None:
+    """The référentiels on their data graph, then the vocabularies (ESCO, the search keys) on theirs, with
+    the shapes that reach them."""
     report, _ = validate(esco_store, shapes_graph, catalog, imports=True, engine=engine)
-    (used, subjects), = data_graphs
-    assert used == engine and ESCO_SKILL in subjects and not report.left_out
+    (used, referentiels), (used_for_imports, vocabularies) = data_graphs
+    assert used == used_for_imports == engine and not report.left_out
+    assert ESCO_SKILL not in referentiels and str(RKGID["block/BC03"]) in referentiels
+    assert ESCO_SKILL in vocabularies and str(RKGID["block/BC03"]) not in vocabularies
     # The ESCO sample breaks no shape: the same findings as the référentiels alone, from either engine.
     assert (report.count("violation"), report.count("warning"), report.count("info")) == (0, 23, 0)
     assert report.findings == validate(esco_store, shapes_graph, catalog, imports=True, engine="pyshacl")[0].findings
 
 
-def test_include_imports_defaults_to_turbo(esco_store, shapes_graph: Graph, catalog, data_graphs) -> None:
+def test_include_imports_validates_the_vocabularies_with_turbo_by_default(esco_store, shapes_graph: Graph, catalog, data_graphs) -> None:
     validate(esco_store, shapes_graph, catalog, imports=True)
-    assert [e for e, _ in data_graphs] == ["turbo"]
+    assert [e for e, _ in data_graphs] == ["pyshacl", "turbo"]  # the référentiels, then the vocabularies
 
 
 def test_an_unknown_or_missing_engine_is_a_setup_error(bundled_store, shapes_graph: Graph, catalog, monkeypatch) -> None:
@@ -775,3 +780,20 @@ def test_cli_engine_option(rkg, built_dir: Path, capsys, monkeypatch) -> None:
     monkeypatch.setitem(sys.modules, "pyshacl_turbo", None)
     assert cli.main(["validate", "--build-dir", str(built_dir), "-q", "--engine", "turbo"]) == 2
     assert "pip install pyshacl-turbo" in capsys.readouterr().err
+
+
+def test_shape_predicates(shapes_graph: Graph) -> None:
+    """What a vocabulary's data graph keeps for the shapes that reach it: the label layout reads the label
+    predicates only (its SPARQL's variable predicate is bounded by FILTER … IN); a variable predicate that
+    nothing bounds means every triple."""
+    from rkg.validation import shape_predicates
+
+    got = {p for p in shape_predicates(shapes_graph, [RKGSH.LabelLayout]) if not p.startswith(str(SH))}
+    assert got == {str(SKOS_NS.prefLabel), str(SKOS_NS.altLabel), str(RDFS.label), str(RKG.longTitle), str(RKG.mention)}
+    assert str(RDF.type) in shape_predicates(shapes_graph, [RKGSH.InProgramme])  # sh:targetClass: the types
+    unbounded = Graph().parse(format="turtle", data="""
+        @prefix sh: <http://www.w3.org/ns/shacl#> .
+        <https://example.org/S> a sh:NodeShape ; sh:targetSubjectsOf <https://example.org/p> ;
+            sh:sparql [ sh:select "SELECT $this WHERE { $this ?anything ?value . FILTER (isBlank(?value)) }" ] .
+    """)
+    assert shape_predicates(unbounded, [URIRef("https://example.org/S")]) is None

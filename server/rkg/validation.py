@@ -20,7 +20,7 @@ from . import formats
 from .build import BuildError, Source, parse_source
 from .errors import SetupError
 from .catalog import Catalog, run
-from .namespaces import BASE, IMPORTS_GRAPHS, PROF, PROFILE, RDF, RDFS, RKG, SH, natural
+from .namespaces import BASE, GRAPH, IMPORTS_GRAPHS, PROF, PROFILE, RDF, RDFS, RKG, SH, natural
 from .store import EmbeddedStore
 
 SEVERITIES = ("violation", "warning", "info")
@@ -31,6 +31,7 @@ PROFILE_BASE = str(PROFILE)
 """A programme chooses a profile with ``dcterms:conformsTo <https://w3id.org/rkg/profile/NAME>``; its shapes
 are in ``shapes/profiles/NAME/``."""
 PROF_PROFILE = PROF.Profile
+ONTOLOGY_GRAPHS = str(GRAPH) + "ontology/"
 ENGINES = ("pyshacl", "turbo")
 """SHACL engines: ``pyshacl`` (the reference) and ``turbo`` (the ``pyshacl-turbo`` package: pySHACL's API and
 report on a Rust engine; the tests require the same findings from both on every shape case)."""
@@ -187,12 +188,20 @@ def _engine(engine: str):
     raise SetupError(f"unknown SHACL engine {engine!r}: one of {', '.join(ENGINES)}")
 
 
-def run_shacl(data: Graph | ox.Store, shapes: Graph, engine: str = "pyshacl") -> tuple[list[Finding], Graph]:
-    """``engine``: ``pyshacl`` (the reference) or ``turbo`` (pyshacl-turbo, same API and report)."""
+def run_shacl(data: Graph | ox.Store, shapes: Graph, engine: str = "pyshacl",
+              use_shapes: list[URIRef] | None = None) -> tuple[list[Finding], Graph]:
+    """``engine``: ``pyshacl`` (the reference) or ``turbo`` (pyshacl-turbo, same API and report).
+    ``use_shapes``: only these shapes (by IRI); None: all."""
+    findings, results = _run_shacl(data, shapes, engine, use_shapes)
+    return [f for _node, f in findings], results
+
+
+def _run_shacl(data, shapes: Graph, engine: str, use_shapes: list[URIRef] | None = None) -> tuple[list[tuple], Graph]:
     validate_with = _engine(engine)
+    extra = {} if use_shapes is None else {"use_shapes": use_shapes}
     with _length_counted_once():
         _conforms, results, _text = validate_with(
-            data, shacl_graph=shapes, inference="none", advanced=True, allow_warnings=True, abort_on_first=False
+            data, shacl_graph=shapes, inference="none", advanced=True, allow_warnings=True, abort_on_first=False, **extra
         )
     if not isinstance(results, Graph):  # pySHACL reports a shape it cannot run (a ValidationFailure) this way
         raise BuildError("shapes", str(results))
@@ -202,7 +211,7 @@ def run_shacl(data: Graph | ox.Store, shapes: Graph, engine: str = "pyshacl") ->
         severity = _FROM_IRI.get(results.value(r, SH.resultSeverity), "violation")
         path = results.value(r, SH.resultPath)
         value = results.value(r, SH.value)
-        findings.append(Finding(
+        findings.append((r, Finding(
             severity=severity,
             rule=str(shape) if isinstance(shape, URIRef) else "(anonymous shape)",
             rule_name=_texts(shapes, shape, SH.name),
@@ -210,8 +219,138 @@ def run_shacl(data: Graph | ox.Store, shapes: Graph, engine: str = "pyshacl") ->
             message=_messages(results, r, shapes, shape),
             path=str(path) if isinstance(path, URIRef) else None,
             value=None if value is None else str(value),
-        ))
+        )))
     return findings, results
+
+
+_TARGETS = (SH.targetClass, SH.targetSubjectsOf, SH.targetObjectsOf, SH.targetNode, SH.target)
+
+
+def _sparql_target(shapes: Graph, target) -> str | None:
+    select = shapes.value(target, SH.select)
+    if select is None:
+        return None
+    prefixes = [f"PREFIX {shapes.value(d, SH.prefix)}: <{shapes.value(d, SH.namespace)}>"
+                for p in shapes.objects(target, SH.prefixes) for d in shapes.objects(p, SH.declare)]
+    return "\n".join(prefixes) + f"\nSELECT * WHERE {{ {{ {select} }} }} LIMIT 1"
+
+
+def reaching_shapes(data: ox.Store, shapes: Graph, graphs: list[str] | None = None) -> list[URIRef]:
+    """The shapes with at least one focus node in ``data`` (its default graph, or the union of ``graphs``),
+    each target asked of Oxigraph (a class's instances with its subclasses; a SPARQL target run with
+    LIMIT 1); a target of another kind counts as reaching."""
+    scope = {} if graphs is None else {"default_graph": [ox.NamedNode(g) for g in graphs]}
+
+    def asks(query: str) -> bool:
+        result = data.query(query, **scope)
+        return bool(result) if isinstance(result, ox.QueryBoolean) else next(iter(result), None) is not None
+
+    out = []
+    for shape in sorted({s for p in _TARGETS for s in shapes.subjects(p, None) if isinstance(s, URIRef)}):
+        tests = [f"ASK {{ ?c <{RDFS.subClassOf}>* <{c}> . ?x a ?c }}" for c in shapes.objects(shape, SH.targetClass)]
+        tests += [f"ASK {{ ?x <{p}> ?o }}" for p in shapes.objects(shape, SH.targetSubjectsOf)]
+        tests += [f"ASK {{ ?s <{p}> ?x }}" for p in shapes.objects(shape, SH.targetObjectsOf)]
+        tests += ["ASK {}" for _ in shapes.objects(shape, SH.targetNode)]  # a target node is a focus node, present or not
+        tests += [_sparql_target(shapes, t) or "ASK {}" for t in shapes.objects(shape, SH.target)]
+        if any(asks(q) for q in tests):
+            out.append(shape)
+    return out
+
+
+_SHAPE_LINKS = (SH.property, SH.node, SH.qualifiedValueShape, SH["not"], SH.sparql, SH.target)
+_IRI = re.compile(r"<([^<>\s]+)>")
+_PNAME = re.compile(r"(?<![\w?$:/#<])([A-Za-z][\w.-]*)?:([A-Za-z_][\w-]*)")
+_VARIABLE_PREDICATE = re.compile(r"(?:[?$]\w+|<[^<>\s]*>|[\w-]*:[\w-]*|\])\s+[?$](\w+)\s+(?=[?$<\"'\w\[(_])|;\s*[?$](\w+)\s+")
+_PREDICATE_IN = re.compile(r"FILTER\s*\(\s*[?$](\w+)\s+IN\s*\(([^()]*)\)\s*\)", re.I)
+
+
+def shape_predicates(shapes: Graph, roots: list[URIRef]) -> set[str] | None:
+    """The IRIs the shapes ``roots`` may read as predicates: every IRI object of their descriptions (paths,
+    target predicates, nested shapes, lists) and every IRI of their SPARQL (a variable predicate counts only when a ``FILTER (?p IN (…))``
+    lists its values), plus rdf:type and rdfs:subClassOf. None when it cannot be told (a variable predicate
+    with no such filter): then every triple may be read."""
+    iris: set[str] = set()
+    types = False
+    seen: set = set()
+    todo: list = list(roots)
+    while todo:
+        node = todo.pop()
+        if node in seen:
+            continue
+        seen.add(node)
+        for p, o in shapes.predicate_objects(node):
+            if p == SH.prefixes:  # a file's header: its namespaces are read with the query
+                continue
+            types = types or p in (SH.targetClass, SH["class"])
+            if isinstance(o, URIRef) and p != RDF.type:  # paths, target predicates, classes, list items
+                iris.add(str(o))
+            if isinstance(o, BNode) or (isinstance(o, URIRef) and p in _SHAPE_LINKS):
+                todo.append(o)
+            if p == SH.select and isinstance(o, Literal):
+                found = _query_iris(shapes, node, str(o))
+                if found is None:
+                    return None
+                iris |= found
+    if types or str(RDF.type) in iris:  # classes: their instances, with the subclasses
+        iris |= {str(RDF.type), str(RDFS.subClassOf)}
+    return iris
+
+
+def _query_iris(shapes: Graph, node, query: str) -> set[str] | None:
+    namespaces = {str(shapes.value(d, SH.prefix)): str(shapes.value(d, SH.namespace))
+                  for p in shapes.objects(node, SH.prefixes) for d in shapes.objects(p, SH.declare)}
+    text = re.sub(r'"(?:[^"\\]|\\.)*"', '""', query)  # no IRIs in string literals (regexes…)
+    head, brace, body = text.partition("{")  # triple patterns: after the projection (SELECT ?a ?b ?c)
+    listed: dict[str, str] = {m[1]: m[2] for m in _PREDICATE_IN.finditer(text)}
+    for m in _VARIABLE_PREDICATE.finditer(body):
+        if (m[1] or m[2]) not in listed:
+            return None
+    iris = set(_IRI.findall(text))
+    if re.search(r"\sa\s", body):  # the keyword a: rdf:type
+        iris.add(str(RDF.type))
+    for prefix, local in _PNAME.findall(text):
+        if prefix in namespaces:
+            iris.add(namespaces[prefix] + local)
+    return iris
+
+
+def _subgraph(store: EmbeddedStore, shapes: Graph, graphs: list[str], whole: list[str],
+              predicates: set[str] | None) -> ox.Store:
+    """``data_graph`` of ``whole`` (every triple) and of ``graphs``, of these only the triples whose
+    predicate is in ``predicates`` (all when None)."""
+    if predicates is None:
+        return data_graph(store, shapes, whole + graphs)
+    data = data_graph(store, shapes, whole)
+    values = " ".join(f"<{p}>" for p in sorted(predicates))
+    for g in graphs:  # serialised and loaded in Rust: no Python object per triple
+        buffer = io.BytesIO()
+        _ox(store).query(f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ VALUES ?p {{ {values} }} GRAPH <{g}> {{ ?s ?p ?o }} }}").serialize(
+            buffer, format=ox.RdfFormat.N_TRIPLES)
+        data.bulk_load(buffer.getvalue(), format=ox.RdfFormat.N_TRIPLES)
+    return data
+
+
+def _merge(into: tuple[list[tuple], Graph], other: tuple[list[tuple], Graph]) -> None:
+    """Add the results of ``other`` to ``into`` (findings and report graph, under one sh:ValidationReport),
+    but those ``into`` already has (the same rule, focus node, path, value and severity)."""
+    findings, results = into
+    seen = {(f.rule, f.focus, f.path, f.value, f.severity) for _n, f in findings}
+    report = next(iter(results.subjects(RDF.type, SH.ValidationReport)), None) or BNode()
+    drop = set()
+    for node, f in other[0]:
+        key = (f.rule, f.focus, f.path, f.value, f.severity)
+        if key in seen:
+            drop.add(node)
+            continue
+        seen.add(key)
+        findings.append((node, f))
+        results.add((report, SH.result, node))
+    reports = set(other[1].subjects(RDF.type, SH.ValidationReport))
+    for t in other[1]:
+        if t[0] not in drop and t[0] not in reports:
+            results.add(t)
+    if any(f.severity == "violation" for _n, f in findings):
+        results.set((report, SH.conforms, Literal(False)))
 
 
 def run_qc(store: EmbeddedStore, catalog: Catalog) -> list[Finding]:
@@ -235,6 +374,22 @@ def _ox(store: EmbeddedStore) -> ox.Store:
 def _graph_names(store: EmbeddedStore) -> list[str]:
     """The named graphs, from the store's graph list (no scan of the quads)."""
     return [g.value for g in _ox(store).named_graphs() if isinstance(g, ox.NamedNode)]
+
+
+def built_store(project, progress=None) -> EmbeddedStore:
+    """The built graph to validate: ``build/store``, the on-disk store the build leaves, opened read-only —
+    the validation then reads only the graphs it keeps, and imported vocabularies left out cost nothing,
+    where loading ``rkg.nq`` would parse them all; ``project.store`` (rkg.nq loaded, rebuilt first when
+    stale) when the build is stale or has no store, or the store cannot be opened."""
+    from . import build as build_mod
+
+    location = project.build_dir / build_mod.STORE_NAME
+    if location.is_dir() and not build_mod.is_stale(project.root, project.build_dir, project.extra_data):
+        try:
+            return EmbeddedStore.wrap(ox.Store.read_only(str(location)))
+        except OSError:
+            pass
+    return project.store(progress)
 
 
 def left_out_graphs(store: EmbeddedStore) -> list[str]:
@@ -292,36 +447,46 @@ def data_graph(store: EmbeddedStore, shapes: Graph, graphs: list[str] | None = N
 
 
 def validate(store: EmbeddedStore, shapes: Graph, catalog: Catalog, imports: bool = False,
-             engine: str | None = None) -> tuple[Report, Graph]:
+             engine: str | None = None, imports_engine: str | None = None) -> tuple[Report, Graph]:
     """Shapes (core and profiles) and QC queries on the référentiels: the union of the store's graphs but
     the imported vocabularies (imported graphs without a rkg:Programme or entities of one: ESCO…), which
     are someone else's data — the shapes are about référentiels — and are named in the report as left
     out; a vocabulary a shape needs (``needed_imports``) is read all the same, and named with the reason.
     The data graph is built from the kept graphs only, so its cost does not grow with the vocabularies.
 
-    ``imports``: the vocabularies are validated too (one run on the union of all graphs).
-    ``engine``: ``pyshacl`` or ``turbo``; by default pySHACL (the reference) for the référentiels and
-    turbo (pyshacl-turbo) with ``imports``, whose millions of triples pySHACL takes minutes over.
-    pySHACL reads the union from an in-memory Oxigraph store (it accepts one as data graph), about twice as
-    fast as from an rdflib graph, same findings."""
-    if engine is None:
-        engine = "turbo" if imports else "pyshacl"
-    _engine(engine)  # a missing engine fails before the data graph is built
+    ``imports``: the vocabularies are validated too, on a data graph of their own, by the shapes that
+    have a focus node in them (``reaching_shapes``: the label layout…): the ontology, and of each vocabulary
+    a shape reaches, the triples whose predicate these shapes may read (``shape_predicates``; all when
+    that cannot be told). Their findings join the report (one per rule, focus node, path and value).
+    ``engine``: ``pyshacl`` or ``turbo`` for the référentiels (default pyshacl, the reference);
+    ``imports_engine`` for the vocabularies (default: ``engine`` when given, else turbo — pySHACL takes
+    minutes over millions of triples). pySHACL reads the union from an in-memory Oxigraph store (it
+    accepts one as data graph), about twice as fast as from an rdflib graph, same findings."""
+    imports_engine = imports_engine or engine or "turbo"
+    engine = engine or "pyshacl"
+    _engine(engine)  # a missing engine fails before any data graph is built
     if imports:
-        left_out: list[str] = []
-        needed: dict[str, str] = {}
-        data = data_graph(store, shapes)
+        _engine(imports_engine)
+    full = store
+    vocabularies = left_out_graphs(store)
+    needed = needed_imports(store, shapes, vocabularies)
+    left_out = [g for g in vocabularies if g not in needed]
+    if left_out:
+        kept = [g for g in _graph_names(store) if g not in set(left_out)]
+        store, data = _graphs_only(store, kept), data_graph(store, shapes, kept)
     else:
-        vocabularies = left_out_graphs(store)
-        needed = needed_imports(store, shapes, vocabularies)
-        left_out = [g for g in vocabularies if g not in needed]
-        if left_out:
-            kept = [g for g in _graph_names(store) if g not in set(left_out)]
-            store, data = _graphs_only(store, kept), data_graph(store, shapes, kept)
-        else:
-            data = data_graph(store, shapes)
-    findings, results = run_shacl(data, shapes, engine)
-    findings += run_qc(store, catalog)
+        data = data_graph(store, shapes)
+    pairs, results = _run_shacl(data, shapes, engine)
+    if imports and left_out:
+        ontology = [g for g in _graph_names(full) if g.startswith(ONTOLOGY_GRAPHS)]
+        reached = {g: reaching_shapes(_ox(full), shapes, [g] + ontology) for g in left_out}
+        reach = sorted({s for shapes_of_g in reached.values() for s in shapes_of_g})
+        if reach:
+            vocab_data = _subgraph(full, shapes, [g for g in left_out if reached[g]], ontology,
+                                   shape_predicates(shapes, reach))
+            _merge((pairs, results), _run_shacl(vocab_data, shapes, imports_engine, reach))
+        left_out = []
+    findings = [f for _n, f in pairs] + run_qc(store, catalog)
     order = {s: i for i, s in enumerate(SEVERITIES)}
     findings.sort(key=lambda f: (order[f.severity], f.rule, natural(f.focus), f.value or ""))
     return Report(findings, left_out, needed), results
