@@ -445,9 +445,10 @@ def _has_blank_nodes(path: Path) -> bool:
     return False
 
 
-def _finish(store: ox.Store, staging: _Staging, graphs: dict[str, Source]) -> None:
+def _finish(store: ox.Store, staging: _Staging, graphs: dict[str, Source]) -> dict[str, int]:
     """The build graph: provenance of each source graph (VoID + Dublin Core: the file it comes from, its
-    triple count as the store counts it) and the search keys of every label."""
+    triple count as the store counts it) and the search keys of every label. Returns the triples per graph
+    (the store counts every graph once, then only the two it added to)."""
     counts = _graph_counts(store)
     g = ox.NamedNode(BUILD_GRAPH)
     provenance: list[ox.Quad] = []
@@ -476,6 +477,12 @@ def _finish(store: ox.Store, staging: _Staging, graphs: dict[str, Source]) -> No
         part = [q for q in blank if q.graph_name.value == target]
         if part:
             _add(store, staging, part)
+    for target in (BUILD_GRAPH, IMPORT_SEARCH_KEYS):
+        row = next(iter(store.query(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{target}> {{ ?s ?p ?o }} }}")))
+        counts[target] = int(row["n"].value)
+        if not counts[target]:
+            del counts[target]
+    return counts
 
 
 def build(root: Path, extra_data: Iterable[Path] = (), progress: Progress | None = None,
@@ -499,9 +506,8 @@ def build(root: Path, extra_data: Iterable[Path] = (), progress: Progress | None
             _load(store, staging, s, graphs)
         if progress:
             progress("provenance, search keys, counts")
-        _finish(store, staging, graphs)
+        counts = _finish(store, staging, graphs)
         staging.close()
-        counts = _graph_counts(store)
         ordered = {g: counts.get(g, 0) for g in graphs}
         ordered.update((g, n) for g, n in counts.items() if g not in ordered)
         result.counts = ordered
