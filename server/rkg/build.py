@@ -100,12 +100,17 @@ class BuildResult:
     def total(self) -> int:
         return sum(self.counts.values())
 
+    written: Path | None = None
+    """The rkg.nq that ``write`` put in place."""
+
     @property
     def quads(self) -> list[ox.Quad]:
-        """Every quad, as Python objects (for tests and small graphs: the build itself never makes this list)."""
-        if self.store is None:
-            raise ValueError("the build's store was closed by write(); read build/rkg.nq instead")
-        return list(self.store)
+        """Every quad, as Python objects, in the order of the sources (rkg.nq read back: for tests and small
+        graphs; the build itself never makes this list)."""
+        nquads = self.staged / NQUADS_NAME if self.staged is not None else self.written
+        if nquads is None:
+            raise ValueError("this build was discarded")
+        return list(ox.parse(path=str(nquads), format=ox.RdfFormat.N_QUADS))
 
     def discard(self) -> None:
         """Drop the staged files and, unless moved into place, the store and its folder."""
@@ -547,6 +552,7 @@ def write(result: BuildResult, out_dir: Path) -> list[Path]:
         for name in (NQUADS_NAME, TRIG_NAME, TURTLE_NAME):
             _place(result.staged / name, out_dir / name)
             written.append(out_dir / name)
+        result.written = out_dir / NQUADS_NAME
         quads = len(result.store)
         location = result.location
         if location is None:  # built in memory: an on-disk copy for `rkg serve`
