@@ -1,0 +1,460 @@
+"""Scale benchmark (issue 12): rkg on ESCO-shaped graphs of growing size, beside Oxigraph's own tools.
+
+For each size (``--sizes 0.5M,2M,6.8M``), one step after the other, nothing else of this script running:
+
+1. generate ESCO-shaped N-Triples (the importer's RDF model, ``rkg.interop.esco``: concepts typed
+   ``skos:Concept`` and ``esco:Skill``/``esco:Occupation`` + ``esco:MemberConcept``, labels in three
+   languages, descriptions, skill types and reuse levels, the hierarchy, skill–skill and
+   occupation–skill relations both ways) straight into ``<work>/<size>/build/imports/``;
+2. ``rkg build`` of the project's sources with those imports: wall seconds and peak memory (RSS summed
+   over the process tree, sampled every 50 ms);
+3. ``oxigraph load`` of the same ``rkg.nq`` into a new store: the same figures;
+4. each server of ``SERVERS``, alone: start to ready (``/health`` or the engine's own answer), memory of
+   all its processes, ``/health`` latency (rkg), the latency of named questions from ``queries/`` (the
+   same text sent to every server, made unique per request so that no cache answers);
+5. each validator of ``VALIDATORS`` (none here: bench/validate_scale.py adds its own).
+
+Writes ``bench/results/scale.md`` (git-ignored) and prints it. ``bench/summary.md`` has the figures of
+the reference run in its "Scale" section. Extending it: a function per engine, registered in ``SERVERS``
+(remote engines served through ``rkg serve --store URL``, another triple store), in ``LOADERS`` (another
+bulk loader) or in ``VALIDATORS``; each takes a ``Case`` and returns a ``Row``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results"
+PYTHON = sys.executable
+OXIGRAPH = shutil.which("oxigraph") or str(Path(PYTHON).parent / "oxigraph")
+QUESTIONS = {"block-summary": {}, "coverage-dimension-ue": {}, "esco-skills-covered": {}, "search-labels": {"text": "network"}}
+"""Named questions timed on every server, with their parameters (the others at their defaults)."""
+
+ESCO = "http://data.europa.eu/esco/"
+MODEL = "http://data.europa.eu/esco/model#"
+SKOS = "http://www.w3.org/2004/02/skos/core#"
+DCT = "http://purl.org/dc/terms/"
+RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+XSD = "http://www.w3.org/2001/XMLSchema#"
+LANGS = ("en", "fr", "de")
+WORDS = ("manage", "design", "operate", "maintain", "assess", "plan", "teach", "analyse", "repair", "install",
+         "network", "software", "data", "safety", "quality", "customer", "energy", "budget", "project", "équipe",
+         "réseau", "évaluation", "œuvre", "Qualität", "Sicherheit", "systems", "machines", "records", "training")
+
+
+# ---------------------------------------------------------------- the data
+
+
+def _lit(text: str, lang: str | None = None, datatype: str | None = None) -> str:
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{escaped}"' + (f"@{lang}" if lang else f"^^<{datatype}>" if datatype else "")
+
+
+def write_esco(path: Path, triples: int, seed: int = 12) -> int:
+    """ESCO-shaped N-Triples, about ``triples`` of them (the importer's model), into ``path``; returns how
+    many were written. Deterministic for a seed."""
+    rnd = random.Random(seed)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    n = 0
+    skills: list[str] = []
+    occupations = 0
+    with path.open("w", encoding="utf-8") as f:
+        def add(s: str, p: str, o: str) -> None:
+            nonlocal n
+            f.write(f"<{s}> <{p}> {o} .\n")
+            n += 1
+
+        def phrase(k: int) -> str:
+            return " ".join(rnd.choice(WORDS) for _ in range(k))
+
+        i = 0
+        while n < triples:
+            i += 1
+            occupation = i % 5 == 0
+            iri = f"{ESCO}{'occupation' if occupation else 'skill'}/{i:08x}-synthetic"
+            add(iri, RDF_TYPE, f"<{SKOS}Concept>")
+            add(iri, RDF_TYPE, f"<{MODEL}{'Occupation' if occupation else 'Skill'}>")
+            add(iri, RDF_TYPE, f"<{MODEL}MemberConcept>")
+            for lang in LANGS:
+                add(iri, SKOS + "prefLabel", _lit(f"{phrase(3)} {i}", lang))
+                for _ in range(rnd.randint(0, 3)):
+                    add(iri, SKOS + "altLabel", _lit(phrase(rnd.randint(2, 4)), lang))
+                add(iri, DCT + "description", _lit(phrase(12), lang))
+            add(iri, SKOS + "inScheme", f"<{ESCO}concept-scheme/{'occupations' if occupation else 'skills'}>")
+            add(iri, MODEL + "status", _lit("released"))
+            add(iri, DCT + "modified", _lit("2024-01-15T10:00:00Z", datatype=XSD + "dateTime"))
+            if occupation:
+                occupations += 1
+                isco = f"{rnd.randint(1000, 9999)}"
+                add(iri, SKOS + "notation", _lit(f"{isco}.{occupations}"))
+                add(iri, SKOS + "broader", f"<{ESCO}isco/C{isco}>")
+                for kind, inverse in (("relatedEssentialSkill", "isEssentialSkillFor"),
+                                      ("relatedOptionalSkill", "isOptionalSkillFor")):
+                    for skill in rnd.sample(skills, min(len(skills), rnd.randint(3, 8))):
+                        add(iri, MODEL + kind, f"<{skill}>")
+                        add(skill, MODEL + inverse, f"<{iri}>")
+            else:
+                add(iri, MODEL + "skillType", f"<{ESCO}skill-type/{rnd.choice(('skill', 'knowledge'))}>")
+                add(iri, MODEL + "skillReuseLevel", f"<{ESCO}skill-reuse-level/{rnd.choice(('transversal', 'cross-sector', 'sector-specific', 'occupation-specific'))}>")
+                if skills:
+                    add(iri, SKOS + "broader", f"<{rnd.choice(skills[-500:])}>")
+                    if rnd.random() < 0.3:
+                        add(iri, MODEL + "relatedEssentialSkill", f"<{rnd.choice(skills)}>")
+                skills.append(iri)
+                if len(skills) > 200_000:
+                    skills = skills[-100_000:]
+    return n
+
+
+def parse_size(text: str) -> int:
+    text = text.strip().upper()
+    scale = {"K": 1_000, "M": 1_000_000}.get(text[-1:], 1)
+    return int(float(text.rstrip("KM")) * scale)
+
+
+def label(n: int) -> str:
+    return f"{n / 1e6:g}M" if n >= 100_000 else f"{n / 1e3:g}k"
+
+
+# ---------------------------------------------------------------- measuring processes
+
+
+def _children(pid: int) -> list[int]:
+    out: list[int] = []
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/children") as f:
+                out += [int(c) for c in f.read().split()]
+    except OSError:
+        pass
+    return out
+
+
+def tree(pid: int) -> list[int]:
+    """``pid`` and every descendant (Linux /proc)."""
+    found, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        found.append(p)
+        todo += _children(p)
+    return found
+
+
+def rss(pid: int) -> int:
+    """Resident bytes of one process (0 once it is gone)."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def tree_rss(pid: int) -> int:
+    return sum(rss(p) for p in tree(pid))
+
+
+class Peak:
+    """Samples the RSS of a process tree every ``every`` seconds in a thread; ``peak`` is the largest sum."""
+
+    def __init__(self, pid: int, every: float = 0.05) -> None:
+        self.pid, self.every, self.peak = pid, every, 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, tree_rss(self.pid))
+            self._stop.wait(self.every)
+
+    def stop(self) -> int:
+        self._stop.set()
+        self._thread.join()
+        return self.peak
+
+
+def measure(cmd: list[str], log: Path, timeout: float = 7200) -> tuple[float, int]:
+    """Run ``cmd`` to its end: wall seconds and peak RSS of its process tree. Fails on a non-zero exit."""
+    started = time.monotonic()
+    with log.open("wb") as out:
+        process = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
+        peak = Peak(process.pid)
+        try:
+            code = process.wait(timeout)
+        finally:
+            top = peak.stop()
+    seconds = time.monotonic() - started
+    if code != 0:
+        raise RuntimeError(f"{' '.join(cmd)} exited with {code}; see {log}")
+    return seconds, top
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http(url: str, data: bytes | None = None, headers: dict[str, str] | None = None, timeout: float = 600) -> tuple[int, bytes]:
+    request = urllib.request.Request(url, data=data, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
+def wait_for(url: str, process: subprocess.Popen, timeout: float) -> float:
+    """Seconds until ``url`` answers 200 (the process must stay alive meanwhile)."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server ended with {process.returncode} before answering")
+        try:
+            if http(url, timeout=5)[0] == 200:
+                return time.monotonic() - started
+        except OSError:
+            pass
+        time.sleep(0.05)
+    raise RuntimeError(f"{url} did not answer 200 within {timeout} s")
+
+
+def stop(process: subprocess.Popen) -> None:
+    try:
+        os.killpg(process.pid, signal.SIGINT)
+        process.wait(30)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        process.wait(10)
+
+
+# ---------------------------------------------------------------- what is compared
+
+
+@dataclass
+class Case:
+    size: str
+    triples: int
+    """ESCO-shaped triples generated."""
+    work: Path
+    """Folder of this size: build/ (with imports/), the other engines' stores, logs."""
+    rounds: int = 5
+
+    @property
+    def build_dir(self) -> Path:
+        return self.work / "build"
+
+    @property
+    def nquads(self) -> Path:
+        return self.build_dir / "rkg.nq"
+
+
+@dataclass
+class Row:
+    engine: str
+    seconds: float | None = None
+    """Build / load wall time, or start to ready."""
+    peak: int | None = None
+    """Peak RSS of the process tree (build, load), or RSS of all the server's processes once ready and
+    after the questions (the larger)."""
+    health_ms: float | None = None
+    questions_ms: dict[str, float] = field(default_factory=dict)
+    """Median latency of each named question, ms."""
+    note: str = ""
+
+
+def questions() -> dict[str, str]:
+    sys.path.insert(0, str(ROOT / "server"))
+    from rkg.bindings import bind
+    from rkg.catalog import Catalog
+
+    catalog = Catalog.from_folder(ROOT / "queries")
+    texts = {name: bind(catalog.get(name).text, catalog.get(name).bindings(params)) for name, params in QUESTIONS.items()}
+    # The catalogue's "#+" header lines are left out, as bench/endpoint.py does: a client sends the query.
+    return {name: "\n".join(line for line in text.splitlines() if not line.startswith("#+")) for name, text in texts.items()}
+
+
+def time_questions(url: str, rounds: int, extra: dict[str, str] | None = None) -> dict[str, float]:
+    """Median ms of each named question POSTed to ``url`` (one warm-up, then ``rounds``), each text made
+    unique by a comment so that no result cache answers."""
+    out = {}
+    for name, text in questions().items():
+        times = []
+        for i in range(rounds + 1):
+            body = urllib.parse.urlencode({"query": f"{text}\n# {name} {i} {time.time_ns()}", **(extra or {})}).encode()
+            started = time.monotonic()
+            status, answer = http(url, body, {"Accept": "application/sparql-results+json",
+                                              "Content-Type": "application/x-www-form-urlencoded"})
+            took = (time.monotonic() - started) * 1000
+            if status != 200:
+                raise RuntimeError(f"{name} on {url}: {status} {answer[:200]!r}")
+            if i:
+                times.append(took)
+        out[name] = statistics.median(times)
+    return out
+
+
+def build_rkg(case: Case) -> Row:
+    seconds, peak = measure([PYTHON, "-m", "rkg", "build", "--root", str(ROOT), "--build-dir", str(case.build_dir), "-q"],
+                            case.work / "build.log")
+    return Row("rkg build", seconds, peak)
+
+
+def load_oxigraph(case: Case) -> Row:
+    store = case.work / "oxigraph-store"
+    shutil.rmtree(store, ignore_errors=True)
+    seconds, peak = measure([OXIGRAPH, "load", "--location", str(store), "--file", str(case.nquads)],
+                            case.work / "oxigraph-load.log")
+    return Row("oxigraph load", seconds, peak)
+
+
+def serve_rkg(case: Case) -> Row:
+    port = free_port()
+    log = (case.work / "serve.log").open("wb")
+    started = time.monotonic()
+    process = subprocess.Popen([PYTHON, "-m", "rkg", "serve", "--root", str(ROOT), "--build-dir", str(case.build_dir),
+                                "--port", str(port), "-q"], stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
+                               start_new_session=True)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        wait_for(base + "/health", process, 1800)
+        ready = time.monotonic() - started
+        time.sleep(1)  # the second worker
+        memory = tree_rss(process.pid)
+        health = []
+        for _ in range(30):
+            t = time.monotonic()
+            status, body = http(base + "/health")
+            health.append((time.monotonic() - t) * 1000)
+            assert status == 200 and json.loads(body)["triples"], body
+        latency = time_questions(base + "/sparql", case.rounds)
+        memory = max(memory, tree_rss(process.pid))
+        return Row("rkg serve", ready, memory, statistics.median(health), latency, f"/health max {max(health):.1f} ms")
+    finally:
+        stop(process)
+        log.close()
+
+
+def serve_oxigraph(case: Case) -> Row:
+    store = case.work / "oxigraph-store"
+    if not store.is_dir():
+        load_oxigraph(case)
+    port = free_port()
+    log = (case.work / "oxigraph-serve.log").open("wb")
+    started = time.monotonic()
+    process = subprocess.Popen([OXIGRAPH, "serve-read-only", "--location", str(store), "--bind", f"127.0.0.1:{port}",
+                                "--union-default-graph"], stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        wait_for(base + "/query?query=" + urllib.parse.quote("ASK {}"), process, 600)
+        ready = time.monotonic() - started
+        latency = time_questions(base + "/query", case.rounds)
+        return Row("oxigraph serve-read-only", ready, tree_rss(process.pid), None, latency)
+    finally:
+        stop(process)
+        log.close()
+
+
+LOADERS: dict[str, Callable[[Case], Row]] = {"rkg build": build_rkg, "oxigraph load": load_oxigraph}
+"""Run in this order for each size; the first must make ``case.build_dir`` (rkg.nq, build/store)."""
+SERVERS: dict[str, Callable[[Case], Row]] = {"rkg serve": serve_rkg, "oxigraph serve-read-only": serve_oxigraph}
+"""Servers timed one after the other on the built graph. A remote engine (rkg serve --store URL in front of
+Oxigraph server or Virtuoso) is a function here."""
+VALIDATORS: dict[str, Callable[[Case], Row]] = {}
+"""Validation of the built graph at scale (bench/validate_scale.py registers its own)."""
+
+
+# ---------------------------------------------------------------- report
+
+
+def mib(n: int | None) -> str:
+    return "" if n is None else f"{n / 2**20:,.0f} MiB"
+
+
+def report(rows: dict[str, list[Row]], generated: dict[str, int]) -> str:
+    lines = ["# Scale benchmark", "",
+             f"`bench/scale.py`, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.cpu_count()} cores. "
+             "ESCO-shaped imports generated into build/imports/, then each step alone. Memory: RSS summed over "
+             "the process tree (peak for build and load; after start and after the questions for servers).", "",
+             "| size | ESCO triples | step | seconds | memory | /health ms | " + " | ".join(QUESTIONS) + " | note |",
+             "|---|---:|---|---:|---:|---:|" + "---:|" * len(QUESTIONS) + "---|"]
+    for size, size_rows in rows.items():
+        for r in size_rows:
+            qs = " | ".join(f"{r.questions_ms[q]:.1f}" if q in r.questions_ms else "" for q in QUESTIONS)
+            lines.append(f"| {size} | {generated[size]:,} | {r.engine} | {'' if r.seconds is None else f'{r.seconds:.1f}'} | "
+                         f"{mib(r.peak)} | {'' if r.health_ms is None else f'{r.health_ms:.1f}'} | {qs} | {r.note} |")
+    lines += ["", "Ratios (targets of issue 12):", ""]
+    for size, size_rows in rows.items():
+        by = {r.engine: r for r in size_rows}
+        b, o, s, x = by.get("rkg build"), by.get("oxigraph load"), by.get("rkg serve"), by.get("oxigraph serve-read-only")
+        if b and o and b.seconds is not None and o.seconds is not None:
+            lines.append(f"- {size}: rkg build / oxigraph load time **{b.seconds / o.seconds:.2f}×** (target ≤ 1.2×), "
+                         f"build peak {mib(b.peak)} (target ≤ 2 GiB at 6.8M)")
+        if s and s.seconds is not None:
+            lines.append(f"- {size}: rkg serve ready in **{s.seconds:.1f} s** (target ≤ 5 s), all processes "
+                         f"{mib(s.peak)} (target ≤ 1.5 GiB), /health median {s.health_ms:.1f} ms (target ≤ 50 ms)")
+        if s and x and s.questions_ms and x.questions_ms:
+            worst = max(s.questions_ms[q] / x.questions_ms[q] for q in QUESTIONS if x.questions_ms.get(q))
+            lines.append(f"- {size}: named questions, worst rkg/oxigraph latency **{worst:.2f}×** (target ≤ 1.5×)")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="0.5M,2M", help="ESCO-shaped triples per run, comma-separated (default: 0.5M,2M)")
+    parser.add_argument("--work", type=Path, default=RESULTS / "scale-work", help="where the builds and stores go")
+    parser.add_argument("--rounds", type=int, default=5, help="timed requests per named question (default: 5)")
+    parser.add_argument("--out", type=Path, default=RESULTS / "scale.md")
+    parser.add_argument("--keep", action="store_true", help="keep each size's builds and stores")
+    args = parser.parse_args(argv)
+    rows: dict[str, list[Row]] = {}
+    generated: dict[str, int] = {}
+    for size in args.sizes.split(","):
+        n = parse_size(size)
+        case = Case(label(n), n, args.work / label(n), args.rounds)
+        shutil.rmtree(case.work, ignore_errors=True)
+        print(f"[{case.size}] generating ESCO-shaped triples", flush=True)
+        generated[case.size] = write_esco(case.build_dir / "imports" / "esco-synthetic.nt", n)
+        rows[case.size] = []
+        for name, step in {**LOADERS, **SERVERS, **VALIDATORS}.items():
+            print(f"[{case.size}] {name}", flush=True)
+            try:
+                row = step(case)
+            except Exception as e:  # noqa: BLE001 - one failed step is a row, the others still run
+                row = Row(name, note=f"failed: {type(e).__name__}: {str(e)[:200]}")
+            print(f"    {row}", flush=True)
+            rows[case.size].append(row)
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(report(rows, generated), encoding="utf-8")
+        if not args.keep:
+            shutil.rmtree(case.work, ignore_errors=True)
+    print(report(rows, generated))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
