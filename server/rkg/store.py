@@ -49,6 +49,11 @@ class EmbeddedStore:
     def __init__(self, path: Path | None = None) -> None:
         self._store = ox.Store(str(path)) if path else ox.Store()
 
+    @property
+    def engine(self) -> ox.Store:
+        """The pyoxigraph store underneath, for work done at Rust speed (graph lists, dumps, bulk loads)."""
+        return self._store
+
     @classmethod
     def wrap(cls, store: ox.Store) -> "EmbeddedStore":
         """An existing pyoxigraph store (a sandbox's), read through this class."""

@@ -258,12 +258,6 @@ def reaching_shapes(data: ox.Store, shapes: Graph, graphs: list[str] | None = No
 
 
 _SHAPE_LINKS = (SH.property, SH.node, SH.qualifiedValueShape, SH["not"], SH.sparql, SH.target)
-_IRI = re.compile(r"<([^<>\s]+)>")
-_PNAME = re.compile(r"(?<![\w?$:/#<])([A-Za-z][\w.-]*)?:([A-Za-z_][\w-]*)")
-_VARIABLE_PREDICATE = re.compile(r"(?:[?$]\w+|<[^<>\s]*>|[\w-]*:[\w-]*|\])\s+[?$](\w+)\s+(?=[?$<\"'\w\[(_])|;\s*[?$](\w+)\s+")
-_PREDICATE_IN = re.compile(r"FILTER\s*\(\s*[?$](\w+)\s+IN\s*\(([^()]*)\)\s*\)", re.I)
-
-
 def shape_predicates(shapes: Graph, roots: list[URIRef]) -> set[str] | None:
     """The IRIs the shapes ``roots`` may read as predicates: every IRI object of their descriptions (paths,
     target predicates, nested shapes, lists) and every IRI of their SPARQL (a variable predicate counts only when a ``FILTER (?p IN (…))``
@@ -297,20 +291,46 @@ def shape_predicates(shapes: Graph, roots: list[URIRef]) -> set[str] | None:
 
 
 def _query_iris(shapes: Graph, node, query: str) -> set[str] | None:
+    """Every IRI of a shape's SPARQL query, read from rdflib's parse and algebra (triple patterns, property
+    paths, filters); None when a triple pattern's predicate is a variable that no ``FILTER (?p IN (…))``
+    bounds, or when the query cannot be parsed: then every triple may be read."""
+    from rdflib.paths import Path as PropertyPath
+    from rdflib.plugins.sparql import prepareQuery
+    from rdflib.plugins.sparql.parserutils import CompValue
+    from rdflib.term import Variable
+
     namespaces = {str(shapes.value(d, SH.prefix)): str(shapes.value(d, SH.namespace))
                   for p in shapes.objects(node, SH.prefixes) for d in shapes.objects(p, SH.declare)}
-    text = re.sub(r'"(?:[^"\\]|\\.)*"', '""', query)  # no IRIs in string literals (regexes…)
-    head, brace, body = text.partition("{")  # triple patterns: after the projection (SELECT ?a ?b ?c)
-    listed: dict[str, str] = {m[1]: m[2] for m in _PREDICATE_IN.finditer(text)}
-    for m in _VARIABLE_PREDICATE.finditer(body):
-        if (m[1] or m[2]) not in listed:
-            return None
-    iris = set(_IRI.findall(text))
-    if re.search(r"\sa\s", body):  # the keyword a: rdf:type
-        iris.add(str(RDF.type))
-    for prefix, local in _PNAME.findall(text):
-        if prefix in namespaces:
-            iris.add(namespaces[prefix] + local)
+    try:
+        algebra = prepareQuery(query, initNs=namespaces).algebra
+    except Exception:  # noqa: BLE001 - a query rdflib cannot read: nothing can be left out
+        return None
+    iris: set[str] = set()
+    predicates: set[Variable] = set()
+    bounded: set[Variable] = set()
+    todo: list[object] = [algebra]
+    seen: set[int] = set()
+    while todo:
+        n = todo.pop()
+        if id(n) in seen:
+            continue
+        seen.add(id(n))
+        if isinstance(n, URIRef):
+            iris.add(str(n))
+        elif isinstance(n, CompValue):
+            if n.name == "BGP":
+                predicates |= {t[1] for t in n.get("triples") or () if isinstance(t[1], Variable)}
+            if n.name == "RelationalExpression" and str(n.get("op")).upper() == "IN" and isinstance(n.get("expr"), Variable):
+                bounded.add(n["expr"])
+            todo.extend(n.values())
+        elif isinstance(n, PropertyPath):
+            todo.extend(vars(n).values())
+        elif isinstance(n, dict):
+            todo.extend(n.values())
+        elif isinstance(n, (list, tuple, set, frozenset)):
+            todo.extend(n)
+    if predicates - bounded:
+        return None
     return iris
 
 
@@ -368,7 +388,7 @@ def run_qc(store: EmbeddedStore, catalog: Catalog) -> list[Finding]:
 
 
 def _ox(store: EmbeddedStore) -> ox.Store:
-    return store._store  # the pyoxigraph store underneath (dumps and graph lists at Rust speed)
+    return store.engine  # the pyoxigraph store underneath (dumps and graph lists at Rust speed)
 
 
 def _graph_names(store: EmbeddedStore) -> list[str]:
