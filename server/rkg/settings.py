@@ -199,8 +199,9 @@ class Config(Settings):
 
     WHAT: ClassVar[str] = "the web app"
 
-    nquads: Path | None = setting(None, "built graph (N-Quads) loaded in memory by each query process; "
-                                        "rkg serve: build/rkg.nq")
+    nquads: Path | None = setting(None, "built graph (N-Quads): each query process loads a copy in memory, or, "
+                                        "from 200,000 quads, opens the build's on-disk store beside it read-only "
+                                        "(one store, shared); rkg serve: build/rkg.nq")
     location: Path | None = setting(None, "persistent on-disk store (created from build/ if empty) instead of memory",
                                     flag="--location", metavar="DIR")
     store: str | None = setting(None, "URL of a remote SPARQL 1.1 query endpoint (Oxigraph server, Virtuoso) to serve "
