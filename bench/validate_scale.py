@@ -132,6 +132,23 @@ def measure(name: str, cmd: list[str], rounds: int, warmup: bool = True) -> dict
             "peak_mib": max(r for _, r in runs) / 1024, "rounds": len(runs)}
 
 
+def commands(folder: Path, pyshacl: bool = True) -> list[tuple[str, list[str]]]:
+    """The timed ``rkg validate`` commands on the build folder ``folder`` (which has imports): name and
+    command line, the pySHACL one only with ``pyshacl`` (bench/scale.py runs them too)."""
+    out = [("validate, imports present", [*RKG, "validate", "--build-dir", str(folder), "-q"]),
+           ("validate --include-imports --engine turbo",
+            [*RKG, "validate", "--build-dir", str(folder), "-q", "--include-imports", "--engine", "turbo"])]
+    if pyshacl:
+        out.append(("validate --include-imports --engine pyshacl",
+                    [*RKG, "validate", "--build-dir", str(folder), "-q", "--include-imports", "--engine", "pyshacl"]))
+    return out
+
+
+def warmup(name: str) -> bool:
+    """Whether a command gets an unmeasured warm-up run: not the long --include-imports ones."""
+    return "include" not in name
+
+
 def run(sizes: list[int], rounds: int = 1, pyshacl_max: int = 500_000, work: Path | None = None) -> list[dict]:
     """Build and time, for each size; the rows of the table (one per size and command)."""
     own = work is None
@@ -147,15 +164,9 @@ def run(sizes: list[int], rounds: int = 1, pyshacl_max: int = 500_000, work: Pat
             written = write_esco(folder / "imports" / "esco-bench.nt", size)
             subprocess.run([*RKG, "build", "--build-dir", str(folder), "-q"], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
             print(f"size {size}: {written} triples written and built in {time.perf_counter() - started:.0f} s", file=sys.stderr)
-            cmds = [("validate (no imports)", None),
-                    ("validate, imports present", [*RKG, "validate", "--build-dir", str(folder), "-q"]),
-                    ("validate --include-imports --engine turbo",
-                     [*RKG, "validate", "--build-dir", str(folder), "-q", "--include-imports", "--engine", "turbo"])]
-            if size <= pyshacl_max:
-                cmds.append(("validate --include-imports --engine pyshacl",
-                             [*RKG, "validate", "--build-dir", str(folder), "-q", "--include-imports", "--engine", "pyshacl"]))
+            cmds = [("validate (no imports)", None), *commands(folder, size <= pyshacl_max)]
             for name, cmd in cmds:
-                row = dict(baseline) if cmd is None else measure(name, cmd, rounds, warmup=("include" not in name))
+                row = dict(baseline) if cmd is None else measure(name, cmd, rounds, warmup=warmup(name))
                 row.update(size=written, ratio=row["median"] / baseline["median"])
                 rows.append(row)
                 print(f"  {name}: {row['median']:.1f} s", file=sys.stderr)
