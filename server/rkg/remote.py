@@ -257,7 +257,10 @@ class RemoteExecutor:
     def _error(self, status: int, body: bytes) -> Outcome:
         message = _message(status, body)
         low = message.lower()
-        if status in (503, 504) or (status >= 500 and ("timeout" in low or "timed out" in low or "S1T00" in message)):
+        # Virtuoso stops a query at its timeout with S1T00, or, when it cancels it, HY008 (ODBC's "operation
+        # cancelled": "Async statement killed by SQLCancel"); Oxigraph server and proxies say timeout
+        if status in (503, 504) or (status >= 500 and ("timeout" in low or "timed out" in low or "S1T00" in message
+                                                       or "HY008" in message)):
             raise Timeout(f"the SPARQL engine stopped the query: {message}")
         if status == 400:
             return Outcome(Kind.BAD_INPUT, message=f"the SPARQL engine refused the query: {message}")
