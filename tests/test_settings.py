@@ -53,7 +53,7 @@ def test_from_env_reads_every_setting() -> None:
 
 
 @pytest.mark.parametrize("env, words", [
-    ({"RKG_TIME_LIMIT": "soon"}, ["RKG_TIME_LIMIT='soon'", "expected a number"]),
+    ({"RKG_TIME_LIMIT": "soon"}, ["RKG_TIME_LIMIT='soon'", "expected a finite number"]),
     ({"RKG_MAX_ROWS": "1.5"}, ["RKG_MAX_ROWS='1.5'", "expected a whole number"]),
     ({"RKG_INSECURE_NETWORK": "maybe"}, ["RKG_INSECURE_NETWORK='maybe'", "true or false"]),
     ({"RKG_CACHE_BYTES": "lots"}, ["RKG_CACHE_BYTES='lots'", "whole number in MiB"]),
@@ -171,3 +171,16 @@ def test_create_app_under_granian_from_the_environment(granian_app: str) -> None
     assert len(rows) == 3  # four blocks, cut at RKG_MAX_ROWS
     with urllib.request.urlopen(granian_app + "/api/queries", timeout=10) as r:
         assert r.status == 200  # RKG_QUERIES was read
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "1e400", "NaN"])
+def test_numbers_are_finite(value: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """``float`` reads these; a time limit or a size cannot be one of them (a NaN limit once reached the
+    executor and crashed rkg serve with a traceback)."""
+    from rkg import cli
+
+    with pytest.raises(InputError, match="finite number"):
+        Config.from_env({"RKG_NQUADS": "x.nq", "RKG_TIME_LIMIT": value})
+    with pytest.raises(SystemExit) as stop:
+        cli.main(["serve", f"--time-limit={value}"])
+    assert stop.value.code == 2 and "finite number" in capsys.readouterr().err

@@ -63,6 +63,21 @@ def _bool(text: str) -> bool:
     raise ValueError(text)
 
 
+class _NotANumber(InputError, ValueError, argparse.ArgumentTypeError):
+    """A bad number: argparse shows its message as it is, ``from_env`` reads it as a ValueError."""
+
+
+def _number(text: str) -> float:
+    """A finite number: ``nan`` and ``inf`` (which ``float`` accepts) are no time limit or size."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if value != value or value in (float("inf"), float("-inf")):
+        raise _NotANumber(f"expected a finite number, not {text!r}")
+    return value
+
+
 def _set(text: str) -> frozenset[str]:
     return frozenset(part.strip() for part in text.split(",") if part.strip())
 
@@ -72,7 +87,7 @@ _KINDS: dict[str, tuple[Callable[[str], Any], str]] = {
     "str": (str, "a text"),
     "str | None": (str, "a text"),
     "Path | None": (Path, "a path"),
-    "float": (float, "a number"),
+    "float": (_number, "a finite number"),
     "int": (int, "a whole number"),
     "int | None": (int, "a whole number"),
     "bool": (_bool, "true or false (1/0, yes/no, on/off)"),
