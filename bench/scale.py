@@ -9,10 +9,19 @@ For each size (``--sizes 0.5M,2M,6.8M``), one step after the other, nothing else
 2. ``rkg build`` of the project's sources with those imports: wall seconds and peak memory (RSS summed
    over the process tree, sampled every 50 ms);
 3. ``oxigraph load`` of the same ``rkg.nq`` into a new store: the same figures;
+   then the remote engines (tests/support/engines.py, the tests' own start-up: Oxigraph server on a store
+   folder, Virtuoso 7 with a generated ini), each started fresh for the size: ``rkg build --target`` into
+   each with its loader (the whole command: the build again, the load, the count check; the load alone is
+   read from its progress line), and Virtuoso's own bulk load (``ld_dir`` + ``rdf_loader_run`` +
+   ``checkpoint`` through ``isql-vt``) of the same ``rkg.nq`` into another fresh Virtuoso;
 4. each server of ``SERVERS``, alone: start to ready (``/health`` or the engine's own answer), memory of
    all its processes, ``/health`` latency (rkg), the latency of named questions from ``queries/`` (the
-   same text sent to every server, made unique per request so that no cache answers);
-5. each validator of ``VALIDATORS`` (none here: bench/validate_scale.py adds its own).
+   same text sent to every server, made unique per request so that no cache answers). ``rkg serve
+   --store URL`` in front of each engine is timed beside the engine's own endpoint answering the very
+   request rkg sends it: the same text, rkg's graphs as ``default-graph-uri`` and ``named-graph-uri``
+   (listed by ``rkg.remote``'s own code), rkg's ``timeout`` parameter;
+5. each validator of ``VALIDATORS``: bench/validate_scale.py's ``rkg validate`` commands on the build
+   (its functions), and ``rkg validate --store URL`` on each engine.
 
 Writes ``bench/results/scale.md`` (git-ignored) and prints it. ``bench/summary.md`` has the figures of
 the reference run in its "Scale" section. Extending it: a function per engine, registered in ``SERVERS``
@@ -38,10 +47,17 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "server"))  # run from a checkout without installing
+sys.path.insert(0, str(ROOT / "tests"))  # the engines' start-up (tests/support/engines.py), shared with the tests
+sys.path.insert(0, str(ROOT / "bench"))  # validate_scale
+
+import validate_scale  # noqa: E402
+from support import engines  # noqa: E402
 RESULTS = ROOT / "bench" / "results"
 PYTHON = sys.executable
 OXIGRAPH = shutil.which("oxigraph") or str(Path(PYTHON).parent / "oxigraph")
@@ -95,8 +111,10 @@ def write_esco(path: Path, triples: int, seed: int = 12) -> int:
             add(iri, RDF_TYPE, f"<{MODEL}MemberConcept>")
             for lang in LANGS:
                 add(iri, SKOS + "prefLabel", _lit(f"{phrase(3)} {i}", lang))
-                for _ in range(rnd.randint(0, 3)):
-                    add(iri, SKOS + "altLabel", _lit(phrase(rnd.randint(2, 4)), lang))
+                # no duplicate triple: rkg.nq keeps an import's duplicates, and `rkg build --target` checks the
+                # engine's (distinct) counts against the file's
+                for alt in dict.fromkeys(phrase(rnd.randint(2, 4)) for _ in range(rnd.randint(0, 3))):
+                    add(iri, SKOS + "altLabel", _lit(alt, lang))
                 add(iri, DCT + "description", _lit(phrase(12), lang))
             add(iri, SKOS + "inScheme", f"<{ESCO}concept-scheme/{'occupations' if occupation else 'skills'}>")
             add(iri, MODEL + "status", _lit("released"))
@@ -263,6 +281,11 @@ class Case:
     work: Path
     """Folder of this size: build/ (with imports/), the other engines' stores, logs."""
     rounds: int = 5
+    engines: dict[str, engines.Engine] = field(default_factory=dict)
+    """The remote engines started for this size (by name), loaded by rkg; stopped by ``stack`` at its end."""
+    started: dict[str, float] = field(default_factory=dict)
+    """Seconds each engine took from start to its first answer."""
+    stack: ExitStack = field(default_factory=ExitStack)
 
     @property
     def build_dir(self) -> Path:
@@ -298,24 +321,32 @@ def questions() -> dict[str, str]:
     return {name: "\n".join(line for line in text.splitlines() if not line.startswith("#+")) for name, text in texts.items()}
 
 
-def time_questions(url: str, rounds: int, extra: dict[str, str] | None = None) -> dict[str, float]:
+def time_questions(url: str, rounds: int, extra: list[tuple[str, str]] | None = None, unique: bool = True) -> dict[str, float]:
     """Median ms of each named question POSTed to ``url`` (one warm-up, then ``rounds``), each text made
-    unique by a comment so that no result cache answers."""
+    unique by a comment so that no result cache answers; with ``unique=False`` the same text every time,
+    after ``SAME_WARMUP`` warm-ups (each of rkg's workers has read it once: the server must run without its
+    result cache then, ``--cache-bytes 0``)."""
     out = {}
+    warm = 1 if unique else SAME_WARMUP
     for name, text in questions().items():
         times = []
-        for i in range(rounds + 1):
-            body = urllib.parse.urlencode({"query": f"{text}\n# {name} {i} {time.time_ns()}", **(extra or {})}).encode()
+        for i in range(rounds + warm):
+            sent = f"{text}\n# {name} {i} {time.time_ns()}" if unique else text
+            body = urllib.parse.urlencode([("query", sent), *(extra or [])]).encode()
             started = time.monotonic()
             status, answer = http(url, body, {"Accept": "application/sparql-results+json",
                                               "Content-Type": "application/x-www-form-urlencoded"})
             took = (time.monotonic() - started) * 1000
             if status != 200:
                 raise RuntimeError(f"{name} on {url}: {status} {answer[:200]!r}")
-            if i:
+            if i >= warm:
                 times.append(took)
         out[name] = statistics.median(times)
     return out
+
+
+SAME_WARMUP = 6
+"""Warm-up requests of a repeated text: rkg serve's 2 workers have each read (``ShapeJob``) it by then."""
 
 
 def build_rkg(case: Case) -> Row:
@@ -332,11 +363,16 @@ def load_oxigraph(case: Case) -> Row:
     return Row("oxigraph load", seconds, peak)
 
 
-def serve_rkg(case: Case) -> Row:
+def serve_rkg(case: Case, store: str | None = None, unique: bool = True) -> Row:
+    """``rkg serve`` on the build, or ``--store`` in front of the engine ``store``; with ``unique=False`` without
+    its result cache, asked the same text again and again (see ``time_questions``)."""
     port = free_port()
-    log = (case.work / "serve.log").open("wb")
+    log = (case.work / f"serve{'-' + store if store else ''}{'' if unique else '-same'}.log").open("wb")
+    where = ["--store", engine(case, store).url] if store else ["--build-dir", str(case.build_dir)]
+    if not unique:
+        where += ["--cache-bytes", "0"]  # no result cache: each answer comes from the store
     started = time.monotonic()
-    process = subprocess.Popen([PYTHON, "-m", "rkg", "serve", "--root", str(ROOT), "--build-dir", str(case.build_dir),
+    process = subprocess.Popen([PYTHON, "-m", "rkg", "serve", "--root", str(ROOT), *where,
                                 "--port", str(port), "-q"], stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
                                start_new_session=True)
     try:
@@ -351,9 +387,10 @@ def serve_rkg(case: Case) -> Row:
             status, body = http(base + "/health")
             health.append((time.monotonic() - t) * 1000)
             assert status == 200 and json.loads(body)["triples"], body
-        latency = time_questions(base + "/sparql", case.rounds)
+        latency = time_questions(base + "/sparql", case.rounds, unique=unique)
         memory = max(memory, tree_rss(process.pid))
-        return Row("rkg serve", ready, memory, statistics.median(health), latency, f"/health max {max(health):.1f} ms")
+        return Row((f"rkg serve --store {store}" if store else "rkg serve") + ("" if unique else SAME), ready, memory, statistics.median(health),
+                   latency, f"/health max {max(health):.1f} ms")
     finally:
         stop(process)
         log.close()
@@ -379,13 +416,149 @@ def serve_oxigraph(case: Case) -> Row:
         log.close()
 
 
-LOADERS: dict[str, Callable[[Case], Row]] = {"rkg build": build_rkg, "oxigraph load": load_oxigraph}
+# ---------------------------------------------------------------- remote engines (rkg.remote)
+
+
+TIME_LIMIT = 10
+"""rkg serve's default --time-limit: sent by rkg to the engine as ``timeout`` (ms), Oxigraph server's --timeout-s."""
+
+
+def start_engine(case: Case, name: str, folder: Path) -> engines.Engine:
+    """A fresh engine of kind ``name`` in ``folder``, stopped at the end of the size."""
+    shutil.rmtree(folder, ignore_errors=True)
+    started = time.monotonic()
+    if name == "oxigraph":
+        found = engines.start_oxigraph(folder, timeout_s=TIME_LIMIT, location=folder / "store")
+    else:
+        found = engines.start_virtuoso(folder, buffers=VIRTUOSO_BUFFERS)
+    case.started[folder.name] = time.monotonic() - started
+    case.stack.callback(engines.stop, found)
+    return found
+
+
+VIRTUOSO_BUFFERS = 170_000
+"""Virtuoso's NumberOfBuffers (8 KiB pages: 1.3 GiB), as its own ini advises for about 2 GiB of free memory."""
+
+
+def engine(case: Case, name: str) -> engines.Engine:
+    """The engine ``name`` of this size (started, empty, on first use; loaded by its ``rkg build --target`` row)."""
+    if name not in case.engines:
+        case.engines[name] = start_engine(case, name, case.work / f"{name}-server")
+    return case.engines[name]
+
+
+def build_target(case: Case, name: str) -> Row:
+    """``rkg build --target`` into the (empty) engine ``name`` with its own loader: the whole command (the
+    build again, the load, rkg's count check), the load alone from its progress line in the note."""
+    found = engine(case, name)
+    log = case.work / f"build-target-{name}.log"
+    peak = Peak(found.process.pid)
+    try:
+        seconds, top = measure([PYTHON, "-m", "rkg", "build", "--root", str(ROOT), "--build-dir", str(case.build_dir),
+                                "--target", found.url, *found.load_args], log)
+    finally:
+        engine_peak = peak.stop()
+    loaded = [line for line in log.read_text(errors="replace").splitlines() if " loader in " in line]
+    load = loaded[-1].rsplit(" in ", 1)[1] if loaded else "?"
+    return Row(f"rkg build --target {name}" + (" --loader virtuoso-isql" if name == "virtuoso" else ""), seconds, top,
+               note=f"load {load}; engine peak {mib(engine_peak)}")
+
+
+def load_virtuoso_own(case: Case) -> Row:
+    """Virtuoso's own bulk load of the same rkg.nq into another fresh Virtuoso, through isql-vt: ``ld_dir``
+    (graph of each quad from the file), ``rdf_loader_run``, ``checkpoint`` (what rkg's loader runs,
+    without the copy and the clearing of old graphs). Memory: the engine's peak."""
+    found = start_engine(case, "virtuoso", case.work / "virtuoso-own")
+    assert found.load_dir is not None
+    shutil.copyfile(case.nquads, found.load_dir / "rkg.nq")  # not timed: rkg's loader copies too, inside its time
+    peak = Peak(found.process.pid)
+    started = time.monotonic()
+    try:
+        engines.isql(found, f"ld_dir('{found.load_dir}', 'rkg.nq', 'https://w3id.org/rkg/graph/default');\n"
+                            "rdf_loader_run();\ncheckpoint;\n")
+    finally:
+        top = peak.stop()
+    seconds = time.monotonic() - started
+    out = engines.isql(found, "SELECT 'LOAD' || '-ERROR', ll_error FROM DB.DBA.LOAD_LIST WHERE ll_error IS NOT NULL;\n")
+    if "LOAD-ERROR" in out:
+        raise RuntimeError(f"Virtuoso's loader failed: {out[-500:]}")
+    return Row("virtuoso ld_dir + rdf_loader_run", seconds, top, note="into a fresh Virtuoso; memory: the engine's peak")
+
+
+def engine_request(url: str) -> list[tuple[str, str]]:
+    """The protocol parameters rkg adds to a query without its own dataset (``RemoteExecutor.dataset`` and
+    ``_post``): its graphs, listed by rkg.remote's own code, as default and named graphs, and the time limit."""
+    from rkg.remote import RemoteExecutor
+
+    remote = RemoteExecutor(url)
+    try:
+        graphs = remote.graphs(time.monotonic() + 600, fresh=True)
+    finally:
+        remote.close()
+    return ([("default-graph-uri", g) for g in graphs] + [("named-graph-uri", g) for g in graphs]
+            + [("timeout", str(TIME_LIMIT * 1000))])
+
+
+OWN = {"virtuoso": "virtuoso /sparql (rkg's request)", "oxigraph": "oxigraph server /query (rkg's request)"}
+
+
+SAME = " (same text, result cache off)"
+
+
+def serve_engine(case: Case, name: str, unique: bool = True) -> Row:
+    """The engine's own endpoint sent exactly what rkg sends it for each named question."""
+    found = engine(case, name)
+    latency = time_questions(found.url, case.rounds, engine_request(found.url), unique)
+    return Row(OWN[name] + ("" if unique else SAME), case.started.get(f"{name}-server"),
+               tree_rss(found.process.pid), None, latency, "engine start to ready; its memory now")
+
+
+def validate(case: Case, name: str, cmd: list[str]) -> Row:
+    try:
+        r = validate_scale.measure(name, cmd, 1, warmup=validate_scale.warmup(name))
+    except SystemExit as e:  # validate_scale's way to say a command failed: once more, to read why
+        done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+        raise RuntimeError(f"exit {done.returncode}: {done.stderr.strip()[-300:]}") from e
+    return Row(f"rkg {name}", r["median"], int(r["peak_mib"] * 2**20), note="one run" + (" after a warm-up" if
+               validate_scale.warmup(name) else ""))
+
+
+def validators() -> dict[str, Callable[[Case], Row]]:
+    """validate_scale's commands on the build (pySHACL up to PYSHACL_MAX), then ``--store`` on each engine."""
+    def local(name: str) -> Callable[[Case], Row]:
+        def step(case: Case) -> Row:
+            cmd = dict(validate_scale.commands(case.build_dir, case.triples <= PYSHACL_MAX)).get(name)
+            return validate(case, name, cmd) if cmd else Row(f"rkg {name}", note=f"not run above {label(PYSHACL_MAX)}")
+        return step
+
+    def remote(engine_name: str) -> Callable[[Case], Row]:
+        return lambda case: validate(case, f"validate --store {engine_name}",
+                                     [PYTHON, "-m", "rkg", "validate", "--root", str(ROOT), "-q",
+                                      "--store", engine(case, engine_name).url])
+
+    return {**{name: local(name) for name, _ in validate_scale.commands(Path("."))},
+            **{f"validate --store {e}": remote(e) for e in ("oxigraph", "virtuoso")}}
+
+
+PYSHACL_MAX = 500_000
+"""validate --include-imports --engine pyshacl only up to this size (it takes minutes above)."""
+
+LOADERS: dict[str, Callable[[Case], Row]] = {
+    "rkg build": build_rkg, "oxigraph load": load_oxigraph,
+    "rkg build --target oxigraph": lambda case: build_target(case, "oxigraph"),
+    "rkg build --target virtuoso": lambda case: build_target(case, "virtuoso"),
+    "virtuoso ld_dir": load_virtuoso_own}
 """Run in this order for each size; the first must make ``case.build_dir`` (rkg.nq, build/store)."""
-SERVERS: dict[str, Callable[[Case], Row]] = {"rkg serve": serve_rkg, "oxigraph serve-read-only": serve_oxigraph}
-"""Servers timed one after the other on the built graph. A remote engine (rkg serve --store URL in front of
-Oxigraph server or Virtuoso) is a function here."""
-VALIDATORS: dict[str, Callable[[Case], Row]] = {}
-"""Validation of the built graph at scale (bench/validate_scale.py registers its own)."""
+SERVERS: dict[str, Callable[[Case], Row]] = {
+    "rkg serve": serve_rkg, "oxigraph serve-read-only": serve_oxigraph,
+    **{step + ("" if unique else SAME): (lambda case, f=f, name=name, unique=unique: f(case, name, unique=unique))
+       for name, own in (("virtuoso", "virtuoso /sparql"), ("oxigraph", "oxigraph server /query"))
+       for unique in (True, False)
+       for step, f in ((f"rkg serve --store {name}", serve_rkg), (own, serve_engine))}}
+"""Servers timed one after the other on the built graph: rkg embedded beside oxigraph serve-read-only, then
+rkg in front of each remote engine beside the engine's own endpoint."""
+VALIDATORS: dict[str, Callable[[Case], Row]] = validators()
+"""Validation of the built graph at scale (bench/validate_scale.py's commands) and of each engine's graphs."""
 
 
 # ---------------------------------------------------------------- report
@@ -420,7 +593,26 @@ def report(rows: dict[str, list[Row]], generated: dict[str, int]) -> str:
         if s and x and s.questions_ms and x.questions_ms:
             worst = max(s.questions_ms[q] / x.questions_ms[q] for q in QUESTIONS if x.questions_ms.get(q))
             lines.append(f"- {size}: named questions, worst rkg/oxigraph latency **{worst:.2f}×** (target ≤ 1.5×)")
+        for (engine_name, own), same in ((pair, same) for pair in OWN.items() for same in ("", SAME)):
+            r, e = by.get(f"rkg serve --store {engine_name}{same}"), by.get(own + same)
+            if r and e and r.questions_ms and e.questions_ms:
+                each = ", ".join(f"{q} {r.questions_ms[q] / e.questions_ms[q]:.2f}×" for q in QUESTIONS if e.questions_ms.get(q))
+                worst = max(r.questions_ms[q] / e.questions_ms[q] for q in QUESTIONS if e.questions_ms.get(q))
+                lines.append(f"- {size}: named questions through {engine_name}{same or ' (unique texts)'}, rkg / the "
+                             f"engine's own endpoint: worst **{worst:.2f}×**"
+                             + (" (target ≤ 1.2×)" if engine_name == "virtuoso" else "") + f"; {each}")
     return "\n".join(lines) + "\n"
+
+
+def run_steps(case: Case, rows: list[Row]) -> None:
+    for name, step in {**LOADERS, **SERVERS, **VALIDATORS}.items():
+        print(f"[{case.size}] {name}", flush=True)
+        try:
+            row = step(case)
+        except Exception as e:  # noqa: BLE001 - one failed step is a row, the others still run
+            row = Row(name, note=f"failed: {type(e).__name__}: {str(e)[:200]}")
+        print(f"    {row}", flush=True)
+        rows.append(row)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -440,14 +632,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[{case.size}] generating ESCO-shaped triples", flush=True)
         generated[case.size] = write_esco(case.build_dir / "imports" / "esco-synthetic.nt", n)
         rows[case.size] = []
-        for name, step in {**LOADERS, **SERVERS, **VALIDATORS}.items():
-            print(f"[{case.size}] {name}", flush=True)
-            try:
-                row = step(case)
-            except Exception as e:  # noqa: BLE001 - one failed step is a row, the others still run
-                row = Row(name, note=f"failed: {type(e).__name__}: {str(e)[:200]}")
-            print(f"    {row}", flush=True)
-            rows[case.size].append(row)
+        with case.stack:  # the engines of this size stop at its end
+            run_steps(case, rows[case.size])
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(report(rows, generated), encoding="utf-8")
         if not args.keep:

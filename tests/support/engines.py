@@ -149,7 +149,11 @@ def start_virtuoso(folder: Path, buffers: int = 20000, ready_timeout: float = 12
 def wait(engine: Engine, timeout: float) -> None:
     """Until the engine answers ``ASK {}`` on its query endpoint (RuntimeError with its log otherwise; the
     engine is stopped then)."""
-    wait_ready(engine.process, engine.url + "?query=ASK%7B%7D", engine.log, timeout, name=engine.name)
+    try:
+        wait_ready(engine.process, engine.url + "?query=ASK%7B%7D", engine.log, timeout, name=engine.name)
+    except BaseException:  # an interrupted start-up leaves no engine behind
+        stop(engine)
+        raise
 
 
 def stop(engine: Engine) -> None:
