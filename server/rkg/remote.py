@@ -44,7 +44,7 @@ from .errors import InputError
 from .executor import MIN_ROW_BYTES, _capped, _fit, _native, _term_bytes
 from .jobs import (Busy, GraphStoreJob, Kind, Outcome, QueryJob, ShapeJob, StatsJob, Timeout, UpdateJob,
                    ValidationJob)
-from .namespaces import GRAPH
+from .namespaces import BUILD_GRAPH, GRAPH, VOID
 
 RKG_GRAPHS = str(GRAPH)
 """Prefix of the named graphs rkg builds; the others in the engine are not read through rkg."""
@@ -390,6 +390,28 @@ class RemoteExecutor:
         """The IRIs of rkg's graphs on the engine (asked again after GRAPHS_TTL seconds)."""
         return self._listing(deadline, fresh)[0]
 
+    def graph_names(self, deadline: float) -> tuple[str, ...]:
+        """rkg's graphs on the engine, from its list of graphs: ``GRAPH ?g {}`` (Oxigraph reads its graph
+        list), else ``DISTINCT ?g`` over the quads (Virtuoso binds no ?g to an empty group; its graph index
+        answers this one). Never a count of the triples: it is asked on the request path."""
+        names: set[str] = set()
+        for text in ("SELECT DISTINCT ?g WHERE { GRAPH ?g {} }", "SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }"):
+            for row in self._select(text, [], deadline, max(0.1, deadline - time.monotonic())):
+                g = row["g"]  # None where the engine bound nothing
+                if isinstance(g, ox.NamedNode) and g.value.startswith(RKG_GRAPHS):
+                    names.add(g.value)
+            if names:
+                break
+        return tuple(sorted(names))
+
+    def built_counts(self, deadline: float) -> dict[str, int]:
+        """Triples per graph as the build recorded them in its build graph (``void:triples``, tens of
+        rows): the engine's own counts without a scan, and what changes when a new build is loaded."""
+        text = f"SELECT ?g ?n WHERE {{ GRAPH <{BUILD_GRAPH}> {{ ?g <{VOID}triples> ?n }} }}"
+        return {row["g"].value: int(row["n"].value)
+                for row in self._select(text, [], deadline, max(0.1, deadline - time.monotonic()))
+                if isinstance(row["g"], ox.NamedNode)}
+
     def _listing(self, deadline: float, fresh: bool = False) -> tuple[tuple[str, ...], dict[str, int]]:
         cached = self._graphs
         if cached and not fresh and time.monotonic() - cached[0] < GRAPHS_TTL:
@@ -398,20 +420,24 @@ class RemoteExecutor:
             cached = self._graphs
             if cached and not fresh and time.monotonic() - cached[0] < GRAPHS_TTL:  # another thread asked meanwhile
                 return cached[1], cached[2]
-            counts = self.counts(deadline)
-            self._graphs = (time.monotonic(), tuple(counts), counts)
-            return tuple(counts), counts
+            names = self.graph_names(deadline)
+            built = self.built_counts(deadline) if BUILD_GRAPH in names else {}
+            self._graphs = (time.monotonic(), names, built)
+            return names, built
 
     def fingerprint(self, timeout: float = 10.0) -> str:
-        """A short digest of rkg's graphs and their sizes on the engine: it changes when the data is reloaded."""
+        """A short digest of rkg's graphs on the engine and of the counts its build graph records: it changes
+        when another build is loaded (two queries on lists of tens of rows, kept GRAPHS_TTL seconds)."""
         import hashlib
 
-        _, counts = self._listing(time.monotonic() + timeout)
-        return hashlib.blake2b(json.dumps(counts, sort_keys=True).encode(), digest_size=5).hexdigest()
+        names, built = self._listing(time.monotonic() + timeout)
+        return hashlib.blake2b(json.dumps([names, built], sort_keys=True).encode(), digest_size=5).hexdigest()
 
     def stats(self, deadline: float) -> dict:
-        _, counts = self._listing(deadline, fresh=True)
-        graphs = list(counts)
+        """Counts for /health, the home page and VoID: asked by the server off the request path (once per
+        version), and counted on the engine (the build graph's figures are what was built, not what is held)."""
+        graphs = list(self.graph_names(deadline))
+        counts = self.counts(deadline)
         union = self._select("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", [("default-graph-uri", g) for g in graphs],
                              deadline, max(0.1, deadline - time.monotonic()))
         triples = int(next(iter(union))["n"].value) if graphs else 0
@@ -424,9 +450,14 @@ class RemoteExecutor:
         graphs = self.graphs(deadline, fresh=True)
         if not graphs:
             return iter(())
-        answer = self._select("SELECT ?s ?p ?o ?g WHERE { GRAPH ?g { ?s ?p ?o } }",
-                              [("named-graph-uri", g) for g in graphs], deadline,
-                              max(0.1, deadline - time.monotonic()))
+        try:
+            answer = self._select("SELECT ?s ?p ?o ?g WHERE { GRAPH ?g { ?s ?p ?o } }",
+                                  [("named-graph-uri", g) for g in graphs], deadline,
+                                  max(0.1, deadline - time.monotonic()))
+        except SyntaxError as e:  # an answer the engine cut (its time limit, or Virtuoso's ResultSetMaxRows)
+            raise Unreachable(f"the SPARQL engine did not send every quad in one answer ({str(e)[:120]}); raise its "
+                              "time limit and result-size limit (Oxigraph server --timeout-s, Virtuoso "
+                              "ResultSetMaxRows / MaxQueryExecutionTime), or validate the build locally") from None
         return (ox.Quad(r["s"], r["p"], r["o"], r["g"]) for r in answer)
 
     def write_nquads(self, path: str, deadline: float) -> int:
@@ -528,10 +559,7 @@ def load(url: str, nquads: str, loader: str, progress=None, *, isql: str = "loca
         if progress:
             progress(f"loaded {nquads} into {url} with the {loader} loader in {time.monotonic() - started:.1f} s")
         counts = remote.counts(deadline)
-        expected: dict[str, int] = {}
-        for q in ox.parse(path=nquads, format=ox.RdfFormat.N_QUADS):
-            g = q.graph_name.value if isinstance(q.graph_name, ox.NamedNode) else ""
-            expected[g] = expected.get(g, 0) + 1
+        expected = _expected_counts(nquads)
         if counts != dict(sorted(expected.items())):
             raise InputError(f"the engine at {url} does not hold what was loaded: {sum(counts.values())} triples in "
                              f"{len(counts)} graphs, expected {sum(expected.values())} in {len(expected)}")
@@ -609,3 +637,27 @@ def _local_shape(text: str, timeout: float) -> Outcome:
     from .executor import run_shape
 
     return run_shape(ShapeJob(text))
+
+
+def _expected_counts(nquads: str) -> dict[str, int]:
+    """Triples per graph of a built file: the build's manifest beside it (counted by its store, so a quad
+    written twice counts once, as an engine holds it), else the file read through."""
+    from pathlib import Path
+
+    from .build import MANIFEST_NAME
+
+    manifest = Path(nquads).parent / MANIFEST_NAME
+    try:
+        built = json.loads(manifest.read_text(encoding="utf-8"))
+        if manifest.stat().st_mtime >= Path(nquads).stat().st_mtime and isinstance(built.get("graphs"), dict):
+            return {g: int(n) for g, n in built["graphs"].items() if int(n)}
+    except (OSError, ValueError):
+        pass
+    seen: set[ox.Quad] = set()
+    expected: dict[str, int] = {}
+    for q in ox.parse(path=nquads, format=ox.RdfFormat.N_QUADS):
+        if q not in seen:
+            seen.add(q)
+            g = q.graph_name.value if isinstance(q.graph_name, ox.NamedNode) else ""
+            expected[g] = expected.get(g, 0) + 1
+    return expected

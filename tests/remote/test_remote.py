@@ -235,3 +235,36 @@ def test_rkg_serve_store(oxigraph_url: str, tmp_path: Path) -> None:
         assert not (tmp_path / "none").exists(), "rkg serve --store built locally"
     finally:
         terminate(process)
+
+
+def test_the_request_path_never_counts(engine_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The graph list and the version fingerprint asked every GRAPHS_TTL seconds on the request path come
+    from the engine's graph list and the build graph's recorded counts, never from a count of the triples
+    (at 2 M quads that count passed Oxigraph server's time limit and left the dataset empty)."""
+    from rkg import remote
+
+    def no_count(*_a, **_k):
+        raise AssertionError("a count of the triples on the request path")
+
+    monkeypatch.setattr(remote.RemoteExecutor, "counts", no_count)
+    executor = remote.RemoteExecutor(engine_url)
+    try:
+        deadline = time.monotonic() + 10
+        names = executor.graph_names(deadline)
+        assert "https://w3id.org/rkg/graph/build" in names and len(names) > 5
+        assert all(n.startswith("https://w3id.org/rkg/graph/") for n in names)
+        built = executor.built_counts(deadline)
+        assert set(built) <= set(names) and sum(built.values()) > 1000
+        assert executor.fingerprint() == executor.fingerprint()
+    finally:
+        executor.close()
+
+
+def test_expected_counts_count_each_quad_once(tmp_path: Path) -> None:
+    """What `rkg build --target` checks the engine against: a quad written twice in the file is held once."""
+    from rkg.remote import _expected_counts
+
+    line = '<http://x/s> <http://x/p> "1" <https://w3id.org/rkg/graph/a> .\n'
+    nq = tmp_path / "rkg.nq"
+    nq.write_text(line * 3 + '<http://x/s> <http://x/p> "2" <https://w3id.org/rkg/graph/a> .\n', encoding="utf-8")
+    assert _expected_counts(str(nq)) == {"https://w3id.org/rkg/graph/a": 2}
