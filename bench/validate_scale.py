@@ -32,6 +32,9 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from referentiels import timed  # noqa: E402  (one timer for the benches that time whole rkg commands)
+
 ROOT = Path(__file__).resolve().parents[1]
 RKG = [sys.executable, "-m", "rkg"]
 SUMMARY = ROOT / "bench" / "summary.md"
@@ -103,20 +106,6 @@ def write_esco(path: Path, triples: int) -> int:
                 t(skill, f"{SKOS}broader", f"<{groups[(i + k) % len(groups)]}>")
             i += 1
     return n
-
-
-def timed(cmd: list[str], cwd: Path = ROOT) -> tuple[float, int, int]:
-    """Wall seconds, peak RSS (KiB) and exit code of one whole command (its start-up included)."""
-    started = time.perf_counter()
-    pid = os.fork()
-    if pid == 0:  # the child execs the command, so its ru_maxrss is the command's own
-        with open(os.devnull, "wb") as null:
-            os.dup2(null.fileno(), 1)
-            os.dup2(null.fileno(), 2)
-        os.chdir(cwd)
-        os.execv(cmd[0], cmd)
-    _, status, usage = os.wait4(pid, 0)
-    return time.perf_counter() - started, usage.ru_maxrss, os.waitstatus_to_exitcode(status)
 
 
 def measure(name: str, cmd: list[str], rounds: int, warmup: bool = True) -> dict:

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from support.expected import answer_rows, read_case
 from support.paths import ROOT
 from support.server import AppServer, free_port, launch, terminate, wait_ready
 
@@ -50,22 +51,14 @@ ENGINE_GAPS = {
 @pytest.mark.parametrize("case", CASES, ids=[c.stem for c in CASES])
 def test_named_questions_answer_as_embedded(app: AppServer, case: Path, request: pytest.FixtureRequest) -> None:
     """Every named question of tests/queries on the bundled graph: the expected rows, compared as sets."""
-    spec = json.loads(case.read_text(encoding="utf-8"))
-    name = spec.get("query", case.stem.split("--")[0])
+    name, spec = read_case(case)
     r = app.request("GET", f"{app.base}/api/queries/{name}", params=spec["params"])
     if (request.node.callspec.params["engine_url"], name) in ENGINE_GAPS:
         assert r.status_code == 422 and "SQ074" in r.text, r.text  # still a gap: else remove it from the list
         return
     assert r.status_code == 200, r.text
-    data = r.json()
-    columns = spec["columns"] or data["head"]["vars"]
-    tokens = set(spec.get("token_sets", []))
-
-    def norm(row):
-        return tuple(" ".join(sorted((v or "").split())) if c in tokens else v for c, v in zip(columns, row))
-
-    got = [norm(tuple(b.get(c, {}).get("value") for c in columns)) for b in data["results"]["bindings"]]
-    assert set(got) == {norm(tuple(row)) for row in spec["expected"]}
+    got, expected = answer_rows(spec, r.json())
+    assert set(got) == expected
     assert len(got) == len(set(got)), "duplicate rows"
 
 

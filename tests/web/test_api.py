@@ -15,6 +15,7 @@ from openapi_spec_validator import validate
 
 from rkg.catalog import Catalog
 
+from support.expected import answer_rows, read_case
 from support.paths import ROOT
 from support.server import AppServer, Server
 
@@ -56,19 +57,11 @@ def test_list(client, over: str, request: pytest.FixtureRequest) -> None:
 @pytest.mark.parametrize("case", CASES, ids=[c.stem for c in CASES])
 def test_same_answers_as_the_catalogue(client, case: Path) -> None:
     """Every case of tests/queries, through HTTP: same rows (compared as sets)."""
-    spec = json.loads(case.read_text())
-    name = spec.get("query", case.stem.split("--")[0])
+    name, spec = read_case(case)
     r = client.get(f"/api/queries/{name}", query_string=spec["params"])
     assert r.status_code == 200, r.text
-    data = r.json()
-    columns = spec["columns"] or data["head"]["vars"]
-    tokens = set(spec.get("token_sets", []))
-
-    def norm(row):
-        return tuple(" ".join(sorted((v or "").split())) if c in tokens else v for c, v in zip(columns, row))
-
-    got = {norm(tuple(b.get(c, {}).get("value") for c in columns)) for b in data["results"]["bindings"]}
-    assert got == {norm(tuple(row)) for row in spec["expected"]}
+    got, expected = answer_rows(spec, r.json())
+    assert set(got) == expected
 
 
 def test_csv_and_html(client) -> None:
