@@ -133,7 +133,9 @@ def test_too_deep_is_refused_with_its_depth() -> None:
     ("SELECT * { ?s ?p '<a> FROM RAND()' }", "SELECT", False),
 ])
 def test_query_shape_comes_from_the_parses(text: str, form: str, relative: bool) -> None:
-    assert query_shape(text) == QueryShape(form, relative)
+    shape = query_shape(text)
+    assert (shape.form, shape.relative) == (form, relative)
+    assert shape.facts == query_facts(text)
 
 
 @pytest.mark.parametrize("text", ["SELEKT * {}", "SELECT * { ?s ?p }", "INSERT DATA { <http://a> <http://b> 1 }", "",

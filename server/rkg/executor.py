@@ -364,12 +364,11 @@ def _loop(conn: Connection, spec: StoreSpec, store: ox.Store) -> None:
 def run_shape(job: ShapeJob) -> Outcome:
     from . import guard
 
-    facts = facts_of(job.text)
     try:
-        shape = guard.query_shape(job.text)
+        shape = guard.query_shape(job.text)  # one rdflib parse: form, dataset and determinism
     except guard.Unreadable as e:
         return Outcome(Kind.BAD_INPUT, message=str(e))
-    return Outcome(Kind.ANSWER, extra={"dataset": facts.dataset, "deterministic": facts.deterministic,
+    return Outcome(Kind.ANSWER, extra={"dataset": shape.facts.dataset, "deterministic": shape.facts.deterministic,
                                        "form": shape.form, "relative": shape.relative})
 
 

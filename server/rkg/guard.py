@@ -220,6 +220,10 @@ def query_facts(text: str) -> QueryFacts:
         tree = parse(text, update=False)
     except Unreadable:
         return QueryFacts(dataset=False, deterministic=False)
+    return _facts_of_tree(tree)
+
+
+def _facts_of_tree(tree) -> QueryFacts:
     query = tree[1]
     dataset = isinstance(query, dict) and "datasetClause" in query
     deterministic = not any(getattr(n, "name", None) in NONDETERMINISTIC for n in _walk(query) if isinstance(n, dict))
@@ -240,6 +244,8 @@ class QueryShape:
     """SELECT, ASK, CONSTRUCT or DESCRIBE (rdflib's parse tree)."""
     relative: bool
     """The query has a relative IRI, so it needs a base IRI (Oxigraph refuses to parse it without one)."""
+    facts: QueryFacts = QueryFacts(dataset=False, deterministic=True)
+    """Its own dataset and whether its answer may be cached, from the same parse tree."""
 
 
 def query_shape(text: str) -> QueryShape:
@@ -256,18 +262,19 @@ def query_shape(text: str) -> QueryShape:
     form = FORMS.get(getattr(tree[1], "name", ""), "")
     if not form:
         raise Unreadable("not a SPARQL query (SELECT, ASK, CONSTRUCT or DESCRIBE)")
+    facts = _facts_of_tree(tree)
     store = ox.Store()
     try:
         store.query(text)
-        return QueryShape(form, relative=False)
+        return QueryShape(form, relative=False, facts=facts)
     except SyntaxError:
         pass
     except Exception:  # parsed; evaluating it on the empty store failed (SERVICE without network…): no base needed
-        return QueryShape(form, relative=False)
+        return QueryShape(form, relative=False, facts=facts)
     try:
         store.query(text, base_iri=PROBE_BASE)
     except SyntaxError as e:
         raise Unreadable(f"SPARQL syntax error: {e}") from None
     except Exception:
         pass
-    return QueryShape(form, relative=True)
+    return QueryShape(form, relative=True, facts=facts)
