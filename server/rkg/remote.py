@@ -76,6 +76,12 @@ class Unreachable(Busy):
 # ---------------------------------------------------------------- HTTP
 
 
+QUICKACK = getattr(socket, "TCP_QUICKACK", None)
+"""Linux's TCP_QUICKACK: acknowledge every segment of an answer at once. With delayed ACKs, an answer of a
+few tens of KB from Virtuoso (which writes with Nagle's algorithm on) stalled 40 ms waiting for our ACK:
+``coverage-dimension-ue`` through rkg took 56 ms against 13 ms with it (bundled graph, median of 15)."""
+
+
 class Http:
     """Kept-alive connections to one origin, for any thread: a request takes an idle one (or opens one)
     and gives it back when the answer was read to its end."""
@@ -154,6 +160,8 @@ class Http:
                 raise TimeoutError()
             if conn.sock is not None:
                 conn.sock.settimeout(left)
+                if QUICKACK is not None:  # the kernel drops back to delayed ACKs: asked again before each read
+                    conn.sock.setsockopt(socket.IPPROTO_TCP, QUICKACK, 1)
             chunk = response.read(65536)
             if not chunk:
                 break
