@@ -55,6 +55,9 @@ ENGINE_GRACE = 2.0
 (Virtuoso answers at the limit, or up to a second after it): a query the engine does not stop is cut then."""
 GRAPHS_TTL = 30.0
 """Seconds the list of rkg's graphs (and the data fingerprint made from it) is kept before it is asked again."""
+_GRAPH_ANSWERS = (ox.RdfFormat.N_TRIPLES, ox.RdfFormat.TURTLE)
+"""The RDF syntaxes an engine's graph answer is read in (N-Triples asked; Turtle, or N-Triples as text/plain,
+accepted), by the media type it says (``formats.UPLOADS``: media types and their aliases)."""
 RESULTS_ACCEPT = formats.SPARQL_JSON
 GRAPH_ACCEPT = formats.N_TRIPLES
 
@@ -304,7 +307,7 @@ class RemoteExecutor:
             return self._error(status, body)
         media = head.get("content-type", "").split(";")[0].strip().lower()
         try:
-            if graph or media in ("application/n-triples", "text/plain", "text/turtle"):
+            if graph or formats.UPLOADS.get(media) in _GRAPH_ANSWERS:
                 out = self._graph(job, body, media, cut)
             else:
                 out = self._results(job, form, body, cut)
@@ -346,7 +349,7 @@ class RemoteExecutor:
     def _graph(self, job: QueryJob, body: bytes, media: str, cut: bool) -> Outcome:
         if job.graph_media is None:
             return Outcome(Kind.NO_FORMAT, message="no acceptable RDF format for CONSTRUCT/DESCRIBE results")
-        fmt = ox.RdfFormat.TURTLE if media == "text/turtle" else ox.RdfFormat.N_TRIPLES
+        fmt = formats.UPLOADS.get(media) if formats.UPLOADS.get(media) in _GRAPH_ANSWERS else ox.RdfFormat.N_TRIPLES
         triples, why = _capped(_triples(body, fmt, cut), job.max_rows, job.max_bytes,
                                lambda t: _term_bytes(t.subject) + _term_bytes(t.predicate) + _term_bytes(t.object))
         if cut and not why:
