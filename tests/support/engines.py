@@ -174,20 +174,19 @@ def isql(engine: Engine, statements: str, timeout: float = 3600, user: str = "db
 
 
 @contextmanager
-def oxigraph(folder: Path, **options) -> Iterator[Engine]:
+def running(engine: Engine) -> Iterator[Engine]:
+    """``engine`` (as ``start_oxigraph`` or ``start_virtuoso`` return it) for the ``with`` block, stopped after."""
+    try:
+        yield engine
+    finally:
+        stop(engine)
+
+
+def oxigraph(folder: Path, **options):
     """``start_oxigraph`` for the ``with`` block."""
-    engine = start_oxigraph(folder, **options)
-    try:
-        yield engine
-    finally:
-        stop(engine)
+    return running(start_oxigraph(folder, **options))
 
 
-@contextmanager
-def virtuoso(folder: Path, **options) -> Iterator[Engine]:
+def virtuoso(folder: Path, **options):
     """``start_virtuoso`` for the ``with`` block."""
-    engine = start_virtuoso(folder, **options)
-    try:
-        yield engine
-    finally:
-        stop(engine)
+    return running(start_virtuoso(folder, **options))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import threading
 import time
 from collections import OrderedDict
@@ -28,6 +29,8 @@ Measured (README, "Serving memory"): at the bundled size a query on the in-memor
 the time it takes on read-only RocksDB (unique queries: 688 against 469 req/s), and a copy is small; from a
 few hundred thousand quads the copies (one per query process, 6 with the defaults) cost more memory than
 the machine should give, and loading them delays the start."""
+log = logging.getLogger("rkg.web")
+
 INTERNAL_TIME_LIMIT = 3600.0
 """Seconds a StatsJob may take in the internal process (never the clients' time limit)."""
 
@@ -210,7 +213,7 @@ class EndpointState:
         from pathlib import Path
 
         c = self.config
-        if c.nquads is None or c.location is not None or getattr(c, "store", None) is not None:
+        if c.nquads is None or c.location is not None or c.store is not None:
             return None
         from ..build import MANIFEST_NAME
 
@@ -371,14 +374,15 @@ class EndpointState:
     def internal(self) -> Executor:
         """Where the service's own jobs run (counts, validation): each in a process of its own under its own
         generous limit (``executor.OneShot``), so that stopping one never kills a process that answers clients."""
-        if getattr(self.config, "store", None) is not None:
+        if self.config.store is not None:
             return self.pool  # a remote engine: nothing of ours to kill
         if self._internal is None:
             self._internal = OneShot(self.spec)
         return self._internal
 
     def _count_now(self, version: str) -> None:
-        """Count the store for ``version`` here and now in an internal process (at start, before the readers)."""
+        """Count the store for ``version`` here and now in an internal process (at start, before the readers;
+        called under ``_lock``, so not through ``_count``, which takes it)."""
         try:
             out = self.internal.run(StatsJob(), INTERNAL_TIME_LIMIT, INTERNAL_TIME_LIMIT)
         except Exception as e:  # noqa: BLE001 - counted again on first need
@@ -386,9 +390,7 @@ class EndpointState:
         if out.done:
             self._stats, self._counted_writes = (version, out.extra), self._writes
         else:
-            import logging
-
-            logging.getLogger("rkg.web").error("counting the store failed (tried again on first need): %s", out.message)
+            log.error("counting the store failed (tried again on first need): %s", out.message)
 
     def _count(self, version: str) -> threading.Event:
         """Start counting the store for ``version`` in the background (once per version). Counts of an older
@@ -412,9 +414,7 @@ class EndpointState:
                     for old in [v for v, e in self._counting.items() if v not in (current, version) and e.is_set()]:
                         del self._counting[old]  # one entry per write otherwise
             except Exception:  # noqa: BLE001 - reported by stats() as unknown counts; tried again on need
-                import logging
-
-                logging.getLogger("rkg.web").exception("counting the store failed")
+                log.exception("counting the store failed")
                 with self._lock:
                     self._counting.pop(version, None)
             finally:
