@@ -49,6 +49,21 @@ _HEADINGS = {
 
 
 @dataclass(frozen=True)
+class Location:
+    """Where a finding's focus node was written: the source file as the build names it (relative to the
+    project, e.g. ``data/rncp31854-pif/2024-2028/referentiel.ttl``), the 1-based line of its first statement
+    there (Turtle, N-Triples, N-Quads), and where an importer read it from, when it came from a spreadsheet,
+    CSV or JSON file (``origin``: e.g. ``referentiel.xlsx, sheet acs, row 12`` or ``formation.json $.x[3]``)."""
+    file: str
+    line: int | None = None
+    origin: str | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where} ({self.origin})" if self.origin else where
+
+
+@dataclass(frozen=True)
 class Finding:
     severity: str
     rule: str
@@ -58,6 +73,8 @@ class Finding:
     message: dict[str, str]
     path: str | None = None
     value: str | None = None
+    location: Location | None = None
+    """Where the focus node was written (None when no source file states it: e.g. a node of the build graph)."""
 
     def text(self, lang: str) -> str:
         return _pick(self.message, lang) or _pick(self.rule_name, lang) or self.rule
