@@ -79,6 +79,11 @@ CSV = Format("text/csv", "document", ("csv",), (), (".csv",), charset=True)
 HTML = Format("text/html", "document", ("html",), ("application/xhtml+xml",), (".html",), charset=True)
 TEXT = Format("text/plain", "document", (), (), (".txt",), charset=True)
 """Error messages and other plain text."""
+XLSX = Format("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "document", ("xlsx",), (), (".xlsx",))
+ODS = Format("application/vnd.oasis.opendocument.spreadsheet", "document", ("ods",), (), (".ods",))
+"""Workbooks: Office Open XML (Excel) and OpenDocument (LibreOffice) spreadsheets."""
+WORKBOOKS: dict[str, Format] = {"xlsx": XLSX, "ods": ODS}
+"""The workbook formats by extension (without the dot): the tabular template, question answers, heat maps."""
 
 FORM = "application/x-www-form-urlencoded"
 SPARQL_QUERY = "application/sparql-query"
@@ -87,7 +92,7 @@ SPARQL_UPDATE = "application/sparql-update"
 XML = "application/xml"
 """Plain XML documents (the Orébut exports ``rkg import orebut`` reads); never offered in negotiation."""
 
-ALL: tuple[Format, ...] = (*RESULT_FORMATS, *RDF_FORMATS_TABLE, JSON, CSV, HTML, TEXT)
+ALL: tuple[Format, ...] = (*RESULT_FORMATS, *RDF_FORMATS_TABLE, JSON, CSV, HTML, TEXT, XLSX, ODS)
 BY_MEDIA: dict[str, Format] = {f.media: f for f in reversed(ALL)}
 """Format of a media type (CSV: the SPARQL results format, which has the same type as the API's CSV)."""
 
@@ -124,9 +129,10 @@ SERVICE_DESCRIPTION: dict[str, str] = offered([TURTLE, RDF_XML, N_TRIPLES, JSON_
 """Formats of the Service Description and VoID (the triple formats rdflib and browsers read)."""
 ENTITY: dict[str, str] = offered([HTML, TURTLE, JSON_LD, N_TRIPLES, RDF_XML])
 """Linked-data pages: HTML for browsers, or the entity's description in RDF."""
-API: dict[str, str] = offered([JSON, CSV, HTML])
+API: dict[str, str] = offered([JSON, CSV, HTML, XLSX, ODS])
 """Answers of the named-query API (``/api/queries/NAME``); the first is the default."""
-API_RESULTS: dict[str, str] = {JSON.media: SPARQL_JSON, CSV.media: SPARQL_CSV, HTML.media: SPARQL_JSON}
+API_RESULTS: dict[str, str] = {JSON.media: SPARQL_JSON, CSV.media: SPARQL_CSV, HTML.media: SPARQL_JSON,
+                               XLSX.media: SPARQL_JSON, ODS.media: SPARQL_JSON}
 """The SPARQL results format the executor writes for each API answer format."""
 REPORTS: dict[str, str] = offered([JSON, TURTLE])
 """Formats of the 422 validation report; the first is the default."""

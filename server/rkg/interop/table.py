@@ -20,70 +20,27 @@ from __future__ import annotations
 import csv
 import re
 import unicodedata
-import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pyoxigraph as ox
 
-from ..errors import InputError, RkgError
+from ..errors import RkgError
 from ..namespaces import DCTERMS as DCT
 from ..namespaces import OWL, PROV, RDF_TYPE, RDFS, RKG, SKOS, XSD, mint, programme_iri, segment
 from ..store import Store
+from .workbook import LIMITS, MiB, Limits, Sheet as WorkbookSheet, TableError, check_workbook, read_workbook, write_workbook
+from .workbook import _size
+
+__all__ = ["LIMITS", "MiB", "Limits", "TableError", "check_workbook"]  # kept here for the callers of rkg.interop.table
 
 XSD_INTEGER = XSD + "integer"
 XSD_DECIMAL = XSD + "decimal"
 SEP = " | "
 STATEMENTS = (Path(__file__).parent / "sparql" / "programme-statements.rq").read_text(encoding="utf-8")
 R = str(RKG)
-
-
-MiB = 1024 * 1024
-
-
-@dataclass(frozen=True)
-class Limits:
-    """The most ``rkg import table`` reads. A file beyond any of them is refused with its name and the
-    reason (exit 2) before it is read whole, so a hostile file (a zip bomb, a 10 MB cell, a million rows)
-    cannot make the import use memory or time out of proportion with its size. The defaults are far
-    above a real référentiel (the bundled one: a 37 KB workbook of 32 members expanding to 175 KB, at
-    most 10:1; 44 KB of CSV; sheets of at most 37 rows; cells of at most 314 characters). Within them
-    the cost follows the input: 140 MiB of sheet XML reads in about 20 s and 300 MB."""
-
-    max_bytes: int = 200 * MiB
-    """The whole input: the size of the .xlsx file, the sum of its members' declared (uncompressed)
-    sizes, the sum of the sizes of a folder's CSV files."""
-    max_members: int = 1000
-    """Members of the workbook's zip archive (a workbook of the template has about 35)."""
-    max_ratio: int = 100
-    """Uncompressed : compressed size of one member, checked for members larger than ``ratio_from``
-    (small parts such as styles compress well and are harmless)."""
-    ratio_from: int = 1 * MiB
-    max_cell_chars: int = 1 * MiB
-    """Characters of one cell (the CSV reader's ``field_size_limit`` is set to it while reading)."""
-    max_line_chars: int = 16 * MiB
-    """Characters of one line of a CSV file (read no further before it is refused)."""
-    max_rows: int = 20_000
-    """Rows of one sheet (of a workbook: its row numbers, empty rows included; of a CSV file: its records)."""
-
-
-LIMITS = Limits()
-
-
-class TableError(InputError):
-    """A table that cannot be read: names the file when the error is about reading one, the sheet, the
-    row (as a spreadsheet numbers it) or the line (of a CSV file), and the column."""
-
-    def __init__(self, sheet: str | None, row: int | None, column: str | None, message: str, *,
-                 file: str | Path | None = None, line: int | None = None) -> None:
-        parts = [sheet or "", f"row {row}" if row else "", f"line {line}" if line else "", f"column {column}" if column else ""]
-        where = ", ".join(p for p in parts if p)
-        text = f"{where}: {message}" if where else message
-        super().__init__(f"{file}: {text}" if file is not None else text)
-        self.file = str(file) if file is not None else None
-        self.sheet, self.row, self.line, self.column = sheet, row, line, column
 
 
 @dataclass(frozen=True)
@@ -595,162 +552,61 @@ def _records(path: Path, limits: Limits) -> Iterator[tuple[int, list[str]]]:
                 yield start, cells
 
 
-def _size(n: int) -> str:
-    return f"{n / MiB:.1f} MiB" if n >= MiB else f"{n} bytes"
+def write_workbook_file(tables: Tables, path: Path, fmt: str | None = None) -> None:
+    """The tables as a workbook (``.xlsx`` or ``.ods``, from ``fmt`` or the file's extension): one sheet per
+    table, header row bold and frozen, every cell text."""
+    sheets = [WorkbookSheet(name, [columns(name), *([row.get(c, "") for c in columns(name)] for row in tables.get(name, []))])
+              for name in ORDER]
+    write_workbook(sheets, path, fmt or path.suffix.lower().lstrip("."))
 
 
 def write_xlsx(tables: Tables, path: Path) -> None:
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-
-    wb = Workbook()
-    wb.remove(wb.active)
-    for name in ORDER:
-        ws = wb.create_sheet(name)
-        ws.append(columns(name))
-        for cell in ws[1]:
-            cell.font = Font(bold=True)
-        for row in tables.get(name, []):
-            ws.append([row.get(c, "") for c in columns(name)])
-        ws.freeze_panes = "A2"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    wb.save(path)
+    write_workbook_file(tables, path, "xlsx")
 
 
-def check_workbook(path: Path, limits: Limits = LIMITS) -> None:
-    """Refuse, before openpyxl opens it, a file that is not a zip archive, or whose archive is not a
-    workbook's or would expand beyond ``limits`` (a zip bomb): the file's size, the number of members
-    (read from the end record, before zipfile reads the directory), each member's declared size,
-    compression method (stored or deflate; bzip2 and lzma decompress a whole chunk at once) and
-    compression ratio, the sum of the declared sizes, and an XML member that declares a DTD (entity
-    expansion). Python's zipfile reads a member no further than the size the archive declares (a member
-    that holds more fails its CRC check), so the declared sizes bound what openpyxl can decompress."""
-    size = path.stat().st_size
-    if size > limits.max_bytes:
-        raise TableError(None, None, None, f"refused: {_size(size)}, more than the {_size(limits.max_bytes)} accepted", file=path)
-    with path.open("rb") as f:
-        end = zipfile._EndRecData(f) if hasattr(zipfile, "_EndRecData") else ()  # private, there since Python 2
-    if end is None:
-        raise TableError(None, None, None, "not an .xlsx workbook (not a zip archive)", file=path)
-    count = end[getattr(zipfile, "_ECD_ENTRIES_TOTAL", 4)] if end else 0
-    if count > limits.max_members:
-        raise TableError(None, None, None, f"refused: {count} members in the archive, more than the {limits.max_members} "
-                         "accepted", file=path)
-    try:
-        with zipfile.ZipFile(path) as archive:
-            members = archive.infolist()
-            _check_members(path, members, limits)
-            for m in members:
-                if m.filename.endswith((".xml", ".rels")) and _declares_dtd(archive, m):
-                    raise TableError(None, None, None, f"refused: member {_cut(m.filename)} declares a DTD (<!DOCTYPE>), "
-                                     "which a workbook never does (entities that expand?)", file=path)
-    except TableError:
-        raise
-    except Exception as e:  # noqa: BLE001 - what zipfile and zlib raise on a broken archive
-        raise TableError(None, None, None, f"not an .xlsx workbook (not a readable zip archive: {type(e).__name__}: "
-                         f"{str(e)[:200]})", file=path) from None
-
-
-def _check_members(path: Path, members: list[zipfile.ZipInfo], limits: Limits) -> None:
-    if len(members) > limits.max_members:
-        raise TableError(None, None, None, f"refused: {len(members)} members in the archive, more than the "
-                         f"{limits.max_members} accepted", file=path)
-    if "[Content_Types].xml" not in {m.filename for m in members}:
-        raise TableError(None, None, None, "not an .xlsx workbook (a zip archive without [Content_Types].xml)", file=path)
-    for m in members:
-        if m.flag_bits & 0x1:
-            raise TableError(None, None, None, f"refused: member {_cut(m.filename)} is encrypted", file=path)
-        if m.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
-            raise TableError(None, None, None, f"refused: member {_cut(m.filename)} is compressed with method "
-                             f"{m.compress_type} (a workbook uses deflate)", file=path)
-        if m.file_size > limits.max_bytes:
-            raise TableError(None, None, None, f"refused: member {_cut(m.filename)} expands to {_size(m.file_size)}, more "
-                             f"than the {_size(limits.max_bytes)} accepted (a zip bomb?)", file=path)
-        if m.file_size > limits.ratio_from and m.file_size > limits.max_ratio * m.compress_size:
-            raise TableError(None, None, None, f"refused: member {_cut(m.filename)} expands {m.file_size // max(m.compress_size, 1)}"
-                             f" times ({_size(m.compress_size)} to {_size(m.file_size)}), more than the {limits.max_ratio}:1 "
-                             "accepted (a zip bomb?)", file=path)
-    total = sum(m.file_size for m in members)
-    if total > limits.max_bytes:
-        raise TableError(None, None, None, f"refused: its members expand to {_size(total)}, more than the "
-                         f"{_size(limits.max_bytes)} accepted (a zip bomb?)", file=path)
-
-
-class _Prolog(RkgError):
-    """Raised by the expat handlers to stop once the prolog of an XML member has been read."""
-
-
-def _declares_dtd(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> bool:
-    """Whether the XML member has a DOCTYPE, whose entities could expand a few bytes into gigabytes (expat
-    stops a billion laughs only after megabytes of expansion). Reads no further than its first element."""
-    from xml.parsers import expat
-
-    parser = expat.ParserCreate()
-    found = []
-
-    def doctype(*_) -> None:
-        found.append(True)
-        raise _Prolog
-
-    def element(*_) -> None:
-        raise _Prolog
-
-    parser.StartDoctypeDeclHandler, parser.StartElementHandler = doctype, element
-    with archive.open(member) as f:
-        while chunk := f.read(16384):
-            try:
-                parser.Parse(chunk, False)
-            except _Prolog:
-                break
-            except expat.ExpatError:  # malformed: openpyxl says so when it reads it
-                break
-    return bool(found)
+def write_ods(tables: Tables, path: Path) -> None:
+    write_workbook_file(tables, path, "ods")
 
 
 def read_xlsx(path: Path, limits: Limits = LIMITS) -> Tables:
-    """The tables of a workbook, after ``check_workbook``. Anything openpyxl cannot read (a missing part,
-    malformed XML, a member that fails its CRC check) is refused with the file and openpyxl's reason."""
-    from openpyxl import load_workbook
+    return read_workbook_file(path, "xlsx", limits)
 
-    check_workbook(path, limits)
+
+def read_ods(path: Path, limits: Limits = LIMITS) -> Tables:
+    return read_workbook_file(path, "ods", limits)
+
+
+def read_workbook_file(path: Path, fmt: str, limits: Limits = LIMITS) -> Tables:
+    """The tables of a workbook (``.xlsx`` read by openpyxl, ``.ods`` by python-calamine), after the checks of
+    ``rkg.interop.workbook`` (zip bomb, members, DTD; for ``.ods`` rows, columns and cells counted first).
+    Anything the reader cannot read is refused with the file and the reader's reason."""
     tables: Tables = {}
-    wb = None
-    try:
-        wb = load_workbook(path, read_only=True, data_only=True)
-        for ws in wb.worksheets:
-            if ws.title not in ORDER:
-                raise TableError(_cut(ws.title), None, None, f"not a sheet of the template; its sheets: {', '.join(ORDER)}", file=path)
-            tables[ws.title] = _sheet(ws, path, limits)
-    except TableError:
-        raise
-    except Exception as e:  # noqa: BLE001 - whatever a hostile archive makes openpyxl, zipfile or expat raise
-        raise TableError(None, None, None, f"not a readable .xlsx workbook ({type(e).__name__}: {str(e)[:200]})", file=path) from None
-    finally:
-        if wb is not None:
-            wb.close()
+    for title, rows in read_workbook(path, fmt, limits):
+        if title not in ORDER:
+            raise TableError(_cut(title), None, None, f"not a sheet of the template; its sheets: {', '.join(ORDER)}", file=path)
+        tables[title] = _sheet(title, rows, path, limits)
     _check_sheets(tables, path)
     return tables
 
 
-def _sheet(ws, path: Path, limits: Limits) -> list[dict[str, str]]:
+def _sheet(title: str, rows, path: Path, limits: Limits) -> list[dict[str, str]]:
     """The rows of one sheet, read as a stream, no further than ``limits``."""
-    ws.reset_dimensions()  # the rows as stored, not as wide and long as the sheet's <dimension> claims (A1:XFD1048576)
-    rows = ws.iter_rows(values_only=True)
-    header = [_text(c).strip() for c in next(rows, ())]
+    _, first = next(rows, (1, []))
+    header = [_text(c).strip() for c in first]
     while header and not header[-1]:
         header.pop()
-    _check_header(ws.title, header, path)
+    _check_header(title, header, path)
     out = []
-    for number, values in enumerate(rows, 2):
+    for number, values in rows:
         if number > limits.max_rows + 1:
-            raise TableError(ws.title, None, None, f"more than {limits.max_rows} rows", file=path)
+            raise TableError(title, None, None, f"more than {limits.max_rows} rows", file=path)
         if not any(v not in (None, "") for v in values):
             continue
         row = {}
         for i, h in enumerate(header):
             row[h] = text = _text(values[i]) if i < len(values) else ""
             if len(text) > limits.max_cell_chars:
-                raise TableError(ws.title, number, h, f"a cell longer than {limits.max_cell_chars:,} characters", file=path)
+                raise TableError(title, number, h, f"a cell longer than {limits.max_cell_chars:,} characters", file=path)
         out.append(row)
     return out
 
@@ -787,18 +643,23 @@ def _check_sheets(tables: Tables, file: Path, csv_files: bool = False) -> None:
 
 
 def read(path: Path, limits: Limits = LIMITS) -> Tables:
-    """A filled template: an .xlsx workbook or a folder of CSV files (one per sheet). Raises TableError
-    naming the file and the reason for anything else, and for a file beyond ``limits``."""
+    """A filled template: an .xlsx workbook, an .ods spreadsheet or a folder of CSV files (one per sheet).
+    Raises TableError naming the file and the reason for anything else, and for a file beyond ``limits``."""
     if path.is_dir():
         return read_csv(path, limits)
-    if path.suffix.lower() != ".xlsx":
-        raise TableError(None, None, None, "give an .xlsx workbook or a folder of <sheet>.csv files", file=path)
+    fmt = path.suffix.lower().lstrip(".")
+    if fmt not in ("xlsx", "ods"):
+        raise TableError(None, None, None, "give an .xlsx workbook or a folder of <sheet>.csv files, or an .ods spreadsheet", file=path)
     if not path.exists():
         raise TableError(None, None, None, "no such file", file=path)
     if not path.is_file():  # a FIFO would make the reading wait forever
         raise TableError(None, None, None, "not a regular file", file=path)
-    return read_xlsx(path, limits)
+    return read_workbook_file(path, fmt, limits)
 
 
 def write(tables: Tables, path: Path) -> None:
-    write_xlsx(tables, path) if path.suffix.lower() == ".xlsx" else write_csv(tables, path)
+    """An .xlsx or .ods file by its extension, otherwise a folder of CSV files."""
+    if path.suffix.lower() in (".xlsx", ".ods"):
+        write_workbook_file(tables, path)
+    else:
+        write_csv(tables, path)

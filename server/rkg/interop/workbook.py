@@ -1,0 +1,452 @@
+"""Spreadsheet files, in one place: writing a workbook (``.xlsx`` with openpyxl, ``.ods`` with odfpy), reading
+one (``.xlsx`` with openpyxl, ``.ods`` with python-calamine), and the checks that come before reading a file
+from outside (a zip bomb, too many members, a DTD, a sheet of a million rows).
+
+The tabular template (``rkg.interop.table``), the named-question answers and the heat maps of the web
+interface (``rkg.web.api``, ``rkg.web.heatmap``) all write through :func:`write_workbook`. Cells are typed:
+a ``str`` is a text cell whatever it looks like (a code ``01`` or ``1.10`` stays text), an ``int``, ``float``
+or ``Decimal`` a number cell, ``None`` an empty cell. ``fills`` colours cells: (row, column) from 0 → an
+``RRGGBB`` colour (an openpyxl ``PatternFill``; in ODS an automatic cell style with ``fo:background-color``).
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+from ..errors import InputError, RkgError
+from ..formats import ODS
+
+FORMATS = ("xlsx", "ods")
+"""The workbook formats, by extension (without the dot)."""
+_KIND = {"xlsx": "an .xlsx workbook", "ods": "an .ods spreadsheet"}
+_NEEDED = {"xlsx": "[Content_Types].xml", "ods": "content.xml"}
+
+MiB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The most ``rkg import table`` reads. A file beyond any of them is refused with its name and the
+    reason (exit 2) before it is read whole, so a hostile file (a zip bomb, a 10 MB cell, a million rows)
+    cannot make the import use memory or time out of proportion with its size. The defaults are far
+    above a real référentiel (the bundled one: a 37 KB workbook of 32 members expanding to 175 KB, at
+    most 10:1; 44 KB of CSV; sheets of at most 37 rows; cells of at most 314 characters). Within them
+    the cost follows the input: 140 MiB of sheet XML reads in about 20 s and 300 MB."""
+
+    max_bytes: int = 200 * MiB
+    """The whole input: the size of the .xlsx or .ods file, the sum of its members' declared (uncompressed)
+    sizes, the sum of the sizes of a folder's CSV files."""
+    max_members: int = 1000
+    """Members of the workbook's zip archive (.xlsx or .ods) (a workbook of the template has about 35)."""
+    max_ratio: int = 100
+    """Uncompressed : compressed size of one member, checked for members larger than ``ratio_from``
+    (small parts such as styles compress well and are harmless)."""
+    ratio_from: int = 1 * MiB
+    max_cell_chars: int = 1 * MiB
+    """Characters of one cell (the CSV reader's ``field_size_limit`` is set to it while reading)."""
+    max_line_chars: int = 16 * MiB
+    """Characters of one line of a CSV file (read no further before it is refused)."""
+    max_rows: int = 20_000
+    """Rows of one sheet (of a workbook: its row numbers, empty rows included; of a CSV file: its records)."""
+    max_columns: int = 1000
+    """Columns of one sheet of an .ods spreadsheet (the template's widest has about 25), checked before
+    calamine makes every cell of the sheet."""
+
+
+LIMITS = Limits()
+
+
+class TableError(InputError):
+    """A table that cannot be read: names the file when the error is about reading one, the sheet, the
+    row (as a spreadsheet numbers it) or the line (of a CSV file), and the column."""
+
+    def __init__(self, sheet: str | None, row: int | None, column: str | None, message: str, *,
+                 file: str | Path | None = None, line: int | None = None) -> None:
+        parts = [sheet or "", f"row {row}" if row else "", f"line {line}" if line else "", f"column {column}" if column else ""]
+        where = ", ".join(p for p in parts if p)
+        text = f"{where}: {message}" if where else message
+        super().__init__(f"{file}: {text}" if file is not None else text)
+        self.file = str(file) if file is not None else None
+        self.sheet, self.row, self.line, self.column = sheet, row, line, column
+
+
+def _cut(name: str, width: int = 80) -> str:
+    """A name as given, in a message: cut after ``width`` characters."""
+    return name if len(name) <= width else name[:width] + "…"
+
+
+Cell = str | int | float | Decimal | None
+
+
+@dataclass
+class Sheet:
+    """One sheet to write: its name, its rows (the first is the header, written bold and frozen), and the
+    colours of its cells."""
+
+    name: str
+    rows: Sequence[Sequence[Cell]]
+    fills: dict[tuple[int, int], str] = field(default_factory=dict)
+    """(row, column), both from 0 → ``RRGGBB``."""
+    header: bool = True
+
+
+def write_workbook(sheets: Iterable[Sheet], target: Path | io.BytesIO, fmt: str) -> None:
+    """Write ``sheets`` as an ``fmt`` workbook (``xlsx`` or ``ods``) to a file or a binary stream."""
+    if fmt not in FORMATS:
+        raise InputError(f"not a workbook format: {fmt!r}; choose one of {', '.join(FORMATS)}")
+    if isinstance(target, Path):
+        target.parent.mkdir(parents=True, exist_ok=True)
+    (_write_xlsx if fmt == "xlsx" else _write_ods)(list(sheets), target)
+
+
+def workbook_bytes(sheets: Iterable[Sheet], fmt: str) -> bytes:
+    out = io.BytesIO()
+    write_workbook(sheets, out, fmt)
+    return out.getvalue()
+
+
+def _write_xlsx(sheets: list[Sheet], target) -> None:
+    from openpyxl import Workbook
+    from openpyxl.styles import Font, PatternFill
+
+    wb = Workbook()
+    wb.remove(wb.active)
+    bold = Font(bold=True)
+    fills: dict[str, PatternFill] = {}
+    for sheet in sheets:
+        ws = wb.create_sheet(sheet.name)
+        for row in sheet.rows:
+            ws.append([_number(v) for v in row])
+        if sheet.header and sheet.rows:
+            for cell in ws[1]:
+                cell.font = bold
+            ws.freeze_panes = "A2"
+        for (r, c), colour in sheet.fills.items():
+            fill = fills.setdefault(colour, PatternFill(fill_type="solid", start_color="FF" + colour.upper(), end_color="FF" + colour.upper()))
+            ws.cell(r + 1, c + 1).fill = fill
+    wb.save(target)
+
+
+def _number(value: Cell) -> Cell:
+    return float(value) if isinstance(value, Decimal) else value
+
+
+def _write_ods(sheets: list[Sheet], target) -> None:
+    from odf import teletype
+    from odf.opendocument import OpenDocumentSpreadsheet
+    from odf.style import Style, TableCellProperties, TextProperties
+    from odf.table import Table, TableCell, TableRow
+    from odf.text import P
+
+    doc = OpenDocumentSpreadsheet()
+    bold = Style(name="header", family="table-cell")
+    bold.addElement(TextProperties(fontweight="bold"))
+    doc.automaticstyles.addElement(bold)
+    styles: dict[str, Style] = {}
+
+    def style(colour: str) -> Style:
+        if colour not in styles:
+            s = styles[colour] = Style(name=f"fill{len(styles)}", family="table-cell")
+            s.addElement(TableCellProperties(backgroundcolor="#" + colour.lower()))
+            doc.automaticstyles.addElement(s)
+        return styles[colour]
+
+    for sheet in sheets:
+        t = Table(name=sheet.name)
+        for r, row in enumerate(sheet.rows):
+            tr = TableRow()
+            for c, value in enumerate(row):
+                attrs: dict = {}
+                colour = sheet.fills.get((r, c))
+                if colour:
+                    attrs["stylename"] = style(colour)
+                elif r == 0 and sheet.header:
+                    attrs["stylename"] = bold
+                if value is None or value == "":
+                    tr.addElement(TableCell(**attrs))
+                    continue
+                if isinstance(value, str):
+                    if "\t" in value or "\r" in value:  # calamine reads <text:tab/> as nothing: the exact text too
+                        attrs["stringvalue"] = value
+                    cell = TableCell(valuetype="string", **attrs)
+                    for line in value.split("\n"):  # a paragraph per line, as LibreOffice writes them
+                        p = P()
+                        teletype.addTextToElement(p, line)
+                        cell.addElement(p)
+                else:
+                    cell = TableCell(valuetype="float", value=str(value), **attrs)
+                    cell.addElement(P(text=str(value)))
+                tr.addElement(cell)
+            t.addElement(tr)
+        doc.spreadsheet.addElement(t)
+    doc.write(target) if not isinstance(target, Path) else doc.save(str(target))
+
+def _size(n: int) -> str:
+    return f"{n / MiB:.1f} MiB" if n >= MiB else f"{n} bytes"
+
+
+
+def check_workbook(path: Path, limits: Limits = LIMITS, fmt: str = "xlsx") -> None:
+    """Refuse, before openpyxl or calamine opens it, a file that is not a zip archive, or whose archive is not a
+    workbook's or would expand beyond ``limits`` (a zip bomb): the file's size, the number of members
+    (read from the end record, before zipfile reads the directory), each member's declared size,
+    compression method (stored or deflate; bzip2 and lzma decompress a whole chunk at once) and
+    compression ratio, the sum of the declared sizes, and an XML member that declares a DTD (entity
+    expansion). Python's zipfile reads a member no further than the size the archive declares (a member
+    that holds more fails its CRC check), so the declared sizes bound what openpyxl can decompress (calamine checks the CRC too)."""
+    size = path.stat().st_size
+    if size > limits.max_bytes:
+        raise TableError(None, None, None, f"refused: {_size(size)}, more than the {_size(limits.max_bytes)} accepted", file=path)
+    with path.open("rb") as f:
+        end = zipfile._EndRecData(f) if hasattr(zipfile, "_EndRecData") else ()  # private, there since Python 2
+    if end is None:
+        raise TableError(None, None, None, f"not {_KIND[fmt]} (not a zip archive)", file=path)
+    count = end[getattr(zipfile, "_ECD_ENTRIES_TOTAL", 4)] if end else 0
+    if count > limits.max_members:
+        raise TableError(None, None, None, f"refused: {count} members in the archive, more than the {limits.max_members} "
+                         "accepted", file=path)
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+            _check_members(path, members, limits, fmt)
+            if fmt == "ods":
+                _check_mimetype(path, archive)
+            for m in members:
+                if m.filename.endswith((".xml", ".rels", ".rdf")) and _declares_dtd(archive, m):
+                    raise TableError(None, None, None, f"refused: member {_cut(m.filename)} declares a DTD (<!DOCTYPE>), "
+                                     "which a spreadsheet never does (entities that expand?)", file=path)
+    except TableError:
+        raise
+    except Exception as e:  # noqa: BLE001 - what zipfile and zlib raise on a broken archive
+        raise TableError(None, None, None, f"not {_KIND[fmt]} (not a readable zip archive: {type(e).__name__}: "
+                         f"{str(e)[:200]})", file=path) from None
+
+
+def _check_members(path: Path, members: list[zipfile.ZipInfo], limits: Limits, fmt: str) -> None:
+    if len(members) > limits.max_members:
+        raise TableError(None, None, None, f"refused: {len(members)} members in the archive, more than the "
+                         f"{limits.max_members} accepted", file=path)
+    needed = _NEEDED[fmt]
+    if needed not in {m.filename for m in members}:
+        raise TableError(None, None, None, f"not {_KIND[fmt]} (a zip archive without {needed})", file=path)
+    for m in members:
+        if m.flag_bits & 0x1:
+            raise TableError(None, None, None, f"refused: member {_cut(m.filename)} is encrypted", file=path)
+        if m.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            raise TableError(None, None, None, f"refused: member {_cut(m.filename)} is compressed with method "
+                             f"{m.compress_type} (a workbook uses deflate)", file=path)
+        if m.file_size > limits.max_bytes:
+            raise TableError(None, None, None, f"refused: member {_cut(m.filename)} expands to {_size(m.file_size)}, more "
+                             f"than the {_size(limits.max_bytes)} accepted (a zip bomb?)", file=path)
+        if m.file_size > limits.ratio_from and m.file_size > limits.max_ratio * m.compress_size:
+            raise TableError(None, None, None, f"refused: member {_cut(m.filename)} expands {m.file_size // max(m.compress_size, 1)}"
+                             f" times ({_size(m.compress_size)} to {_size(m.file_size)}), more than the {limits.max_ratio}:1 "
+                             "accepted (a zip bomb?)", file=path)
+    total = sum(m.file_size for m in members)
+    if total > limits.max_bytes:
+        raise TableError(None, None, None, f"refused: its members expand to {_size(total)}, more than the "
+                         f"{_size(limits.max_bytes)} accepted (a zip bomb?)", file=path)
+
+
+class _Prolog(RkgError):
+    """Raised by the expat handlers to stop once the prolog of an XML member has been read."""
+
+
+def _declares_dtd(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> bool:
+    """Whether the XML member has a DOCTYPE, whose entities could expand a few bytes into gigabytes (expat
+    stops a billion laughs only after megabytes of expansion). Reads no further than its first element."""
+    from xml.parsers import expat
+
+    parser = expat.ParserCreate()
+    found = []
+
+    def doctype(*_) -> None:
+        found.append(True)
+        raise _Prolog
+
+    def element(*_) -> None:
+        raise _Prolog
+
+    parser.StartDoctypeDeclHandler, parser.StartElementHandler = doctype, element
+    with archive.open(member) as f:
+        while chunk := f.read(16384):
+            try:
+                parser.Parse(chunk, False)
+            except _Prolog:
+                break
+            except expat.ExpatError:  # malformed: openpyxl says so when it reads it
+                break
+    return bool(found)
+
+
+def _check_mimetype(path: Path, archive: zipfile.ZipFile) -> None:
+    try:
+        mimetype = archive.read("mimetype")[:100].decode("ascii", "replace").strip()
+    except KeyError:
+        mimetype = ""
+    if mimetype != ODS.media:
+        raise TableError(None, None, None, f"not an .ods spreadsheet (its mimetype is {mimetype[:60]!r}, not {ODS.media})", file=path)
+
+
+class _Stop(RkgError):
+    """Raised by the expat handlers of :func:`_check_ods_content` with what is wrong, where."""
+
+    def __init__(self, sheet: str | None, row: int | None, column: int | None, message: str) -> None:
+        super().__init__(message)
+        self.sheet, self.row, self.column, self.message = sheet, row, column, message
+
+
+_TABLE = "urn:oasis:names:tc:opendocument:xmlns:table:1.0"
+_OFFICE = "urn:oasis:names:tc:opendocument:xmlns:office:1.0"
+_TEXT = "urn:oasis:names:tc:opendocument:xmlns:text:1.0"
+
+
+def _check_ods_content(path: Path, archive: zipfile.ZipFile, limits: Limits) -> None:
+    """Read ``content.xml`` as a stream before calamine reads it whole: calamine makes every repeated row
+    and cell (``table:number-rows-repeated``, ``table:number-columns-repeated``) a row and a cell in memory,
+    so a 2 KB file can claim a hundred thousand rows of a hundred cells (1.2 GB). Refuses a sheet of more
+    than ``limits.max_rows`` rows or ``limits.max_columns`` columns (trailing empty ones, which LibreOffice
+    writes a million of, not counted), and a cell longer than ``limits.max_cell_chars``."""
+    from xml.parsers import expat
+
+    parser = expat.ParserCreate(namespace_separator=" ")
+    state = {"sheet": None, "rows": 0, "empty_rows": 0, "row_repeat": 1, "row_filled": False, "cols": 0, "empty_cols": 0,
+             "col_repeat": 1, "cell": None}
+
+    def start(name: str, attrs: dict) -> None:
+        ns, _, local = name.partition(" ")
+        if ns == _TABLE and local == "table":
+            state.update(sheet=attrs.get(f"{_TABLE} name", "?"), rows=0, empty_rows=0)
+        elif ns == _TABLE and local == "table-row":
+            state.update(row_repeat=_count(attrs.get(f"{_TABLE} number-rows-repeated")), row_filled=False, cols=0, empty_cols=0)
+        elif ns == _TABLE and local in ("table-cell", "covered-table-cell"):
+            filled = f"{_OFFICE} value-type" in attrs
+            state.update(col_repeat=_count(attrs.get(f"{_TABLE} number-columns-repeated")), cell=0 if filled else None)
+            if filled:
+                _grow(len(attrs.get(f"{_OFFICE} string-value", "")))
+        elif ns == _TEXT and local == "s" and state["cell"] is not None:
+            _grow(_count(attrs.get(f"{_TEXT} c")))
+        elif ns == _TEXT and local in ("p", "line-break", "tab") and state["cell"] is not None:
+            _grow(1)
+
+    def _grow(n: int) -> None:
+        state["cell"] += n
+        if state["cell"] > limits.max_cell_chars:
+            raise _Stop(state["sheet"], state["rows"] + state["empty_rows"] + 1, state["cols"] + state["empty_cols"] + 1,
+                        f"a cell longer than {limits.max_cell_chars:,} characters")
+
+    def text(data: str) -> None:
+        if state["cell"] is not None:
+            _grow(len(data))
+
+    def end(name: str) -> None:
+        ns, _, local = name.partition(" ")
+        if ns != _TABLE:
+            return
+        if local in ("table-cell", "covered-table-cell"):
+            if state["cell"] is None:
+                state["empty_cols"] += state["col_repeat"]
+            else:
+                state["cols"] += state["empty_cols"] + state["col_repeat"]
+                state["empty_cols"], state["row_filled"], state["cell"] = 0, True, None
+                if state["cols"] > limits.max_columns:
+                    raise _Stop(state["sheet"], state["rows"] + state["empty_rows"] + 1, None,
+                                f"more than {limits.max_columns} columns")
+        elif local == "table-row":
+            if not state["row_filled"]:
+                state["empty_rows"] += state["row_repeat"]
+            else:
+                state["rows"] += state["empty_rows"] + state["row_repeat"]
+                state["empty_rows"] = 0
+                if state["rows"] > limits.max_rows:
+                    raise _Stop(state["sheet"], None, None, f"more than {limits.max_rows} rows")
+
+    parser.StartElementHandler, parser.EndElementHandler, parser.CharacterDataHandler = start, end, text
+    try:
+        with archive.open("content.xml") as f:
+            while chunk := f.read(65536):
+                parser.Parse(chunk, False)
+            parser.Parse(b"", True)
+    except _Stop as e:
+        raise TableError(e.sheet and _cut(e.sheet), e.row, e.column and _column_name(e.column), e.message, file=path) from None
+    except expat.ExpatError as e:
+        raise TableError(None, None, None, f"not a readable .ods spreadsheet (content.xml: {e})", file=path) from None
+
+
+def _count(value: str | None) -> int:
+    """A ``number-*-repeated`` or ``text:c`` attribute: 1 when absent or not a number."""
+    try:
+        return max(1, int(value)) if value else 1
+    except ValueError:
+        return 1
+
+
+def _column_name(n: int) -> str:
+    """The spreadsheet's name of column ``n`` (from 1): A, …, Z, AA…"""
+    name = ""
+    while n:
+        n, r = divmod(n - 1, 26)
+        name = chr(65 + r) + name
+    return name
+
+
+def read_workbook(path: Path, fmt: str, limits: Limits = LIMITS) -> Iterator[tuple[str, Iterator[tuple[int, list]]]]:
+    """The sheets of a workbook, after :func:`check_workbook` (and, for ``.ods``, a streamed look at its
+    rows): (sheet name, (row number from 1, values) of its rows). Values are ``str``, numbers, or None.
+    Anything the reader cannot read is refused with the file and the reader's reason."""
+    check_workbook(path, limits, fmt)
+    if fmt == "ods":
+        with zipfile.ZipFile(path) as archive:
+            _check_ods_content(path, archive, limits)
+        yield from _read_ods(path)
+    else:
+        yield from _read_xlsx(path, limits)
+
+
+def _read_ods(path: Path) -> Iterator[tuple[str, Iterator[tuple[int, list]]]]:
+    import python_calamine
+
+    try:
+        wb = python_calamine.CalamineWorkbook.from_path(str(path))
+        names = list(wb.sheet_names)
+    except Exception as e:  # noqa: BLE001 - what calamine raises on a broken file
+        raise TableError(None, None, None, f"not a readable .ods spreadsheet ({type(e).__name__}: {str(e)[:200]})", file=path) from None
+    try:
+        for name in names:
+            try:
+                rows = wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
+            except Exception as e:  # noqa: BLE001
+                raise TableError(_cut(name), None, None, f"not readable ({type(e).__name__}: {str(e)[:200]})", file=path) from None
+            yield name, ((n, [None if v == "" else v for v in row]) for n, row in enumerate(rows, 1))
+    finally:
+        wb.close()
+
+
+def _read_xlsx(path: Path, limits: Limits) -> Iterator[tuple[str, Iterator[tuple[int, list]]]]:
+    from openpyxl import load_workbook
+
+    wb = None
+    try:
+        wb = load_workbook(path, read_only=True, data_only=True)
+        for ws in wb.worksheets:
+            ws.reset_dimensions()  # the rows as stored, not as wide and long as the sheet's <dimension> claims (A1:XFD1048576)
+            yield ws.title, _xlsx_rows(ws, path)
+    except (TableError, GeneratorExit):
+        raise
+    except Exception as e:  # noqa: BLE001 - whatever a hostile archive makes openpyxl, zipfile or expat raise
+        raise TableError(None, None, None, f"not a readable .xlsx workbook ({type(e).__name__}: {str(e)[:200]})", file=path) from None
+    finally:
+        if wb is not None:
+            wb.close()
+
+
+def _xlsx_rows(ws, path: Path) -> Iterator[tuple[int, list]]:
+    try:
+        yield from enumerate((list(values) for values in ws.iter_rows(values_only=True)), 1)
+    except Exception as e:  # noqa: BLE001 - a malformed sheet, read as a stream
+        raise TableError(None, None, None, f"not a readable .xlsx workbook ({type(e).__name__}: {str(e)[:200]})", file=path) from None
