@@ -20,6 +20,7 @@ import pyoxigraph as ox
 from ..build import IMPORTS
 from ..errors import InputError
 from ..files import write_atomic
+from ..locations import origin_comment
 from ..namespaces import graph_iri
 
 Progress = Callable[[str], None]
@@ -84,10 +85,30 @@ def _whole_or_nothing(fn):
     return run
 
 
-def _triples(folder: Path, name: str, triples: list[ox.Triple], counts: dict[str, int]) -> Imported:
+def _triples(folder: Path, name: str, triples: list[ox.Triple], counts: dict[str, int],
+             origins: dict[str, str] | None = None) -> Imported:
     target = folder / f"{name}.nt"
-    write_atomic(target, ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES) or b"")
+    write_atomic(target, _ntriples(triples, origins or {}))
     return Imported(target, {**counts, "triples": len(triples)}, graph_iri(f"{IMPORTS}/{name}.nt"))
+
+
+def _ntriples(triples: list[ox.Triple], origins: dict[str, str]) -> bytes:
+    """N-Triples, one line per triple in order; before the first triple of each subject ``origins`` names
+    (IRI → where the importer read it), a comment ``# from: ORIGIN`` (``rkg.locations`` reads it back to
+    say where a finding's focus node came from; a comment is not a triple: the graph is the same)."""
+    data = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES) or b""
+    if not origins:
+        return data
+    lines, origins = data.splitlines(keepends=True), dict(origins)
+    if len(lines) != len(triples):  # one line per triple, as N-Triples writes them; else no comments
+        return data
+    out: list[bytes] = []
+    for t, line in zip(triples, lines):
+        origin = origins.pop(t.subject.value, None) if isinstance(t.subject, ox.NamedNode) else None
+        if origin is not None:
+            out.append(origin_comment(origin).encode("utf-8") + b"\n")
+        out.append(line)
+    return b"".join(out)
 
 
 @_whole_or_nothing
@@ -146,11 +167,14 @@ def table(source: Path, folder: Path, name: str, programme: str) -> Imported:
         tables = mod.read(source)
     except mod.TableError as e:
         raise ImportFailed(str(e)) from None  # names the file
+    rows: dict[str, tuple[str, int]] = {}
     try:
-        triples = mod.to_rdf(tables, programme)
+        triples = mod.to_rdf(tables, programme, rows)
     except mod.TableError as e:  # names the sheet, row and column: add the file
         raise ImportFailed(f"{source / f'{e.sheet}.csv' if source.is_dir() else source}: {e}") from None
-    return _triples(folder, name, triples, {f"rows: {k}": len(v) for k, v in tables.items() if v})
+    origins = {iri: f"{source.name}/{sheet}.csv, row {row}" if source.is_dir() else f"{source.name}, sheet {sheet}, row {row}"
+               for iri, (sheet, row) in rows.items()}
+    return _triples(folder, name, triples, {f"rows: {k}": len(v) for k, v in tables.items() if v}, origins)
 
 
 @_whole_or_nothing
@@ -163,6 +187,6 @@ def orebut(source: Path, folder: Path, name: str, programme: str | None = None) 
         result = mod.import_file(source, folder, name, programme, graph_iri(f"{IMPORTS}/{name}.nt"))
     except mod.OrebutError as e:
         raise ImportFailed(str(e)) from None
-    imported = _triples(folder, name, result.triples, result.counts)
+    imported = _triples(folder, name, result.triples, result.counts, result.origins)
     imported.notes.append(f"programme {result.programme}")
     return imported

@@ -431,6 +431,9 @@ class Result:
     triples: list[ox.Triple]
     programme: str
     counts: dict[str, int]
+    origins: dict[str, str] = field(default_factory=dict)
+    """Of a JSON file: each entity's place in it (IRI → ``rt.json $.competences.Administrer``), which the
+    written file notes in a comment before the entity's first triple."""
 
 
 def _source(out: _Out, pid: str, name: str, path: Path, fmt: str, graph: str, original: str | None = None) -> str:
@@ -458,6 +461,14 @@ def _periods(out: _Out, pid: str, programme: str, specialite: str | None, doc: s
 def referentiel_to_rdf(ref: Referentiel, pid: str, name: str, path: Path, graph: str, fmt: str) -> Result:
     out = _Out()
     P = mint(pid)
+    origins: dict[str, str] = {}
+
+    def came_from(iri: str, where: str) -> None:
+        """The JSON path an entity was read at (``where``: ``FILE: $.path``, as the reader names places)."""
+        if fmt == formats.JSON.media:
+            origins.setdefault(iri, f"{path.name} {where.removeprefix(f'{path}: ')}")
+
+    came_from(P, "$")
     doc = _source(out, pid, name, path, fmt, graph, ref.original_name)
     out.type(P, "Programme")
     out.add(P, DCT + "conformsTo", PROFILE_IRI)
@@ -496,6 +507,7 @@ def referentiel_to_rdf(ref: Referentiel, pid: str, name: str, path: Path, graph:
     for c in ref.competences:
         key = nfc(c.name)
         C = mint(pid, "competency", key)
+        came_from(C, c.where)
         counts["compétences"] += 1
         out.type(C, "Competency")
         out.add(C, R + "inProgramme", P)
@@ -509,12 +521,13 @@ def referentiel_to_rdf(ref: Referentiel, pid: str, name: str, path: Path, graph:
         if c.id_orebut:
             out.add(C, DCT + "identifier", _lit(c.id_orebut))
         out.add(C, DCT + "source", doc)
-        for kind, cls, prop, texts, counter in (
-            ("situation", "ProfessionalSituation", "hasProfessionalSituation", c.situations, "situations professionnelles"),
-            ("component", "EssentialComponent", "hasEssentialComponent", c.composantes, "composantes essentielles"),
+        for kind, cls, prop, texts, counter, field_name in (
+            ("situation", "ProfessionalSituation", "hasProfessionalSituation", c.situations, "situations professionnelles", "situations"),
+            ("component", "EssentialComponent", "hasEssentialComponent", c.composantes, "composantes essentielles", "composantes_essentielles"),
         ):
             for i, text in enumerate(texts, 1):
                 X = mint(pid, "competency", key, kind, str(i))
+                came_from(X, f"{c.where}.{field_name}[{i - 1}]")
                 counts[counter] += 1
                 out.type(X, cls)
                 out.add(X, R + "inProgramme", P)
@@ -543,6 +556,7 @@ def referentiel_to_rdf(ref: Referentiel, pid: str, name: str, path: Path, graph:
             Y = mint(pid, "period", f"BUT{year}")
             L = mint(pid, "competency", key, "level", str(nv.ordre))
             level_iri[(key, nv.ordre)], level_year[(key, nv.ordre)] = L, year
+            came_from(L, nv.where)
             counts["niveaux"] += 1
             out.type(L, "DevelopmentLevel")
             out.add(L, R + "inProgramme", P)
@@ -557,6 +571,7 @@ def referentiel_to_rdf(ref: Referentiel, pid: str, name: str, path: Path, graph:
                     raise OrebutError(f"{nv.where}: AC {code} appears twice in niveau {nv.ordre} of {c.name!r}")
                 seen.add(nfc(code))
                 A = mint(pid, "competency", key, "level", str(nv.ordre), "ac", nfc(code))
+                came_from(A, f"{nv.where}.app_critiques.{code}")
                 counts["apprentissages critiques"] += 1
                 out.type(A, "CriticalLearning")
                 out.add(A, R + "inProgramme", P)
@@ -583,6 +598,7 @@ def referentiel_to_rdf(ref: Referentiel, pid: str, name: str, path: Path, graph:
     in_parcours: dict[str, set[str]] = {}
     for p in ref.parcours:
         Pa = mint(pid, "parcours", nfc(p.code))
+        came_from(Pa, p.where)
         out.type(Pa, "Parcours")
         out.add(Pa, R + "inProgramme", P)
         out.add(Pa, R + "parcoursOf", P)
@@ -599,7 +615,7 @@ def referentiel_to_rdf(ref: Referentiel, pid: str, name: str, path: Path, graph:
         if ps != all_parcours:
             for Pa in sorted(ps):
                 out.add(mint(pid, "competency", key), R + "specificToParcours", Pa)
-    return Result(out.triples, P, counts)
+    return Result(out.triples, P, counts, origins)
 
 
 # ---------------------------------------------------------------- formation, resolved against the compétences

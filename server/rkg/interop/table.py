@@ -291,9 +291,10 @@ def _natural(text: str) -> list:
 # ---------------------------------------------------------------- tables → graph
 
 
-def to_rdf(tables: Tables, programme: str) -> list[ox.Triple]:
+def to_rdf(tables: Tables, programme: str, origins: dict[str, tuple[str, int]] | None = None) -> list[ox.Triple]:
     """The référentiel the tables describe, under the programme ``programme`` (a short id). Raises
-    TableError naming the sheet, row and column of the first bad cell."""
+    TableError naming the sheet, row and column of the first bad cell. ``origins``, when given, gets the
+    sheet and row of each entity (IRI → (sheet, row)), for the written file to say where it was read."""
     base = mint(programme)
     names = _Names(base)
     out: list[ox.Triple] = []
@@ -312,6 +313,8 @@ def to_rdf(tables: Tables, programme: str) -> list[ox.Triple]:
             node = ox.NamedNode(base) if sheet.name == "programme" else names.term(_id(sheet, row, i), sheet.name, i, "id")
             if sheet.name != "programme" and not node.value.startswith(base + "/"):
                 raise TableError(sheet.name, i, "id", f"{_shown(row.get('id') or '')} must be a path under the programme")
+            if origins is not None:
+                origins.setdefault(node.value, (sheet.name, i))
             for col in sheet.cols:
                 given = row.get(col.name, "")
                 raw = given.strip()
