@@ -9,7 +9,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -18,15 +18,21 @@ from rdflib import BNode, Graph, Literal, URIRef
 
 from . import formats
 from .build import BuildError, Source, parse_source
+from .locations import Locator
 from .errors import SetupError
 from .catalog import Catalog, run
-from .namespaces import BASE, GRAPH, IMPORTS_GRAPHS, PROF, PROFILE, RDF, RDFS, RKG, SH, natural
+from .namespaces import BASE, BUILD_GRAPH, DCTERMS, GRAPH, IMPORTS_GRAPHS, PROF, PROFILE, RDF, RDFS, RKG, SH, natural
 from .store import EmbeddedStore
 
 SEVERITIES = ("violation", "warning", "info")
 _SEVERITY_IRI = {"violation": SH.Violation, "warning": SH.Warning, "info": SH.Info}
 _FROM_IRI = {v: k for k, v in _SEVERITY_IRI.items()}
 QC_BASE = BASE + "qc/"
+QC_COMPONENT = QC_BASE + "QueryConstraintComponent"
+"""The sh:sourceConstraintComponent of a QC row in the Turtle report: rkg's own constraint component (a QC
+query is a SPARQL SELECT run by rkg, not a ``sh:sparql`` constraint of a shape, so SHACL-SPARQL's
+sh:SPARQLConstraintComponent would say what did not happen); declared in the report as a
+sh:ConstraintComponent, with a label and comment."""
 PROFILE_BASE = str(PROFILE)
 """A programme chooses a profile with ``dcterms:conformsTo <https://w3id.org/rkg/profile/NAME>``; its shapes
 are in ``shapes/profiles/NAME/``."""
@@ -38,11 +44,11 @@ report on a Rust engine; the tests require the same findings from both on every 
 
 _HEADINGS = {
     "fr": {"violation": "Violations", "warning": "Avertissements", "info": "Informations",
-           "none": "Aucun constat.", "summary": "{v} violation(s), {w} avertissement(s), {i} information(s)",
+           "none": "Aucun constat.", "at": "écrit dans", "summary": "{v} violation(s), {w} avertissement(s), {i} information(s)",
            "left_out": "Graphes importés laissés de côté (vocabulaires sans diplôme ; --include-imports pour les valider) : {n}",
            "needed": "Graphes importés lus par la validation parce qu'une forme en a besoin : {n}"},
     "en": {"violation": "Violations", "warning": "Warnings", "info": "Information",
-           "none": "No findings.", "summary": "{v} violation(s), {w} warning(s), {i} info",
+           "none": "No findings.", "at": "written at", "summary": "{v} violation(s), {w} warning(s), {i} info",
            "left_out": "Imported graphs left out (vocabularies without a programme; --include-imports validates them): {n}",
            "needed": "Imported graphs read by the validation because a shape needs them: {n}"},
 }
@@ -483,8 +489,48 @@ def data_graph(store: EmbeddedStore, shapes: Graph, graphs: list[str] | None = N
     return data
 
 
+def written_in(store: EmbeddedStore) -> dict[str, str]:
+    """Named graph → the source file that fills it (``dcterms:source`` in the build graph: the file's name
+    as the build gives it, relative to the project)."""
+    query = (f"SELECT ?g ?name WHERE {{ GRAPH <{BUILD_GRAPH}> {{ ?g <{DCTERMS.source}> ?name }} }}")
+    return {r["g"].value: r["name"].value for r in _ox(store).query(query)
+            if isinstance(r["g"], ox.NamedNode) and isinstance(r["name"], ox.Literal)}
+
+
+def locate(store: EmbeddedStore, findings: list[Finding], sources: list[Source]) -> list[Finding]:
+    """The findings, each with the place its focus node was written (``Finding.location``): the source
+    whose graph has the focus node as a subject — one that states its rdf:type first (where the node is
+    described, not the file of its English labels), then in the build's order — and the line of its first
+    statement there (``rkg.locations``: each file read once, only the files of graphs with findings).
+    A focus node no source writes as a subject (a blank node, a node of the build graph) keeps None."""
+    focuses = sorted({f.focus for f in findings if f.focus.startswith(("http:", "https:", "urn:", "file:"))})
+    if not focuses:
+        return findings
+    files = written_in(store)
+    order = {s.name: i for i, s in enumerate(sources)}
+    values = " ".join(f"<{iri}>" for iri in focuses if ">" not in iri and " " not in iri)
+    query = (f"SELECT DISTINCT ?f ?g (EXISTS {{ GRAPH ?g {{ ?f a ?c }} }} AS ?typed) "
+             f"WHERE {{ VALUES ?f {{ {values} }} GRAPH ?g {{ ?f ?p ?o }} }}")
+    graphs: dict[str, list[tuple[bool, int, str]]] = defaultdict(list)
+    for r in _ox(store).query(query):
+        name = files.get(r["g"].value)
+        if name is not None:
+            graphs[r["f"].value].append((r["typed"].value != "true", order.get(name, len(order)), name))
+    locator = Locator(sources)
+    where: dict[str, Location] = {}
+    for focus, found_in in graphs.items():
+        names = [n for *_key, n in sorted(found_in)]
+        found = next(((n, w) for n in names if (w := locator.find(n, focus)) is not None), None)
+        if found is None:
+            where[focus] = Location(names[0])
+        else:
+            where[focus] = Location(found[0], found[1].line, found[1].origin)
+    return [replace(f, location=where.get(f.focus, f.location)) for f in findings]
+
+
 def validate(store: EmbeddedStore, shapes: Graph, catalog: Catalog, imports: bool = False,
-             engine: str | None = None, imports_engine: str | None = None) -> tuple[Report, Graph]:
+             engine: str | None = None, imports_engine: str | None = None,
+             sources: list[Source] | None = None) -> tuple[Report, Graph]:
     """Shapes (core and profiles) and QC queries on the référentiels: the union of the store's graphs but
     the imported vocabularies (imported graphs without a rkg:Programme or entities of one: ESCO…), which
     are someone else's data — the shapes are about référentiels — and are named in the report as left
@@ -498,7 +544,10 @@ def validate(store: EmbeddedStore, shapes: Graph, catalog: Catalog, imports: boo
     ``engine``: ``pyshacl`` or ``turbo`` for the référentiels (default pyshacl, the reference);
     ``imports_engine`` for the vocabularies (default: ``engine`` when given, else turbo — pySHACL takes
     minutes over millions of triples). pySHACL reads the union from an in-memory Oxigraph store (it
-    accepts one as data graph), about twice as fast as from an rdflib graph, same findings."""
+    accepts one as data graph), about twice as fast as from an rdflib graph, same findings.
+
+    ``sources``: the project's source files (``rkg.build.discover``), to say where each finding's focus
+    node was written (``locate``); None: no locations (e.g. the graphs of a remote store)."""
     imports_engine = imports_engine or engine or "turbo"
     engine = engine or "pyshacl"
     _engine(engine)  # a missing engine fails before any data graph is built
@@ -524,6 +573,8 @@ def validate(store: EmbeddedStore, shapes: Graph, catalog: Catalog, imports: boo
             _merge((pairs, results), _run_shacl(vocab_data, shapes, imports_engine, reach))
         left_out = []
     findings = [f for _n, f in pairs] + run_qc(store, catalog)
+    if sources is not None:
+        findings = locate(full, findings, sources)
     order = {s: i for i, s in enumerate(SEVERITIES)}
     findings.sort(key=lambda f: (order[f.severity], f.rule, natural(f.focus), f.value or ""))
     return Report(findings, left_out, needed), results
@@ -547,6 +598,8 @@ def render_text(report: Report, lang: str = "fr") -> str:
             lines.append(f"-- {_pick(items[0].rule_name, lang) or rule} [{short_iri(rule)}] ({len(items)})")
             for f in items:
                 lines.append(f"   {short_iri(f.focus)}: {f.text(lang)}")
+                if f.location is not None:
+                    lines.append(f"      {h['at']} {f.location}")
         lines.append("")
     if report.left_out:
         lines.append(h["left_out"].format(n=len(report.left_out)))
@@ -580,23 +633,51 @@ def render_json(report: Report) -> str:
 
 
 def render_turtle(report: Report, shacl_results: Graph) -> str:
-    """The pySHACL report graph, plus one sh:ValidationResult per QC row (sh:sourceShape = the QC query)."""
+    """The pySHACL report graph, plus one sh:ValidationResult per QC row, each with what SHACL requires of
+    a result (sh:focusNode, sh:resultSeverity, sh:sourceConstraintComponent: ``QC_COMPONENT``, declared in
+    the report) and sh:sourceShape (the QC query's IRI). Where a focus node was written is added to each
+    result as ``dcterms:source`` literals — the file and line (``data/…/referentiel.ttl:12``), and where an
+    importer read it (``referentiel.xlsx, sheet acs, row 12``) — as the build graph names each graph's file
+    with ``dcterms:source``."""
     g = Graph()
     for t in shacl_results:
         g.add(t)
     g.bind("sh", SH)
+    g.bind("dcterms", DCTERMS)
     report_node = next(iter(g.subjects(RDF.type, SH.ValidationReport)), None) or BNode()
-    for f in report.findings:
-        if not f.rule.startswith(QC_BASE):
-            continue
+    g.add((report_node, RDF.type, SH.ValidationReport))
+    qc = [f for f in report.findings if f.rule.startswith(QC_BASE)]
+    if qc:
+        component = URIRef(QC_COMPONENT)
+        g.add((component, RDF.type, SH.ConstraintComponent))
+        g.add((component, RDFS.label, Literal("QC query", lang="en")))
+        g.add((component, RDFS.label, Literal("requête de contrôle qualité", lang="fr")))
+        g.add((component, RDFS.comment, Literal(
+            "rkg's quality-control queries (queries/qc): each row of a SELECT names a focus node; not a SHACL "
+            "constraint of a shape", lang="en")))
+        g.add((component, RDFS.comment, Literal(
+            "Les requêtes de contrôle qualité de rkg (queries/qc) : chaque ligne d'un SELECT nomme un nœud "
+            "focal ; ce n'est pas une contrainte SHACL d'une forme", lang="fr")))
+    for f in qc:
         r = BNode()
         g.add((report_node, SH.result, r))
         g.add((r, RDF.type, SH.ValidationResult))
         g.add((r, SH.sourceShape, URIRef(f.rule)))
+        g.add((r, SH.sourceConstraintComponent, URIRef(QC_COMPONENT)))
         g.add((r, SH.focusNode, URIRef(f.focus)))
         g.add((r, SH.resultSeverity, _SEVERITY_IRI[f.severity]))
+        if f.path:
+            g.add((r, SH.resultPath, URIRef(f.path)))
         for lang, text in f.message.items():
             g.add((r, SH.resultMessage, Literal(text, lang=lang or None)))
+    where = {f.focus: f.location for f in report.findings if f.location is not None}
+    for r in list(g.subjects(RDF.type, SH.ValidationResult)):
+        location = where.get(str(g.value(r, SH.focusNode)))
+        if location is not None:
+            written = f"{location.file}:{location.line}" if location.line else location.file
+            g.add((r, DCTERMS.source, Literal(written)))
+            if location.origin:
+                g.add((r, DCTERMS.source, Literal(location.origin)))
     for graph in report.left_out:
         g.add((report_node, RDFS.comment, Literal(f"Left out of validation (an imported vocabulary without a programme; --include-imports validates it): {graph}", lang="en")))
         g.add((report_node, RDFS.comment, Literal(f"Laissé de côté par la validation (vocabulaire importé sans diplôme ; --include-imports le valide) : {graph}", lang="fr")))

@@ -1,0 +1,200 @@
+"""The validation report: a valid SHACL report (every result, QC rows included, carries what SHACL
+requires: checked with the shapes of tests/reference/shacl-report), and each finding names where its
+focus node was written — file and line, and for an import the sheet and row or the JSON path."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from pyshacl import validate as shacl_validate
+from rdflib import Graph, Literal, URIRef
+
+from support.paths import ROOT
+from rkg.build import build, discover
+from rkg.catalog import Catalog
+from rkg.interop import imports, table
+from rkg.namespaces import DCTERMS, RDF, SH, mint
+from rkg.store import EmbeddedStore
+from rkg.validation import (QC_BASE, QC_COMPONENT, Finding, Report, load_shapes, render_json, render_text,
+                            render_turtle, validate)
+
+REPORT_SHAPES = ROOT / "tests" / "reference" / "shacl-report" / "shapes.ttl"
+QC_CASES = ROOT / "tests" / "cases" / "qc"
+RT_JSON = ROOT / "tests" / "reference" / "scodoc" / "rt.json"
+COPY = "rncp99980-copy"
+
+
+@pytest.fixture(scope="module")
+def shapes() -> Graph:
+    return load_shapes(ROOT / "shapes")
+
+
+def run(store: EmbeddedStore, shapes: Graph, catalog: Catalog, **where) -> tuple[Report, Graph]:
+    """Validate, with the sources ``discover`` finds for ``where`` (extra_data, imports)."""
+    return validate(store, shapes, catalog, sources=discover(ROOT, **where))
+
+
+def report_conforms(turtle: str) -> tuple[bool, str]:
+    conforms, _graph, text = shacl_validate(Graph().parse(data=turtle, format="turtle"),
+                                            shacl_graph=Graph().parse(REPORT_SHAPES), inference="none")
+    return conforms, text
+
+
+def results(g: Graph) -> list:
+    return list(g.subjects(RDF.type, SH.ValidationResult))
+
+
+def no_location(f: Finding) -> tuple:
+    return (f.severity, f.rule, f.focus, f.path, f.value, tuple(sorted(f.message.items())))
+
+
+# ---------------------------------------------------------------- the bundled graph
+
+
+@pytest.fixture(scope="module")
+def bundled(bundled_store, shapes, catalog) -> tuple[Report, Graph]:
+    return run(bundled_store, shapes, catalog)
+
+
+def test_bundled_findings_the_same_with_their_location(bundled, bundled_store, shapes, catalog) -> None:
+    report, _ = bundled
+    without, _ = validate(bundled_store, shapes, catalog)
+    assert (report.count("violation"), report.count("warning"), report.count("info")) == (0, 23, 0)
+    assert [no_location(f) for f in report.findings] == [no_location(f) for f in without.findings]
+    assert all(f.location is None for f in without.findings)
+    for f in report.findings:  # described in the référentiel's main file, at a line that names it
+        assert f.location is not None and f.location.file == "data/rncp31854-pif/2024-2028/referentiel.ttl", f
+        line = (ROOT / f.location.file).read_text(encoding="utf-8").splitlines()[f.location.line - 1]
+        assert line.startswith("<" + f.focus.removeprefix(mint("rncp31854-pif") + "/") + ">"), (f.focus, line)
+
+
+def test_bundled_turtle_report_is_a_valid_shacl_report(bundled) -> None:
+    report, shacl_results = bundled
+    turtle = render_turtle(report, shacl_results)
+    conforms, text = report_conforms(turtle)
+    assert conforms, text
+    g = Graph().parse(data=turtle, format="turtle")
+    assert len(results(g)) == 23
+    for r in results(g):  # what rkg gives each result: a shape, and where the focus node was written
+        assert g.value(r, SH.sourceShape) is not None
+        written = [str(o) for o in g.objects(r, DCTERMS.source)]
+        assert len(written) == 1 and re.fullmatch(r"data/\S+\.ttl:\d+", written[0]), written
+
+
+def test_text_and_json_show_the_location(bundled) -> None:
+    report, _ = bundled
+    f = report.findings[0]
+    where = f"{f.location.file}:{f.location.line}"
+    assert f"\n      written at {where}\n" in render_text(report, "en")
+    assert f"\n      écrit dans {where}\n" in render_text(report, "fr")
+    found = json.loads(render_json(report))["findings"][0]
+    assert found["location"] == {"file": f.location.file, "line": f.location.line, "origin": None}
+
+
+# ---------------------------------------------------------------- QC rows
+
+
+@pytest.fixture(scope="module")
+def qc(shapes, catalog) -> tuple[Report, Graph]:
+    """The failing cases of the QC queries (tests/cases/qc) as a data folder beside the bundled graph."""
+    store = EmbeddedStore.from_quads(build(ROOT, [QC_CASES]).quads)
+    return run(store, shapes, catalog, extra_data=[QC_CASES])
+
+
+def test_qc_rows_are_valid_results(qc) -> None:
+    report, shacl_results = qc
+    rows = [f for f in report.findings if f.rule.startswith(QC_BASE)]
+    assert rows
+    turtle = render_turtle(report, shacl_results)
+    conforms, text = report_conforms(turtle)
+    assert conforms, text
+    g = Graph().parse(data=turtle, format="turtle")
+    component = URIRef(QC_COMPONENT)
+    assert (component, RDF.type, SH.ConstraintComponent) in g
+    assert {lbl.language for lbl in g.objects(component, URIRef("http://www.w3.org/2000/01/rdf-schema#label"))} == {"fr", "en"}
+    from_qc = [r for r in results(g) if str(g.value(r, SH.sourceShape)).startswith(QC_BASE)]
+    assert len(from_qc) == len(rows)
+    assert all(g.value(r, SH.sourceConstraintComponent) == component for r in from_qc)
+
+
+def test_a_result_without_its_constraint_component_is_refused(qc) -> None:
+    """The report shapes do check: the same report, one result short of sh:sourceConstraintComponent."""
+    report, shacl_results = qc
+    g = Graph().parse(data=render_turtle(report, shacl_results), format="turtle")
+    r = next(r for r in results(g) if str(g.value(r, SH.sourceShape)).startswith(QC_BASE))
+    g.remove((r, SH.sourceConstraintComponent, None))
+    assert not report_conforms(g.serialize(format="turtle"))[0]
+    g.add((r, SH.sourceConstraintComponent, Literal("not an IRI")))
+    assert not report_conforms(g.serialize(format="turtle"))[0]
+
+
+def test_qc_rows_name_the_case_file_and_line(qc) -> None:
+    report, _ = qc
+    for f in report.findings:
+        if not f.rule.startswith(QC_BASE):
+            continue
+        assert f.location is not None and f.location.file.startswith("qc/"), f
+        line = (QC_CASES / f.location.file.removeprefix("qc/")).read_text(encoding="utf-8").splitlines()[f.location.line - 1]
+        assert f.focus.rsplit("/", 1)[-1] in line, (f.focus, line)
+
+
+# ---------------------------------------------------------------- imports: sheet and row, JSON path
+
+
+@pytest.mark.parametrize("kind", ["xlsx", "csv"])
+def test_spreadsheet_findings_name_sheet_and_row(kind: str, bundled_store, shapes, catalog, tmp_path: Path) -> None:
+    """The bundled référentiel written as the template (a workbook, a folder of CSV files) and imported under
+    another id: its findings name the imported file, the line, and the sheet and row the entity came from."""
+    tables = table.from_graph(bundled_store, "rncp31854-pif")
+    source = tmp_path / ("copy.xlsx" if kind == "xlsx" else "copy")
+    if kind == "xlsx":
+        table.write_xlsx(tables, source)
+    else:
+        table.write_csv(tables, source)
+    folder = tmp_path / "build" / "imports"
+    imports.table(source, folder, "copy", COPY)
+    report, _ = run(EmbeddedStore.from_quads(build(ROOT, imports=folder).quads), shapes, catalog, imports=folder)
+    copied = [f for f in report.findings if f.focus.startswith(mint(COPY) + "/")]
+    assert len(copied) == 23
+    pattern = r"copy\.xlsx, sheet (\w+), row (\d+)" if kind == "xlsx" else r"copy/(\w+)\.csv, row (\d+)"
+    for f in copied:
+        assert f.location.file == "imports/copy.nt" and f.location.line, f
+        sheet, row = re.fullmatch(pattern, f.location.origin).groups()
+        assert mint(COPY) + "/" + tables[sheet][int(row) - 2]["id"] == f.focus  # row 1: the column names
+        line = (folder / "copy.nt").read_text(encoding="utf-8").splitlines()[f.location.line - 1]
+        assert line.startswith(f"<{f.focus}> ")
+
+
+def json_at(data, path: str):
+    """The value at a JSON path as rkg writes them (``$.a.b[2]``; keys may hold dots: the longest key that
+    matches is taken)."""
+    rest = path.removeprefix("$")
+    while rest:
+        if rest.startswith("["):
+            index, _, rest = rest[1:].partition("]")
+            data = data[int(index)]
+            continue
+        rest = rest.removeprefix(".")
+        key = max((k for k in data if rest == k or rest.startswith(k + ".") or rest.startswith(k + "[")), key=len)
+        data, rest = data[key], rest[len(key):]
+    return data
+
+
+def test_scodoc_json_findings_name_the_json_path(shapes, catalog, tmp_path: Path) -> None:
+    folder = tmp_path / "build" / "imports"
+    imports.orebut(RT_JSON, folder, "rt")
+    report, _ = run(EmbeddedStore.from_quads(build(ROOT, imports=folder).quads), shapes, catalog, imports=folder)
+    rt = [f for f in report.findings if f.focus == mint("but-rt") or f.focus.startswith(mint("but-rt") + "/")]
+    assert rt
+    data = json.loads(RT_JSON.read_text(encoding="utf-8"))
+    for f in rt:
+        assert f.location.file == "imports/rt.nt" and f.location.line, f
+        name, _, path = f.location.origin.partition(" ")
+        assert name == "rt.json" and path.startswith("$"), f.location
+        assert isinstance(json_at(data, path), (dict, str)), path
+    for f in rt:  # a niveau's path ends at the niveau, an AC's at the AC
+        if "/level/" in f.focus and "/ac/" not in f.focus:
+            assert ".niveaux." in f.location.origin and json_at(data, f.location.origin.partition(" ")[2])["ordre"]
