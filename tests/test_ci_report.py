@@ -10,6 +10,7 @@ import re
 import shlex
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from urllib.parse import unquote
 
 import jsonschema
 import pytest
@@ -107,7 +108,8 @@ def test_sarif_locations(sarif_validator) -> None:
                                            "region": {"startLine": 12}}
     assert no_line["physicalLocation"] == {"artifactLocation": {"uri": "data/demo/referentiel.xlsx", "uriBaseId": "PROJECTROOT"}}
     assert no_line["message"]["text"] == "referentiel.xlsx, sheet competences, row 3"
-    assert odd_name["physicalLocation"]["region"] == {"startLine": 7}
+    assert odd_name["physicalLocation"] == {"artifactLocation": {"uri": "data/demo/a%2Cb%3Ac.ttl", "uriBaseId": "PROJECTROOT"},
+                                           "region": {"startLine": 7}}  # a relative URI reference: ':' and ',' escaped
     assert "physicalLocation" not in unlocated and unlocated["logicalLocations"][0]["fullyQualifiedName"] == ID + "block/B1"
 
 
@@ -261,6 +263,11 @@ def test_validate_format_exit_codes(rkg, build_dir: Path, tmp_path: Path, fmt: s
     if fmt == "sarif":
         assert not list(sarif_validator.iter_errors(json.loads(written)))
         assert written == r.stdout  # the threshold does not change the log
+        for result in json.loads(written)["runs"][0]["results"]:  # files, when located: relative, in the project
+            physical = result["locations"][0].get("physicalLocation")
+            if physical:
+                uri = physical["artifactLocation"]["uri"]
+                assert not uri.startswith("/") and ":" not in uri and (ROOT / unquote(uri)).is_file(), uri
     elif fmt == "junit":
         assert junit_tree(r.stdout).get("failures") == "0"
         assert int(junit_tree(written).get("failures")) > 0

@@ -13,6 +13,7 @@ import json
 import re
 import xml.etree.ElementTree as ET
 from collections import defaultdict
+from urllib.parse import quote
 
 from rdflib import Graph, Literal, URIRef
 
@@ -228,7 +229,7 @@ def _sarif_result(f: Finding, index: int, lang: str) -> dict:
     logical = {"fullyQualifiedName": f.focus, "kind": "resource"}
     location: dict = {"logicalLocations": [logical]}
     if f.location:
-        physical: dict = {"artifactLocation": {"uri": f.location.file, "uriBaseId": URI_BASE}}
+        physical: dict = {"artifactLocation": {"uri": quote(f.location.file, safe="/"), "uriBaseId": URI_BASE}}
         if f.location.line:
             physical["region"] = {"startLine": f.location.line}
         location = {"physicalLocation": physical, **location}
