@@ -122,6 +122,9 @@ def _write_xlsx(sheets: list[Sheet], target) -> None:
         ws = wb.create_sheet(sheet.name)
         for row in sheet.rows:
             ws.append([_number(v) for v in row])
+            for cell in ws[ws.max_row]:
+                if cell.data_type == "f":  # openpyxl takes a text beginning with = for a formula: text it is
+                    cell.data_type = "s"
         if sheet.header and sheet.rows:
             for cell in ws[1]:
                 cell.font = bold

@@ -1,10 +1,16 @@
 """The named-query API: ``/api/queries`` lists the questions of ``queries/``, ``/api/queries/<name>``
 runs one with checked parameters, ``/api/openapi.json`` describes both (OpenAPI 3.0, generated from the
-query headers). Parameters are bound by ``rkg.catalog`` as typed terms, never pasted into the text."""
+query headers). Parameters are bound by ``rkg.catalog`` as typed terms, never pasted into the text.
+``/api/coverage`` downloads a heat map (the ``/coverage`` page's) as a workbook, its cells coloured.
+
+Answers come as SPARQL JSON (default), CSV, an HTML table, or a workbook (``.xlsx`` or ``.ods``: one sheet, a
+header row of the columns then the rows; numbers as number cells, everything else as text), all from the
+same version-keyed result cache, under the same row and byte caps."""
 
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
@@ -12,13 +18,15 @@ from flask import Blueprint, Response, current_app, render_template, request
 
 from ..bindings import bind
 from ..catalog import Catalog, NamedQuery
-from ..formats import API as FORMATS, API_RESULTS, CSV, HTML, JSON, content_type
+from ..formats import API as FORMATS, API_RESULTS, CSV, HTML, JSON, WORKBOOKS, content_type, offered
+from ..interop.workbook import Sheet, workbook_bytes
+from ..namespaces import XSD, programme_id
 from ..negotiation import negotiate
-from . import reads
+from . import heatmap, reads
 from .errors import HttpError
 from .protocol import etag_matches
 from .i18n import choose
-from .state import EndpointState
+from .state import Cached, EndpointState
 
 blueprint = Blueprint("api", __name__, url_prefix="/api")
 
@@ -71,10 +79,93 @@ def run_query(name: str) -> Response:
     hit = reads.run(state, bind(query.text, bindings), API_RESULTS[fmt], None)
     if fmt == HTML.media:
         return Response(_html_table(name, query, values, json.loads(hit.body)), mimetype=HTML.media)
+    workbook = _WORKBOOK_MEDIA.get(fmt)
+    if workbook is not None:
+        return _workbook_answer(state, hit, workbook, _file_name(name), lambda: [results_sheet(name, json.loads(hit.body))])
     if etag_matches(request.headers.get("If-None-Match"), hit.etag):
         return Response(status=304, headers=[("ETag", hit.etag), ("Vary", "Accept")])
     headers = [(k, v) for k, v in hit.headers if k != "Content-Type"]
     return Response(hit.body, headers=[("Content-Type", content_type(fmt)), *headers])
+
+
+_WORKBOOK_MEDIA = {f.media: ext for ext, f in WORKBOOKS.items()}
+COVERAGE_FORMATS: dict[str, str] = offered([*WORKBOOKS.values(), CSV])
+"""Downloads of a heat map (``/api/coverage``); the first is the default."""
+
+
+def _file_name(name: str) -> str:
+    """A question's name as a file name (``qc/NAME`` → ``qc-NAME``)."""
+    return name.replace("/", "-")
+
+
+def _workbook_answer(state: EndpointState, source: Cached, ext: str, stem: str, sheets) -> Response:
+    """A workbook made from the cached answer ``source`` by ``sheets()``, itself cached under the graph
+    version; its ETag is the source's with the format (the same rows, another representation), so a
+    client that has it gets 304 before any workbook is made."""
+    etag = source.etag[:-1] + "-" + ext + '"'
+    if etag_matches(request.headers.get("If-None-Match"), etag):
+        return Response(status=304, headers=[("ETag", etag), ("Vary", "Accept")])
+    key = ("workbook", state.version, source.etag, ext)
+    hit = state.cache.get(key)
+    if hit is None:
+        media = WORKBOOKS[ext].media
+        extra = tuple((k, v) for k, v in source.headers if k == "X-RKG-Truncated")
+        hit = Cached(200, (("Content-Type", media), ("ETag", etag), ("Vary", "Accept"), ("Cache-Control", "no-cache"), *extra),
+                     workbook_bytes(sheets(), ext), etag)
+        state.cache.put(key, hit)
+    return Response(hit.body, headers=[*hit.headers, ("Content-Disposition", f'attachment; filename="{stem}.{ext}"')])
+
+
+_SHEET_NAME_BAD = str.maketrans({c: "-" for c in "[]:*?/\\"})
+
+
+def results_sheet(name: str, data: dict) -> Sheet:
+    """A SELECT answer (SPARQL JSON) as one sheet: the columns, then a row per solution; numbers
+    (``xsd:integer``, ``decimal``, ``double``…) as number cells, IRIs and other literals as text."""
+    columns = data["head"]["vars"]
+    rows: list[list] = [list(columns)]
+    for b in data["results"]["bindings"]:
+        rows.append([_cell(b.get(c)) for c in columns])
+    return Sheet(name.translate(_SHEET_NAME_BAD)[:31] or "results", rows)
+
+
+_NUMBERS = {**{XSD + t: int for t in ("integer", "int", "long", "short", "nonNegativeInteger", "positiveInteger")},
+            XSD + "decimal": Decimal, XSD + "double": float, XSD + "float": float}
+"""Literal datatypes written as number cells, and how their lexical form is read."""
+
+
+def _cell(term: dict | None):
+    if term is None:
+        return None
+    number = _NUMBERS.get(term.get("datatype", ""))
+    if number is not None:
+        try:
+            return number(term["value"])
+        except (ValueError, ArithmeticError):  # a literal that is not of its type: kept as written
+            return term["value"]
+    return term["value"]
+
+
+@blueprint.get("/coverage")
+def coverage() -> Response:
+    """A heat map as a workbook (``format=xlsx|ods``, or Accept) or CSV, with the parameters of the
+    ``/coverage`` page (``programme``, ``kind``, ``lang``)."""
+    from .pages import kind_arg, programme_arg
+
+    fmt = negotiate(request.headers.get("Accept"), COVERAGE_FORMATS, request.args.get("format"))
+    if fmt is None:
+        raise HttpError(406, "offered: " + ", ".join(COVERAGE_FORMATS))
+    state: EndpointState = current_app.extensions["rkg"]
+    current = programme_arg(state)[0]
+    kind, lang = kind_arg(current), request.args.get("lang", "fr")
+    m = heatmap.matrix(state, current.iri, kind)
+    stem = f"coverage-{programme_id(current.iri)}-{kind}"
+    ext = _WORKBOOK_MEDIA.get(fmt)
+    if ext is None:
+        return Response(m.csv(lang), mimetype=CSV.media, headers={"Content-Disposition": f'attachment; filename="{stem}.csv"'})
+    sheet = m.sheet(lang)
+    source = Cached.answer(repr((sheet.rows, sorted(sheet.fills.items()))).encode("utf-8"), CSV.media)  # its ETag
+    return _workbook_answer(state, source, ext, stem, lambda: [sheet])
 
 
 def _html_table(name: str, query: NamedQuery, values: dict[str, str], data: dict) -> str:
@@ -83,7 +174,8 @@ def _html_table(name: str, query: NamedQuery, values: dict[str, str], data: dict
     return render_template("table.html", name=name, title=query.summary_in(lang),
                            description=query.meta.get(f"description_{lang}") or query.meta.get("description", ""),
                            params=values, columns=data["head"]["vars"], rows=data["results"]["bindings"],
-                           csv_url=link + "&format=csv", json_url=link + "&format=json")
+                           csv_url=link + "&format=csv", json_url=link + "&format=json",
+                           workbook_urls={ext: link + "&format=" + ext for ext in WORKBOOKS})
 
 
 @blueprint.get("/openapi.json")
@@ -115,9 +207,10 @@ def openapi_spec(catalog: Catalog) -> dict[str, Any]:
             "tags": ["qc" if q.qc else "questions", *[str(t) for t in q.meta.get("tags") or []]],
             "parameters": params,
             "responses": {
-                "200": {"description": "SPARQL 1.1 JSON results (default), CSV or an HTML table",
+                "200": {"description": "SPARQL 1.1 JSON results (default), CSV, an HTML table, or a workbook (.xlsx, .ods)",
                         "content": {JSON.media: {"schema": {"type": "object"}}, CSV.media: {"schema": {"type": "string"}},
-                                    HTML.media: {"schema": {"type": "string"}}}},
+                                    HTML.media: {"schema": {"type": "string"}},
+                                    **{f.media: {"schema": {"type": "string", "format": "binary"}} for f in WORKBOOKS.values()}}},
                 "400": {"description": "A parameter does not fit the query header (the message lists allowed values), "
                                        "or names a programme the graph does not hold (the message lists its programmes)"},
                 "503": {"description": "Stopped by the time limit"},

@@ -20,10 +20,12 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 from dataclasses import dataclass, field
 
 import pyoxigraph as ox
 
+from ..interop.workbook import Sheet
 from ..namespaces import natural
 from . import reads
 from .i18n import pick
@@ -36,6 +38,14 @@ ROW_CLASSES = {"block": "CompetencyBlock", "competency": "Competency", "dimensio
 COLUMN_KINDS = ("ue", "ecue", "sae", "resource")
 """Column kinds: UE and ECUE (the Master's course units), SAÉ and ressources (a BUT's)."""
 _COLUMN_RANK = {"sae": 0, "resource": 1}
+LEVELS = 4
+"""A linked cell's shade: ``ceil(count × LEVELS / peak)``, 0 for a link without evidence (a BUT's
+coefficient alone)."""
+LEVEL_COLOURS = ("ffffff", "dbe9f7", "a9c9ea", "5f9bd6", "1f5fa8")
+"""The background of each level, as ``td.level1``… of ``static/rkg.css`` paint the page (a test checks they
+agree); level 0 is white, like the page's background of a cell."""
+GAP_COLOUR = "fde8e6"
+"""The background of a row no unit covers (``tr.gap th.rowhead``)."""
 
 
 def kinds_of(counts: dict[str, int]) -> list[str]:
@@ -103,6 +113,24 @@ class Matrix:
     def row_total(self, row: str) -> int:
         """Units linked to the row."""
         return sum(1 for u in self.units if (row, u.iri) in self.cells)
+
+    def level(self, row: str, unit: str) -> int:
+        """The shade of a linked cell, from 0 to LEVELS (the page's ``level`` class, the workbook's fill)."""
+        return math.ceil(self.count(row, unit) * LEVELS / self.peak) if self.peak else 0
+
+    def sheet(self, lang: str) -> Sheet:
+        """The matrix as one sheet of a workbook: the table ``csv`` writes (counts as numbers), every
+        linked cell filled with its level's colour, the heads of rows no unit covers with GAP_COLOUR."""
+        rows: list[list] = [[self.kind, "label", *(u.code for u in self.units)]]
+        fills: dict[tuple[int, int], str] = {}
+        for i, r in enumerate(self.rows, 1):
+            rows.append([r.code, pick(r.labels, lang), *(self.count(r.iri, u.iri) for u in self.units)])
+            for j, u in enumerate(self.units, 2):
+                if self.linked(r.iri, u.iri):
+                    fills[(i, j)] = LEVEL_COLOURS[self.level(r.iri, u.iri)]
+            if not self.row_total(r.iri):
+                fills[(i, 0)] = fills[(i, 1)] = GAP_COLOUR
+        return Sheet(f"{self.kind}"[:31], rows, fills)
 
     def csv(self, lang: str) -> str:
         """The matrix as a table: one line per row, one column per unit, counts in the cells."""
