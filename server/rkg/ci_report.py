@@ -66,8 +66,8 @@ def _title(f: Finding, lang: str) -> str:
 
 
 def _detail(f: Finding, lang: str) -> str:
-    """The message, with the focus node, the path and value when the message does not say them, and where
-    the node was read from when an importer read it (a sheet and row)."""
+    """The focus node and the message, then the path and the value (unless the value is the focus node
+    itself), and where an importer read the node from (a sheet and row), when the finding has them."""
     parts = [f"{short_iri(f.focus)}: {f.text(lang)}"]
     if f.path:
         parts.append(f"path={short_iri(f.path)}")
