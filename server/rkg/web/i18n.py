@@ -54,6 +54,10 @@ WORDS: dict[str, dict[str, str]] = {
         "bad_request": "Requête incorrecte", "results": "Résultats", "rows": "lignes",
         "matrix": "Matrice", "total": "Total", "uncovered": "aucune unité",
         "anonymous": "Liens depuis des nœuds anonymes (annotations d'axiomes, restrictions, listes)", "terms": "Termes de l'ontologie", "derived_by_build": "calculé par rkg build (clés de recherche, VoID)", "term": "Terme", "definition": "Définition",
+        "diff": "Différences entre versions", "diff_from": "De", "diff_to": "à", "diff_compare": "Comparer",
+        "diff_old": "Avant", "diff_new": "Après", "download_json": "Télécharger en JSON",
+        "download_markdown": "Télécharger les notes de version (Markdown)",
+        "diff_intro": "Entités ajoutées, supprimées et modifiées d'une version du référentiel à l'autre, appariées par IRI (un code renommé l'est par prov:wasRevisionOf dans la nouvelle version).",
     },
     "en": {
         "title": "Knowledge graph of competency frameworks",
@@ -93,6 +97,10 @@ WORDS: dict[str, dict[str, str]] = {
         "bad_request": "Bad request", "results": "Results", "rows": "rows",
         "matrix": "Matrix", "total": "Total", "uncovered": "no unit",
         "anonymous": "Links from anonymous nodes (axiom annotations, restrictions, lists)", "terms": "Terms of the ontology", "derived_by_build": "computed by rkg build (search keys, VoID)", "term": "Term", "definition": "Definition",
+        "diff": "Differences between versions", "diff_from": "From", "diff_to": "to", "diff_compare": "Compare",
+        "diff_old": "Before", "diff_new": "After", "download_json": "Download as JSON",
+        "download_markdown": "Download the release notes (Markdown)",
+        "diff_intro": "Entities added, removed and changed from one version of the référentiel to the other, matched by IRI (a renamed code by prov:wasRevisionOf in the new version).",
     },
 }
 
