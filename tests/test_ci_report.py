@@ -19,6 +19,7 @@ import yaml
 from support.paths import REFERENCE, ROOT
 
 from rkg import __version__, ci_report, cli
+from rkg.build import discover
 from rkg.ci_report import escape_data, escape_property, render_github, render_junit, render_sarif, sarif
 from rkg.validation import SEVERITIES, Finding, Location, Report, load_shapes, short_iri, validate
 
@@ -52,8 +53,16 @@ def shapes():
 
 @pytest.fixture(scope="module")
 def bundled_report(bundled_store, shapes, catalog) -> Report:
-    """The bundled graph validated as ``rkg validate`` does it, once for the module."""
-    return validate(bundled_store, shapes, catalog)[0]
+    """The bundled graph validated as ``rkg validate`` does it (each finding located in its source file),
+    once for the module."""
+    return validate(bundled_store, shapes, catalog, sources=discover(ROOT))[0]
+
+
+def test_bundled_findings_are_located(bundled_report: Report) -> None:
+    """The real report points at files and lines, as the CI formats need (rkg.validation fills locations)."""
+    assert bundled_report.findings and all(f.location and f.location.line for f in bundled_report.findings)
+    results = sarif(bundled_report, "en")["runs"][0]["results"]
+    assert all(r["locations"][0]["physicalLocation"]["region"]["startLine"] >= 1 for r in results)
 
 
 @pytest.fixture(scope="module")
