@@ -16,12 +16,16 @@ from support.paths import PIF, REFERENCE, ROOT
 
 MAPPINGS = ROOT / "data" / "mappings" / "rncp31854-pif-esco.sssom.tsv"
 GRAPH = "https://w3id.org/rkg/graph/mappings/rncp31854-pif-esco"
+SET = "https://w3id.org/rkg/mappings/rncp31854-pif-esco"
+"""The mapping set: its ``mapping_set_id``, a full URI as SSSOM wants it."""
 PREFIXES = """PREFIX rkg: <https://w3id.org/rkg/ontology#>
 PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
 PREFIX owl: <http://www.w3.org/2002/07/owl#>
 PREFIX sssom: <https://w3id.org/sssom/>
 PREFIX dcterms: <http://purl.org/dc/terms/>
 PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+PREFIX pav: <http://purl.org/pav/>
+PREFIX xsd: <http://www.w3.org/2001/XMLSchema#>
 """
 
 
@@ -45,10 +49,13 @@ def known_esco_uris() -> set[str]:
 
 
 def rows(bundled_store) -> list[tuple]:
+    """One row per mapping, as SSSOM/RDF writes it: an axiom of the set (``sssom:mappings``)."""
     return bundled_store.select(PREFIXES + f"""SELECT ?s ?p ?o ?confidence ?justification ?version ?comment WHERE {{
-        GRAPH <{GRAPH}> {{ ?ax a owl:Axiom ; owl:annotatedSource ?s ; owl:annotatedProperty ?p ; owl:annotatedTarget ?o ;
+        GRAPH <{GRAPH}> {{ <{SET}> sssom:mappings ?ax .
+            ?ax a owl:Axiom ; owl:annotatedSource ?s ; owl:annotatedProperty ?p ; owl:annotatedTarget ?o ;
             sssom:confidence ?confidence ; sssom:mapping_justification ?justification ;
-            sssom:object_source_version ?version ; rdfs:comment ?comment }} }}""").values()
+            sssom:object_source_version ?version ; rdfs:comment ?comment ;
+            pav:authoredBy <https://w3id.org/rkg/maintainers> ; dcterms:created "2026-11-29"^^xsd:date }} }}""").values()
 
 
 def test_one_annotated_axiom_per_row(bundled_store) -> None:
@@ -92,9 +99,26 @@ def test_subjects_are_entities_of_the_graph(bundled_store) -> None:
 
 
 def test_mapping_set_metadata(bundled_store) -> None:
-    (row,) = bundled_store.select(PREFIXES + f"""SELECT ?set ?license ?version WHERE {{ GRAPH <{GRAPH}> {{
-        ?set a sssom:MappingSet ; dcterms:license ?license ; owl:versionInfo ?version ; sssom:object_source_version "ESCO v1.2.0" }} }}""").values()
-    assert row == ("https://w3id.org/rkg/mappings/rncp31854-pif-esco", "https://creativecommons.org/licenses/by/4.0/", "2026-11-29")
+    (row,) = bundled_store.select(PREFIXES + f"""SELECT ?set ?license ?version ?created WHERE {{ GRAPH <{GRAPH}> {{
+        ?set a sssom:MappingSet ; dcterms:license ?license ; owl:versionInfo ?version ; dcterms:created ?created }} }}""").values()
+    assert row == (SET, "https://creativecommons.org/licenses/by/4.0/", "2026-11-29", "2026-11-29")
+
+
+# Terms of the RDF before SSSOM/RDF was specified, and set slots the build writes propagated (on each mapping).
+NOT_IN_THE_GRAPH = ["sssom:author_id", "sssom:mapping_date", "dcterms:isPartOf", "sssom:mapping_set_id"]
+NOT_ON_THE_SET = ["sssom:object_source", "sssom:object_source_version", "sssom:subject_source"]
+
+
+@pytest.mark.parametrize("prop", NOT_IN_THE_GRAPH)
+def test_no_pre_standard_terms(bundled_store, prop: str) -> None:
+    assert not bundled_store.ask(PREFIXES + f"ASK {{ GRAPH <{GRAPH}> {{ ?s {prop} ?o }} }}")
+
+
+@pytest.mark.parametrize("prop", NOT_ON_THE_SET)
+def test_propagated_slots_are_on_the_mappings(bundled_store, prop: str) -> None:
+    assert not bundled_store.ask(PREFIXES + f"ASK {{ GRAPH <{GRAPH}> {{ <{SET}> {prop} ?o }} }}")
+    assert len(rows(bundled_store)) == len(bundled_store.select(
+        PREFIXES + f"SELECT ?ax WHERE {{ GRAPH <{GRAPH}> {{ <{SET}> sssom:mappings ?ax . ?ax {prop} ?o }} }}").values())
 
 
 @pytest.mark.parametrize("query", ["qc/competency-without-esco-mapping"])

@@ -1,20 +1,33 @@
 """SSSOM mapping sets (``*.sssom.tsv``: a YAML block of ``#`` lines, then a TSV table) → RDF, at build time.
 
-Each row gives the SKOS mapping triple (``subject predicate object``) and, as SSSOM's own RDF form does, an
-``owl:Axiom`` annotating that triple with the row's justification, confidence, author, date, comment and
-the object source's version; the mapping set is a ``sssom:MappingSet`` with its metadata. A row whose object
-is ``sssom:NoTermFound`` records that no suitable concept exists: it keeps its axiom (with the reason) but
-states no mapping triple.
+The RDF is SSSOM/RDF as the SSSOM specification writes it (« The SSSOM/RDF serialisation format »): the
+mapping set is the resource named by its ``mapping_set_id`` (a ``sssom:MappingSet``); each row is an
+``owl:Axiom`` (a blank node) that the set links with ``sssom:mappings``, with ``owl:annotatedSource``,
+``owl:annotatedProperty`` and ``owl:annotatedTarget`` for subject, predicate and object; every other slot
+is one triple whose property is the slot's ``slot_uri`` in the SSSOM LinkML schema (``author_id`` →
+``pav:authoredBy``, ``mapping_date`` → ``dcterms:created`` …) or ``sssom:`` + the slot's name, and whose
+value is typed by the slot's range (an IRI, an ``xsd:date``, an ``xsd:double``, a string). Propagatable
+slots of the set are written propagated (the specification's advice for RDF read by applications that do
+not know SSSOM): copied onto every mapping and removed from the set, unless a row has its own value, in
+which case the set keeps its value. As the specification allows, the build also states the mapping itself
+(``subject predicate object``, the "direct triple"), except for a row whose object or subject is
+``sssom:NoTermFound``, which records that no suitable concept exists.
 
-Why not sssom-py: it brings pandas and linkml-runtime for what is here a YAML header and a TSV table;
-this reader checks what the build needs (columns, CURIEs, SKOS predicates, confidence) with line and
-column in every error, like the Turtle sources.
+``SLOTS`` lists the slots read, with their property and range; ``tests/test_sssom_tools.py`` checks it
+against the schema sssom-py ships and checks that ``sssom convert`` writes the same triples. Columns and
+keys outside ``SLOTS`` are not carried.
+
+Why not sssom-py at build time: it brings pandas and linkml for what is here a YAML header and a TSV
+table; this reader checks what the build needs (columns, CURIEs, SKOS predicates, confidence, dates) with
+line and column in every error, like the Turtle sources. sssom-py is in the ``sssom`` test extra.
 """
 
 from __future__ import annotations
 
 import csv
+import datetime
 import io
+from dataclasses import dataclass
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -22,19 +35,76 @@ import yaml
 
 from ..errors import InputError
 from ..namespaces import DCTERMS as DCT
-from ..namespaces import OWL, RDF_TYPE, RDFS, SEMAPV, SKOS, SSSOM, XSD
+from ..namespaces import OWL, PAV, PROV, RDF_TYPE, RDFS, SEMAPV, SKOS, SSSOM, XSD
 
 NO_TERM_FOUND = SSSOM + "NoTermFound"
 PREDICATES = {SKOS + p for p in ("exactMatch", "closeMatch", "broadMatch", "narrowMatch", "relatedMatch")}
 REQUIRED_COLUMNS = ("subject_id", "predicate_id", "object_id", "mapping_justification", "confidence")
 REQUIRED_METADATA = ("curie_map", "mapping_set_id", "license")
 BUILT_IN = {"sssom": str(SSSOM), "skos": str(SKOS), "owl": str(OWL), "rdfs": str(RDFS), "semapv": str(SEMAPV)}
-_SET_LITERALS = {"mapping_set_version": OWL + "versionInfo", "mapping_set_title": DCT + "title",
-                 "mapping_set_description": DCT + "description", "mapping_date": DCT + "created",
-                 "object_source_version": SSSOM + "object_source_version"}
-_SET_IRIS = {"license": DCT + "license", "object_source": SSSOM + "object_source",
-             "subject_source": SSSOM + "subject_source"}
-_ROW_IRIS = ("mapping_justification", "author_id")
+MULTIVALUE_SEPARATOR = "|"
+"""Several values in one TSV cell (SSSOM/TSV)."""
+
+
+@dataclass(frozen=True)
+class Slot:
+    """An SSSOM slot as its RDF form needs it. ``kind``: ``entity`` (an EntityReference: a CURIE),
+    ``uri`` (a NonRelativeURI), ``string``, ``double`` or ``date``; ``on``: ``set``, ``mapping`` or both."""
+
+    property: str
+    kind: str
+    multivalued: bool = False
+    propagated: bool = False
+    on: tuple[str, ...] = ("set", "mapping")
+
+
+_SET, _MAPPING = ("set",), ("mapping",)
+SLOTS: dict[str, Slot] = {
+    "mapping_set_version": Slot(OWL + "versionInfo", "string", on=_SET),
+    "mapping_set_title": Slot(DCT + "title", "string", on=_SET),
+    "mapping_set_description": Slot(DCT + "description", "string", on=_SET),
+    "mapping_set_source": Slot(PROV + "wasDerivedFrom", "uri", multivalued=True, on=_SET),
+    "mapping_set_confidence": Slot(SSSOM + "mapping_set_confidence", "double", on=_SET),
+    "issue_tracker": Slot(SSSOM + "issue_tracker", "uri", on=_SET),
+    "subject_label": Slot(SSSOM + "subject_label", "string", on=_MAPPING),
+    "subject_category": Slot(SSSOM + "subject_category", "string", on=_MAPPING),
+    "predicate_label": Slot(SSSOM + "predicate_label", "string", on=_MAPPING),
+    "object_label": Slot(SSSOM + "object_label", "string", on=_MAPPING),
+    "object_category": Slot(SSSOM + "object_category", "string", on=_MAPPING),
+    "mapping_justification": Slot(SSSOM + "mapping_justification", "entity", on=_MAPPING),
+    "author_id": Slot(PAV + "authoredBy", "entity", multivalued=True, on=_MAPPING),
+    "author_label": Slot(SSSOM + "author_label", "string", multivalued=True, on=_MAPPING),
+    "reviewer_id": Slot(SSSOM + "reviewer_id", "entity", multivalued=True, on=_MAPPING),
+    "reviewer_label": Slot(SSSOM + "reviewer_label", "string", multivalued=True, on=_MAPPING),
+    "mapping_source": Slot(SSSOM + "mapping_source", "entity", on=_MAPPING),
+    "review_date": Slot(SSSOM + "review_date", "date", on=_MAPPING),
+    "confidence": Slot(SSSOM + "confidence", "double", on=_MAPPING),
+    "reviewer_agreement": Slot(SSSOM + "reviewer_agreement", "double", on=_MAPPING),
+    "similarity_score": Slot(SSSOM + "similarity_score", "double", on=_MAPPING),
+    "match_string": Slot(SSSOM + "match_string", "string", multivalued=True, on=_MAPPING),
+    "issue_tracker_item": Slot(SSSOM + "issue_tracker_item", "entity", on=_MAPPING),
+    "creator_id": Slot(DCT + "creator", "entity", multivalued=True),
+    "creator_label": Slot(SSSOM + "creator_label", "string", multivalued=True),
+    "license": Slot(DCT + "license", "uri"),
+    "publication_date": Slot(DCT + "issued", "date"),
+    "see_also": Slot(RDFS + "seeAlso", "uri", multivalued=True),
+    "other": Slot(SSSOM + "other", "string"),
+    "comment": Slot(RDFS + "comment", "string"),
+    "subject_source": Slot(SSSOM + "subject_source", "entity", propagated=True),
+    "subject_source_version": Slot(SSSOM + "subject_source_version", "string", propagated=True),
+    "object_source": Slot(SSSOM + "object_source", "entity", propagated=True),
+    "object_source_version": Slot(SSSOM + "object_source_version", "string", propagated=True),
+    "mapping_provider": Slot(SSSOM + "mapping_provider", "uri", propagated=True),
+    "mapping_tool": Slot(SSSOM + "mapping_tool", "string", propagated=True),
+    "mapping_tool_id": Slot(SSSOM + "mapping_tool_id", "entity", propagated=True),
+    "mapping_tool_version": Slot(SSSOM + "mapping_tool_version", "string", propagated=True),
+    "mapping_date": Slot(DCT + "created", "date", propagated=True),
+    "similarity_measure": Slot(SSSOM + "similarity_measure", "string", propagated=True),
+}
+"""The slots read besides ``mapping_set_id``, ``curie_map`` and the mapping's subject, predicate and object,
+as the SSSOM LinkML schema (sssom-schema 1.1) defines them: property (``slot_uri``), range, multivalued,
+propagatable. Enumerations (``predicate_modifier``, ``*_type``, ``mapping_cardinality``), ``record_id`` and
+extension slots are not read."""
 
 
 class SssomError(InputError):
@@ -97,25 +167,51 @@ def read(path: Path, name: str, graph: ox.NamedNode) -> list[ox.Quad]:
         except ValueError:
             raise SssomError(name, f"{value!r} does not expand to an IRI", *where(line, field)) from None
 
+    def term(slot: Slot, value: object, line: int, field: str) -> ox.NamedNode | ox.Literal:
+        """One value of a slot as its range types it (SSSOM/RDF, « Representation of slot values »)."""
+        if isinstance(value, (datetime.date, datetime.datetime)):  # unquoted YAML dates
+            value = value.isoformat()
+        text = str(value).strip()
+        if slot.kind in ("entity", "uri"):
+            return expand(text, line, field)
+        if slot.kind == "date":
+            try:
+                datetime.date.fromisoformat(text)
+            except ValueError:
+                raise SssomError(name, f"{text!r} is not a date (YYYY-MM-DD)", *where(line, field)) from None
+            return ox.Literal(text, datatype=ox.NamedNode(XSD + "date"))
+        if slot.kind == "double":
+            try:
+                float(text)
+            except ValueError:
+                raise SssomError(name, f"{text!r} is not a number", *where(line, field)) from None
+            return ox.Literal(text, datatype=ox.NamedNode(XSD + "double"))
+        return ox.Literal(text)
+
+    def values(slot: Slot, value: object, line: int, field: str) -> list[ox.NamedNode | ox.Literal]:
+        if isinstance(value, list):
+            items = value
+        elif slot.multivalued and isinstance(value, str):
+            items = value.split(MULTIVALUE_SEPARATOR)
+        else:
+            items = [value]
+        return [term(slot, v, line, field) for v in items if v is not None and str(v).strip()]
+
     def q(s, p: str, o) -> ox.Quad:
         return ox.Quad(s, ox.NamedNode(p), o, graph)
 
+    # The mapping set: a NonRelativeURI in SSSOM; a CURIE of curie_map is expanded.
     mapping_set = expand(str(meta["mapping_set_id"]), 0, "mapping_set_id")
-    out = [q(mapping_set, RDF_TYPE, ox.NamedNode(SSSOM + "MappingSet"))]
-    for key, prop in _SET_LITERALS.items():
-        if meta.get(key) is not None:
-            out.append(q(mapping_set, prop, ox.Literal(str(meta[key]))))
-    for key, prop in _SET_IRIS.items():
-        if meta.get(key):
-            out.append(q(mapping_set, prop, expand(str(meta[key]), 0, key)))
-    version = meta.get("object_source_version")
+    on_set = {key: values(slot, meta[key], 0, key) for key, slot in SLOTS.items()
+              if "set" in slot.on and meta.get(key) is not None}
 
     reader = csv.DictReader(io.StringIO("\n".join(table)), delimiter="\t", quoting=csv.QUOTE_NONE)
     header = list(reader.fieldnames or [])
-    absent = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or [])]
+    absent = [c for c in REQUIRED_COLUMNS if c not in header]
     if absent:
         raise SssomError(name, f"missing column(s) {', '.join(absent)}", first, 1)
-    rows = 0
+    columns = [c for c in header if c in SLOTS and "mapping" in SLOTS[c].on]
+    mappings: list[tuple[ox.NamedNode, ox.NamedNode, ox.NamedNode, dict[str, list]]] = []
     for row in reader:
         line = first + reader.line_num - 1
         if not any((v or "").strip() for v in row.values()):
@@ -135,27 +231,27 @@ def read(path: Path, name: str, graph: ox.NamedNode) -> list[ox.Quad]:
             confidence = -1.0
         if not 0.0 <= confidence <= 1.0:
             raise SssomError(name, f"{row['confidence']!r} is not a confidence between 0 and 1", *where(line, "confidence"))
-        if obj.value != NO_TERM_FOUND:
-            out.append(q(subject, predicate.value, obj))
-        axiom = ox.BlankNode()
-        out += [q(axiom, RDF_TYPE, ox.NamedNode(OWL + "Axiom")), q(axiom, OWL + "annotatedSource", subject),
-                q(axiom, OWL + "annotatedProperty", predicate), q(axiom, OWL + "annotatedTarget", obj),
-                q(axiom, SSSOM + "confidence", ox.Literal(row["confidence"].strip(), datatype=ox.NamedNode(XSD + "double"))),
-                q(axiom, DCT + "isPartOf", mapping_set)]
-        for column in _ROW_IRIS:
-            if (row.get(column) or "").strip():
-                out.append(q(axiom, SSSOM + column, expand(row[column], line, column)))
-        for column in ("subject_label", "object_label"):  # as the mapping set names them (no claim on the concept)
-            if (row.get(column) or "").strip():
-                out.append(q(axiom, SSSOM + column, ox.Literal(row[column].strip())))
-        if (row.get("comment") or "").strip():
-            out.append(q(axiom, RDFS + "comment", ox.Literal(row["comment"].strip(), language="en")))
-        if (row.get("mapping_date") or "").strip():
-            # a plain literal: xsd:date is outside the OWL 2 datatype map, which the reasoner reads
-            out.append(q(axiom, SSSOM + "mapping_date", ox.Literal(row["mapping_date"].strip())))
-        if version is not None:
-            out.append(q(axiom, SSSOM + "object_source_version", ox.Literal(str(version))))
-        rows += 1
-    if not rows:
+        slots = {c: values(SLOTS[c], row[c], line, c) for c in columns if (row.get(c) or "").strip()}
+        mappings.append((subject, predicate, obj, slots))
+    if not mappings:
         raise SssomError(name, "no mapping rows", first, 1)
+
+    # Propagation (SSSOM, « Propagation of mapping set slots »): only when no mapping has its own value.
+    for key, vals in list(on_set.items()):
+        slot = SLOTS[key]
+        if slot.propagated and "mapping" in slot.on and not any(key in m[3] for m in mappings):
+            for *_, slots in mappings:
+                slots[key] = vals
+            del on_set[key]
+
+    out = [q(mapping_set, RDF_TYPE, ox.NamedNode(SSSOM + "MappingSet"))]
+    out += [q(mapping_set, SLOTS[key].property, v) for key, vals in on_set.items() for v in vals]
+    for subject, predicate, obj, slots in mappings:
+        if NO_TERM_FOUND not in (subject.value, obj.value):
+            out.append(q(subject, predicate.value, obj))  # the direct triple
+        axiom = ox.BlankNode()
+        out += [q(mapping_set, SSSOM + "mappings", axiom), q(axiom, RDF_TYPE, ox.NamedNode(OWL + "Axiom")),
+                q(axiom, OWL + "annotatedSource", subject), q(axiom, OWL + "annotatedProperty", predicate),
+                q(axiom, OWL + "annotatedTarget", obj)]
+        out += [q(axiom, SLOTS[key].property, v) for key, vals in slots.items() for v in vals]
     return out
