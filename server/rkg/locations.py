@@ -72,6 +72,9 @@ def tokens(text: str) -> Iterator[Token]:
             end = n if end < 0 else end
             yield Token("comment", text[i:end].rstrip("\r"), line)
             i = end
+        elif text.startswith(("<<", ">>"), i):  # RDF-star quoted triple: like brackets, no subject inside
+            yield Token("punct", "[" if c == "<" else "]", line)
+            i += 2
         elif c == "<":
             end = text.find(">", i + 1)
             end = n - 1 if end < 0 else end
@@ -100,7 +103,7 @@ def tokens(text: str) -> Iterator[Token]:
         else:
             j = i
             while j < n and text[j] not in _WORD_END and not text.startswith("^^", j):
-                j += 1
+                j += 2 if text[j] == "\\" else 1  # ex:a\,b: an escaped character is part of the name
             while j > i + 1 and text[j - 1] == "." and text[j - 2] != "\\":  # a name does not end with '.'
                 j -= 1
             yield Token("word", text[i:j], line)
