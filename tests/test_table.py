@@ -208,8 +208,9 @@ def test_bad_files(tables, tmp_path: Path) -> None:
         table.read(tmp_path / "t.xls")
 
 
-def test_cli(rkg, tmp_path: Path) -> None:
-    book = tmp_path / "ref.xlsx"
+@pytest.mark.parametrize("ext", ["xlsx", "ods"])
+def test_cli(rkg, tmp_path: Path, ext: str) -> None:
+    book = tmp_path / f"ref.{ext}"
     assert rkg("export", "table", "-o", str(book), "--build-dir", str(tmp_path / "b"), "-q").returncode == 0
     empty = tmp_path / "template"
     assert rkg("export", "table", "--empty", "-o", str(empty), "--build-dir", str(tmp_path / "b"), "-q").returncode == 0

@@ -327,6 +327,9 @@ HOSTILE_ODS = [
     (in_content("columns.ods", first_table_end(b"<table:table-row>" + FILLED.replace(
         b"<table:table-cell ", b'<table:table-cell table:number-columns-repeated="100000" ') + b"</table:table-row>")),
      r"columns\.ods: programme, row 3: more than 1000 columns"),
+    (in_content("cells.ods", first_table_end(b'<table:table-row table:number-rows-repeated="15000">' + FILLED.replace(
+        b"<table:table-cell ", b'<table:table-cell table:number-columns-repeated="200" ') + b"</table:table-row>")),
+     r"cells\.ods: programme: more than 2,000,000 cells \(\d+ rows × 200 columns\)"),
     (in_content("spaces.ods", first_table_end(b'<table:table-row><table:table-cell office:value-type="string"><text:p>'
                                               b'<text:s text:c="2000000"/></text:p></table:table-cell></table:table-row>')),
      r"spaces\.ods: programme, row 3, column A: a cell longer than 1,048,576 characters"),

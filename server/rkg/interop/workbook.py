@@ -56,6 +56,9 @@ class Limits:
     max_columns: int = 1000
     """Columns of one sheet of an .ods spreadsheet (the template's widest has about 25), checked before
     calamine makes every cell of the sheet."""
+    max_cells: int = 2_000_000
+    """Cells of the rectangle of one sheet of an .ods spreadsheet (rows × columns up to the last filled
+    ones: calamine holds that rectangle in memory), checked before calamine reads it."""
 
 
 LIMITS = Limits()
@@ -314,17 +317,18 @@ def _check_ods_content(path: Path, archive: zipfile.ZipFile, limits: Limits) -> 
     and cell (``table:number-rows-repeated``, ``table:number-columns-repeated``) a row and a cell in memory,
     so a 2 KB file can claim a hundred thousand rows of a hundred cells (1.2 GB). Refuses a sheet of more
     than ``limits.max_rows`` rows or ``limits.max_columns`` columns (trailing empty ones, which LibreOffice
-    writes a million of, not counted), and a cell longer than ``limits.max_cell_chars``."""
+    writes a million of, not counted) or ``limits.max_cells`` cells in all, and a cell longer than
+    ``limits.max_cell_chars``."""
     from xml.parsers import expat
 
     parser = expat.ParserCreate(namespace_separator=" ")
-    state = {"sheet": None, "rows": 0, "empty_rows": 0, "row_repeat": 1, "row_filled": False, "cols": 0, "empty_cols": 0,
+    state = {"sheet": None, "rows": 0, "empty_rows": 0, "width": 0, "row_repeat": 1, "row_filled": False, "cols": 0, "empty_cols": 0,
              "col_repeat": 1, "cell": None}
 
     def start(name: str, attrs: dict) -> None:
         ns, _, local = name.partition(" ")
         if ns == _TABLE and local == "table":
-            state.update(sheet=attrs.get(f"{_TABLE} name", "?"), rows=0, empty_rows=0)
+            state.update(sheet=attrs.get(f"{_TABLE} name", "?"), rows=0, empty_rows=0, width=0)
         elif ns == _TABLE and local == "table-row":
             state.update(row_repeat=_count(attrs.get(f"{_TABLE} number-rows-repeated")), row_filled=False, cols=0, empty_cols=0)
         elif ns == _TABLE and local in ("table-cell", "covered-table-cell"):
@@ -368,6 +372,10 @@ def _check_ods_content(path: Path, archive: zipfile.ZipFile, limits: Limits) -> 
                 state["empty_rows"] = 0
                 if state["rows"] > limits.max_rows:
                     raise _Stop(state["sheet"], None, None, f"more than {limits.max_rows} rows")
+                state["width"] = max(state["width"], state["cols"])
+                if state["rows"] * state["width"] > limits.max_cells:
+                    raise _Stop(state["sheet"], None, None, f"more than {limits.max_cells:,} cells ({state['rows']} rows × "
+                                f"{state['width']} columns)")
 
     parser.StartElementHandler, parser.EndElementHandler, parser.CharacterDataHandler = start, end, text
     try:
