@@ -198,3 +198,15 @@ def test_scodoc_json_findings_name_the_json_path(shapes, catalog, tmp_path: Path
     for f in rt:  # a niveau's path ends at the niveau, an AC's at the AC
         if "/level/" in f.focus and "/ac/" not in f.focus:
             assert ".niveaux." in f.location.origin and json_at(data, f.location.origin.partition(" ")[2])["ordre"]
+
+
+def test_cli_reports_the_locations(rkg, built_dir: Path) -> None:
+    """``rkg validate`` finds the project's sources itself: every format says where."""
+    r = rkg("validate", "--build-dir", str(built_dir), "--format", "json", "-q")
+    assert r.returncode == 0, r.stderr
+    found = json.loads(r.stdout)["findings"]
+    assert len(found) == 23
+    assert {f["location"]["file"] for f in found} == {"data/rncp31854-pif/2024-2028/referentiel.ttl"}
+    assert all(f["location"]["line"] > 0 for f in found)
+    r = rkg("validate", "--build-dir", str(built_dir), "--lang", "en", "-q")
+    assert r.stdout.count("      written at data/rncp31854-pif/2024-2028/referentiel.ttl:") == 23
