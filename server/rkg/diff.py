@@ -292,15 +292,16 @@ class _Names:
     codes: dict[str, str] = field(default_factory=dict)
     types: dict[str, list[str]] = field(default_factory=dict)
 
-    def read(self, rows: list[Row], keep: bool = True) -> None:
+    def read(self, rows: list[Row]) -> None:
+        """Rows ``?e ?p ?v`` of :data:`Q_DESCRIBE` or :data:`Q_TERMS`; of several codes or labels in one
+        language, the first in (natural) order, so that the answer does not depend on the engine's order."""
         for r in rows:
             e, p, v = r["e"].value, r["p"].value, r["v"]
             if p == str(RDF.type):
                 self.types.setdefault(e, []).append(v.value)
             elif p == str(SKOS.notation):
-                if keep or e not in self.codes:
-                    self.codes[e] = min(self.codes.get(e, v.value), v.value, key=natural) if e in self.codes else v.value
-            elif v.kind == "literal" and (keep or not self.labels.get(e)):
+                self.codes[e] = min(self.codes[e], v.value, key=natural) if e in self.codes else v.value
+            elif v.kind == "literal":
                 texts = self.labels.setdefault(e, {})
                 texts[v.lang] = min(texts.get(v.lang, v.value), v.value)
 
