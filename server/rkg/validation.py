@@ -489,6 +489,10 @@ def data_graph(store: EmbeddedStore, shapes: Graph, graphs: list[str] | None = N
     return data
 
 
+_IRI = re.compile(r'[A-Za-z][A-Za-z0-9+.-]*:[^\x00-\x20<>"{}|^`\\]*')
+"""An absolute IRI that can be written between ``<…>`` in a query."""
+
+
 def written_in(store: EmbeddedStore) -> dict[str, str]:
     """Named graph → the source file that fills it (``dcterms:source`` in the build graph: the file's name
     as the build gives it, relative to the project)."""
@@ -503,12 +507,12 @@ def locate(store: EmbeddedStore, findings: list[Finding], sources: list[Source])
     described, not the file of its English labels), then in the build's order — and the line of its first
     statement there (``rkg.locations``: each file read once, only the files of graphs with findings).
     A focus node no source writes as a subject (a blank node, a node of the build graph) keeps None."""
-    focuses = sorted({f.focus for f in findings if f.focus.startswith(("http:", "https:", "urn:", "file:"))})
+    focuses = sorted({f.focus for f in findings if _IRI.fullmatch(f.focus)})  # not a blank node's id
     if not focuses:
         return findings
     files = written_in(store)
     order = {s.name: i for i, s in enumerate(sources)}
-    values = " ".join(f"<{iri}>" for iri in focuses if ">" not in iri and " " not in iri)
+    values = " ".join(f"<{iri}>" for iri in focuses)
     query = (f"SELECT DISTINCT ?f ?g (EXISTS {{ GRAPH ?g {{ ?f a ?c }} }} AS ?typed) "
              f"WHERE {{ VALUES ?f {{ {values} }} GRAPH ?g {{ ?f ?p ?o }} }}")
     graphs: dict[str, list[tuple[bool, int, str]]] = defaultdict(list)
