@@ -31,10 +31,8 @@ from ..errors import RkgError
 from ..namespaces import DCTERMS as DCT
 from ..namespaces import OWL, PROV, RDF_TYPE, RDFS, RKG, SKOS, XSD, mint, programme_iri, segment
 from ..store import Store
-from .workbook import LIMITS, MiB, Limits, Sheet as WorkbookSheet, TableError, check_workbook, read_workbook, write_workbook
-from .workbook import _size
-
-__all__ = ["LIMITS", "MiB", "Limits", "TableError", "check_workbook"]  # kept here for the callers of rkg.interop.table
+from .workbook import LIMITS, Limits, Sheet as WorkbookSheet, TableError, read_workbook, write_workbook
+from .workbook import size_text as _size
 
 XSD_INTEGER = XSD + "integer"
 XSD_DECIMAL = XSD + "decimal"

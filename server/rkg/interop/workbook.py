@@ -192,7 +192,7 @@ def _write_ods(sheets: list[Sheet], target) -> None:
         doc.spreadsheet.addElement(t)
     doc.write(target) if not isinstance(target, Path) else doc.save(str(target))
 
-def _size(n: int) -> str:
+def size_text(n: int) -> str:
     return f"{n / MiB:.1f} MiB" if n >= MiB else f"{n} bytes"
 
 
@@ -207,7 +207,7 @@ def check_workbook(path: Path, limits: Limits = LIMITS, fmt: str = "xlsx") -> No
     that holds more fails its CRC check), so the declared sizes bound what openpyxl can decompress (calamine checks the CRC too)."""
     size = path.stat().st_size
     if size > limits.max_bytes:
-        raise TableError(None, None, None, f"refused: {_size(size)}, more than the {_size(limits.max_bytes)} accepted", file=path)
+        raise TableError(None, None, None, f"refused: {size_text(size)}, more than the {size_text(limits.max_bytes)} accepted", file=path)
     with path.open("rb") as f:
         end = zipfile._EndRecData(f) if hasattr(zipfile, "_EndRecData") else ()  # private, there since Python 2
     if end is None:
@@ -247,16 +247,16 @@ def _check_members(path: Path, members: list[zipfile.ZipInfo], limits: Limits, f
             raise TableError(None, None, None, f"refused: member {_cut(m.filename)} is compressed with method "
                              f"{m.compress_type} (a workbook uses deflate)", file=path)
         if m.file_size > limits.max_bytes:
-            raise TableError(None, None, None, f"refused: member {_cut(m.filename)} expands to {_size(m.file_size)}, more "
-                             f"than the {_size(limits.max_bytes)} accepted (a zip bomb?)", file=path)
+            raise TableError(None, None, None, f"refused: member {_cut(m.filename)} expands to {size_text(m.file_size)}, more "
+                             f"than the {size_text(limits.max_bytes)} accepted (a zip bomb?)", file=path)
         if m.file_size > limits.ratio_from and m.file_size > limits.max_ratio * m.compress_size:
             raise TableError(None, None, None, f"refused: member {_cut(m.filename)} expands {m.file_size // max(m.compress_size, 1)}"
-                             f" times ({_size(m.compress_size)} to {_size(m.file_size)}), more than the {limits.max_ratio}:1 "
+                             f" times ({size_text(m.compress_size)} to {size_text(m.file_size)}), more than the {limits.max_ratio}:1 "
                              "accepted (a zip bomb?)", file=path)
     total = sum(m.file_size for m in members)
     if total > limits.max_bytes:
-        raise TableError(None, None, None, f"refused: its members expand to {_size(total)}, more than the "
-                         f"{_size(limits.max_bytes)} accepted (a zip bomb?)", file=path)
+        raise TableError(None, None, None, f"refused: its members expand to {size_text(total)}, more than the "
+                         f"{size_text(limits.max_bytes)} accepted (a zip bomb?)", file=path)
 
 
 class _Prolog(RkgError):

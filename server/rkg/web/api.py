@@ -26,6 +26,7 @@ from . import heatmap, reads
 from .errors import HttpError
 from .protocol import etag_matches
 from .i18n import choose
+from .pages import kind_arg, programme_arg
 from .state import Cached, EndpointState
 
 blueprint = Blueprint("api", __name__, url_prefix="/api")
@@ -150,8 +151,6 @@ def _cell(term: dict | None):
 def coverage() -> Response:
     """A heat map as a workbook (``format=xlsx|ods``, or Accept) or CSV, with the parameters of the
     ``/coverage`` page (``programme``, ``kind``, ``lang``)."""
-    from .pages import kind_arg, programme_arg
-
     fmt = negotiate(request.headers.get("Accept"), COVERAGE_FORMATS, request.args.get("format"))
     if fmt is None:
         raise HttpError(406, "offered: " + ", ".join(COVERAGE_FORMATS))
