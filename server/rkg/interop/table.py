@@ -1,5 +1,6 @@
-"""Référentiels as tables: the template, its reading (``.xlsx`` workbook or folder of CSV files), its
-writing, and the two conversions graph → tables and tables → RDF.
+"""Référentiels as tables: the template, its reading (``.xlsx`` workbook, ``.ods`` spreadsheet — both through
+``rkg.interop.workbook`` — or folder of CSV files), its writing, and the two conversions graph → tables and
+tables → RDF.
 
 The template has one sheet per table (``SHEETS``, documented in the README): programme, version,
 sources, outcomes, blocks, level_column, competencies, critical_learnings, modalities, units,
