@@ -8,6 +8,7 @@ import json
 import re
 from pathlib import Path
 
+import pyoxigraph as ox
 import pytest
 from pyshacl import validate as shacl_validate
 from rdflib import Graph, Literal, URIRef
@@ -15,8 +16,8 @@ from rdflib import Graph, Literal, URIRef
 from support.paths import ROOT
 from rkg.build import build, discover
 from rkg.catalog import Catalog
-from rkg.interop import imports, table
-from rkg.namespaces import DCTERMS, RDF, SH, mint
+from rkg.interop import imports, orebut, table
+from rkg.namespaces import DCTERMS, RDF, SH, graph_iri, mint
 from rkg.store import EmbeddedStore
 from rkg.validation import (QC_BASE, QC_COMPONENT, Finding, Report, load_shapes, render_json, render_text,
                             render_turtle, validate)
@@ -156,6 +157,11 @@ def test_spreadsheet_findings_name_sheet_and_row(kind: str, bundled_store, shape
         table.write_csv(tables, source)
     folder = tmp_path / "build" / "imports"
     imports.table(source, folder, "copy", COPY)
+    lines = (folder / "copy.nt").read_text(encoding="utf-8").splitlines()
+    made = ox.serialize(table.to_rdf(table.read(source), COPY), format=ox.RdfFormat.N_TRIPLES).decode().splitlines()
+    assert [x for x in lines if not x.startswith("# from: ")] == made or (  # blank nodes get new ids each time
+        sorted(x for x in lines if x.startswith("<") and "_:" not in x) == sorted(x for x in made if "_:" not in x))
+    assert sum(x.startswith("# from: ") for x in lines) == len(_subjects(lines))  # one comment per entity
     report, _ = run(EmbeddedStore.from_quads(build(ROOT, imports=folder).quads), shapes, catalog, imports=folder)
     copied = [f for f in report.findings if f.focus.startswith(mint(COPY) + "/")]
     assert len(copied) == 23
@@ -166,6 +172,11 @@ def test_spreadsheet_findings_name_sheet_and_row(kind: str, bundled_store, shape
         assert mint(COPY) + "/" + tables[sheet][int(row) - 2]["id"] == f.focus  # row 1: the column names
         line = (folder / "copy.nt").read_text(encoding="utf-8").splitlines()[f.location.line - 1]
         assert line.startswith(f"<{f.focus}> ")
+
+
+def _subjects(lines: list[str]) -> set[str]:
+    """The IRIs whose first statement has a ``# from:`` comment before it, in a written import."""
+    return {lines[i + 1].split(">", 1)[0][1:] for i, x in enumerate(lines) if x.startswith("# from: ") and lines[i + 1].startswith("<")}
 
 
 def json_at(data, path: str):
@@ -185,7 +196,10 @@ def json_at(data, path: str):
 
 def test_scodoc_json_findings_name_the_json_path(shapes, catalog, tmp_path: Path) -> None:
     folder = tmp_path / "build" / "imports"
-    imports.orebut(RT_JSON, folder, "rt")
+    written = imports.orebut(RT_JSON, folder, "rt").target.read_bytes()
+    triples = orebut.import_file(RT_JSON, folder, "rt", None, graph_iri("imports/rt.nt")).triples
+    without_comments = b"".join(line for line in written.splitlines(keepends=True) if not line.startswith(b"# from: "))
+    assert without_comments == ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES)  # the same bytes, comments aside
     report, _ = run(EmbeddedStore.from_quads(build(ROOT, imports=folder).quads), shapes, catalog, imports=folder)
     rt = [f for f in report.findings if f.focus == mint("but-rt") or f.focus.startswith(mint("but-rt") + "/")]
     assert rt
