@@ -17,13 +17,13 @@ from collections.abc import Iterator
 
 import pytest
 import rdflib
+from pyld import jsonld as pyld
 from rdflib import Graph, Literal, URIRef
 from rdflib.compare import graph_diff, isomorphic, to_isomorphic
 
 from rkg.interop import jsonld
 from rkg.namespaces import DCTERMS, SSSOM, XSD
 
-pyld = pytest.importorskip("pyld.jsonld", reason="pyld is in the test extra")
 
 NUMERIC = {str(XSD.double), str(XSD.decimal), str(XSD.float)}
 """Datatypes a JSON number does not keep (JSON-LD reads 0.0 as xsd:integer and writes doubles canonical)."""

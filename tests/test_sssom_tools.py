@@ -23,11 +23,11 @@ import pytest
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.compare import graph_diff, isomorphic, to_isomorphic
 
-from rkg.namespaces import OWL, RDF, SKOS, SSSOM, XSD, graph_iri
 from rkg.interop.sssom import SLOTS
+from rkg.namespaces import OWL, RDF, SKOS, SSSOM, XSD, graph_iri
 from support.paths import ROOT
 
-pytest.importorskip("sssom", reason="the sssom test extra: pip install -e '.[sssom]'")
+pytest.importorskip("sssom", reason="sssom-py is the sssom extra: pip install -e '.[test,sssom]'")
 
 SETS = sorted((ROOT / "data" / "mappings").glob("*.sssom.tsv"))
 SSSOM_CLI = Path(sys.executable).parent / "sssom"
