@@ -10,8 +10,10 @@ from __future__ import annotations
 import csv
 import re
 
+import pyoxigraph as ox
 import pytest
 
+from rkg.interop.sssom import SssomError, read
 from support.paths import PIF, REFERENCE, ROOT
 
 MAPPINGS = ROOT / "data" / "mappings" / "rncp31854-pif-esco.sssom.tsv"
@@ -126,3 +128,58 @@ def test_qc_holds_on_the_bundled_graph(catalog, bundled_store, query: str) -> No
     from rkg.catalog import run
 
     assert run(bundled_store, catalog.get(query)).rows == []
+
+
+# ---------------------------------------------------------------- the reader's SSSOM/RDF, on small sets
+
+HEAD = "# curie_map:\n#   ex: https://example.org/\n# mapping_set_id: https://example.org/set\n# license: https://creativecommons.org/licenses/by/4.0/\n"
+ROW = {"subject_id": "ex:a", "predicate_id": "skos:exactMatch", "object_id": "ex:b",
+       "mapping_justification": "semapv:ManualMappingCuration", "confidence": "0.5"}
+
+# case: (extra metadata lines, extra columns of the one row, expected (subject, property, object) triples,
+# where "set" and "axiom" stand for the set and the row's axiom, and literals are their N-Triples forms).
+READ_CASES = {
+    "set-date-propagated": ("# mapping_date: 2026-01-02\n", {},
+                            {("axiom", "http://purl.org/dc/terms/created", '"2026-01-02"^^<http://www.w3.org/2001/XMLSchema#date>')}),
+    "row-date-keeps-set-date": ("# mapping_date: 2026-01-02\n", {"mapping_date": "2026-01-03"},
+                                {("set", "http://purl.org/dc/terms/created", '"2026-01-02"^^<http://www.w3.org/2001/XMLSchema#date>'),
+                                 ("axiom", "http://purl.org/dc/terms/created", '"2026-01-03"^^<http://www.w3.org/2001/XMLSchema#date>')}),
+    "authors-multivalued": ("", {"author_id": "ex:p1|ex:p2"},
+                            {("axiom", "http://purl.org/pav/authoredBy", "<https://example.org/p1>"),
+                             ("axiom", "http://purl.org/pav/authoredBy", "<https://example.org/p2>")}),
+    "set-creator": ("# creator_id:\n#   - ex:p1\n", {},
+                    {("set", "http://purl.org/dc/terms/creator", "<https://example.org/p1>")}),
+    "confidence-double": ("", {}, {("axiom", "https://w3id.org/sssom/confidence", '"0.5"^^<http://www.w3.org/2001/XMLSchema#double>')}),
+    "comment-plain": ("", {"comment": "why"}, {("axiom", "http://www.w3.org/2000/01/rdf-schema#comment", '"why"')}),
+    "set-links-axiom": ("", {}, {("set", "https://w3id.org/sssom/mappings", "axiom")}),
+}
+READ_ERRORS = {
+    "bad-row-date": ("", {"mapping_date": "29/11/2026"}, "column mapping_date: '29/11/2026' is not a date (YYYY-MM-DD)"),
+    "bad-set-date": ("# mapping_date: soon\n", {}, "column mapping_date: 'soon' is not a date (YYYY-MM-DD)"),
+    "bad-score": ("", {"similarity_score": "high"}, "column similarity_score: 'high' is not a number"),
+}
+
+
+def read_small(tmp_path, meta: str, extra: dict[str, str]) -> list[ox.Quad]:
+    row = {**ROW, **extra}
+    path = tmp_path / "small.sssom.tsv"
+    path.write_text(HEAD + meta + "\t".join(row) + "\n" + "\t".join(row.values()) + "\n", encoding="utf-8")
+    return read(path, "small.sssom.tsv", ox.NamedNode("https://example.org/graph"))
+
+
+@pytest.mark.parametrize("case", sorted(READ_CASES))
+def test_reader_writes_sssom_rdf(tmp_path, case: str) -> None:
+    meta, extra, expected = READ_CASES[case]
+    quads = read_small(tmp_path, meta, extra)
+    (axiom,) = {q.subject for q in quads if q.object.value == "http://www.w3.org/2002/07/owl#Axiom"}
+    names = {"<https://example.org/set>": "set", str(axiom): "axiom"}
+    got = {(names.get(str(q.subject), str(q.subject)), q.predicate.value, names.get(str(q.object), str(q.object))) for q in quads}
+    assert expected <= got
+
+
+@pytest.mark.parametrize("case", sorted(READ_ERRORS))
+def test_reader_refuses(tmp_path, case: str) -> None:
+    meta, extra, message = READ_ERRORS[case]
+    with pytest.raises(SssomError) as e:
+        read_small(tmp_path, meta, extra)
+    assert e.value.message == message and e.value.line
