@@ -50,6 +50,8 @@ def test_build_graph_records_provenance_and_search_keys() -> None:
 
 @pytest.mark.parametrize("text, key", [
     ("Mettre en œuvre", "mettre en oeuvre"), ("Évaluation", "evaluation"), ("  l’ouverture  d’esprit ", "l'ouverture d'esprit"),
+    # ASCII labels take a short path: the same keys (case, tabs, ASCII separators \x1c-\x1f, no letters)
+    ("Manage  a TEAM\t", "manage a team"), ("A\x1fB\x1cC", "a b c"), ("ÉCOLE d'été", "ecole d'ete"), ("", ""),
 ])
 def test_search_key(text: str, key: str) -> None:
     assert search_key(text) == key
