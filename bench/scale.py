@@ -604,8 +604,13 @@ def report(rows: dict[str, list[Row]], generated: dict[str, int]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def run_steps(case: Case, rows: list[Row]) -> None:
+STEPS = [*LOADERS, *SERVERS, *VALIDATORS]
+
+
+def run_steps(case: Case, rows: list[Row], only: list[str] | None = None) -> None:
     for name, step in {**LOADERS, **SERVERS, **VALIDATORS}.items():
+        if only is not None and name not in only:
+            continue
         print(f"[{case.size}] {name}", flush=True)
         try:
             row = step(case)
@@ -622,7 +627,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=5, help="timed requests per named question (default: 5)")
     parser.add_argument("--out", type=Path, default=RESULTS / "scale.md")
     parser.add_argument("--keep", action="store_true", help="keep each size's builds and stores")
+    parser.add_argument("--steps", metavar="NAME,…", help="only these steps, comma-separated, e.g. 'rkg build,oxigraph load' "
+                        "(default: all; the first must be rkg build)")
     args = parser.parse_args(argv)
+    only = None if args.steps is None else [name.strip() for name in args.steps.split(",")]
+    unknown = sorted(set(only or []) - set(STEPS))
+    if unknown or (only is not None and only[0] != "rkg build"):
+        parser.error(f"--steps: unknown {unknown}; known: {', '.join(STEPS)}" if unknown else "--steps: the first must be rkg build")
     rows: dict[str, list[Row]] = {}
     generated: dict[str, int] = {}
     for size in args.sizes.split(","):
@@ -633,7 +644,7 @@ def main(argv: list[str] | None = None) -> int:
         generated[case.size] = write_esco(case.build_dir / "imports" / "esco-synthetic.nt", n)
         rows[case.size] = []
         with case.stack:  # the engines of this size stop at its end
-            run_steps(case, rows[case.size])
+            run_steps(case, rows[case.size], only)
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(report(rows, generated), encoding="utf-8")
         if not args.keep:

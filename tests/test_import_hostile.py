@@ -237,7 +237,7 @@ HOSTILE_TABLES = [
     (far_row, r"far\.xlsx: sources: more than 20000 rows"),
     (no_programme_sheet, r"noprog\.xlsx: no sheets programme, version, sources, outcomes, level_column, "),
     (unknown_sheet, r"colours\.xlsx: colours: not a sheet of the template"),
-    (named("t.ods", b"PK\x03\x04"), r"t\.ods: give an \.xlsx workbook or a folder of <sheet>\.csv files"),
+    (named("t.ods", b"PK\x03\x04"), r"t\.ods: not an \.ods spreadsheet \(not a zip archive\)"),
     (named("t.txt"), r"t\.txt: give an \.xlsx workbook or a folder"),
     (absent, r"absent\.xlsx: no such file"),
     (xlsx_bad_cell, r"cell\.xlsx: blocks, row 2, column code: empty; this column is required"),

@@ -34,6 +34,8 @@ SEVERITIES = ("violation", "warning", "info")
 """``rkg.validation.SEVERITIES``, repeated so that the parser does not import pySHACL (a test checks they agree)."""
 ENGINES = ("pyshacl", "turbo")
 """``rkg.validation.ENGINES``, repeated for the same reason."""
+CI_FORMATS = ("junit", "sarif", "github")
+"""``rkg.ci_report.FORMATS``, repeated for the same reason."""
 
 
 def _progress(args: argparse.Namespace):
@@ -99,6 +101,8 @@ def _remote_store(url: str, progress):
 def cmd_validate(args: argparse.Namespace) -> int:
     from .catalog import Catalog
     from .validation import built_store, load_shapes, render_json, render_text, render_turtle, validate
+    from .build import IMPORTS
+    from .build import discover as discover_sources
 
     project = _project(args)
     progress = _progress(args)
@@ -106,14 +110,25 @@ def cmd_validate(args: argparse.Namespace) -> int:
     shapes = load_shapes(project.shapes)
     if progress:
         progress(f"validating against {len(shapes)} shape triples and the QC queries")  # len(store): a count of every quad
-    report, results = validate(store, shapes, Catalog.from_folder(project.queries), args.include_imports, args.engine)
+    sources = None if args.store else discover_sources(project.root, project.extra_data, project.build_dir / IMPORTS)
+    report, results = validate(store, shapes, Catalog.from_folder(project.queries), args.include_imports, args.engine,
+                               sources=sources)  # sources: where each finding's focus node was written
     if args.format == "json":
         out = render_json(report)
     elif args.format == "turtle":
         out = render_turtle(report, results)
+    elif args.format in CI_FORMATS:
+        from .ci_report import render
+
+        out = render(args.format, report, args.lang, args.fail_on, shapes)
     else:
         out = render_text(report, args.lang)
-    sys.stdout.write(out)
+    if args.output:
+        from .files import write_atomic
+
+        write_atomic(args.output, out.encode("utf-8"))
+    else:
+        sys.stdout.write(out)
     return EXIT_FINDINGS if report.reaches(args.fail_on) else EXIT_OK
 
 
@@ -307,6 +322,14 @@ def cmd_import(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_diff(args: argparse.Namespace) -> int:
+    from .diff import compare, render, store_select
+
+    store = _project(args).store(_progress(args))
+    sys.stdout.write(render(compare(store_select(store), args.programme, args.old, args.new, args.lang), args.format))
+    return EXIT_OK  # differences are the answer, not findings
+
+
 EXPORTS = ("ctdl-asn", "case", "elm", "moodle", "badges", "skos", "jsonld", "table")
 
 
@@ -320,7 +343,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         from .interop import table
 
         if args.output is None:
-            raise InputError("rkg export table needs --output FILE.xlsx or --output FOLDER (one CSV per sheet)")
+            raise InputError("rkg export table needs --output FILE.xlsx, --output FILE.ods or --output FOLDER (one CSV per sheet)")
         tables = {name: [] for name in table.ORDER} if args.empty else table.from_graph(store, args.programme)
         if not args.empty and not tables["programme"]:
             raise InputError(f"no programme {args.programme!r} in the graph")
@@ -408,9 +431,11 @@ def parser() -> argparse.ArgumentParser:
 
     v = sub.add_parser("validate", parents=[common], help="SHACL shapes and QC queries on the built graph",
                        description="Validate the built graph (rebuilt first if stale) with the core shapes of shapes/, the shapes of the profiles each programme declares (dcterms:conformsTo <https://w3id.org/rkg/profile/NAME>: shapes/profiles/NAME/) and the QC queries of queries/qc/. Exit 0 when nothing reaches --fail-on, 1 when something does, 2 on an input error.")
-    v.add_argument("--format", choices=("text", "turtle", "json"), default="text", help="report format (default: text)")
-    v.add_argument("--fail-on", choices=SEVERITIES, default="violation", help="lowest severity that makes the exit code 1 (default: violation)")
-    v.add_argument("--lang", choices=("fr", "en"), default="fr", help="language of the text report (default: fr)")
+    v.add_argument("--format", choices=("text", "turtle", "json", *CI_FORMATS), default="text",
+                   help="report format (default: text); for CI: junit (JUnit XML), sarif (SARIF 2.1.0, for code scanning), github (GitHub workflow-command annotations)")
+    v.add_argument("--output", "-o", type=Path, metavar="FILE", help="write the report to FILE (whole or not at all) instead of stdout")
+    v.add_argument("--fail-on", choices=SEVERITIES, default="violation", help="lowest severity that makes the exit code 1, and a JUnit test case fail (default: violation)")
+    v.add_argument("--lang", choices=("fr", "en"), default="fr", help="language of the text, JUnit, SARIF and GitHub reports (default: fr)")
     v.add_argument("--include-imports", action="store_true", help="validate the imported vocabularies too (imported graphs that hold neither a rkg:Programme nor entities of one: ESCO, RNCP records…; left out by default and named in the report); imported référentiels are always validated")
     v.add_argument("--engine", choices=ENGINES, default=None,
                    help="SHACL engine: pyshacl (the reference; the default for the référentiels) or turbo (the pyshacl-turbo "
@@ -457,8 +482,8 @@ def parser() -> argparse.ArgumentParser:
     for kind, metavar, help_, description in (
         ("moodle", "FILE.csv", "a Moodle competency framework CSV (tool_lpimportcsv)",
          "Read a Moodle competency framework CSV (the tool_lpimportcsv format, e.g. written by rkg export moodle) into a new référentiel: programme, blocks, competencies and critical learnings minted under --programme."),
-        ("table", "FILE.xlsx|FOLDER", "a filled tabular template (.xlsx or folder of CSV)",
-         "Turn a filled template (rkg export table writes one: an .xlsx workbook or a folder of <sheet>.csv files) into RDF for a référentiel under --programme. A bad cell stops it with sheet, row and column; nothing is written then."),
+        ("table", "FILE.xlsx|FILE.ods|FOLDER", "a filled tabular template (.xlsx, .ods or folder of CSV)",
+         "Turn a filled template (rkg export table writes one: an .xlsx workbook, an .ods spreadsheet or a folder of <sheet>.csv files) into RDF for a référentiel under --programme. A bad cell stops it with sheet, row and column; nothing is written then."),
     ):
         ip = im_sub.add_parser(kind, parents=[common], help=help_, description=description)
         ip.add_argument("source", type=Path, metavar=metavar)
@@ -467,12 +492,21 @@ def parser() -> argparse.ArgumentParser:
         ip.set_defaults(func=cmd_import)
 
     ex = sub.add_parser("export", parents=[common], help="write a programme's framework in another format",
-                        description="Write one programme's framework for another ecosystem: ctdl-asn (CTDL-ASN JSON-LD), case (CASE 1.0 CFPackage JSON), elm (European Learning Model v3 in the LOQ profile, Turtle), moodle (Moodle competency framework CSV), badges (Open Badges 3.0 Achievements, one per block), skos (SKOS concept scheme, Turtle); jsonld writes the whole graph as JSON-LD with rkg's published context; table writes the tabular template (.xlsx workbook or folder of CSV), filled with the programme or --empty. The README lists what each format cannot carry.")
+                        description="Write one programme's framework for another ecosystem: ctdl-asn (CTDL-ASN JSON-LD), case (CASE 1.0 CFPackage JSON), elm (European Learning Model v3 in the LOQ profile, Turtle), moodle (Moodle competency framework CSV), badges (Open Badges 3.0 Achievements, one per block), skos (SKOS concept scheme, Turtle); jsonld writes the whole graph as JSON-LD with rkg's published context; table writes the tabular template (.xlsx workbook, .ods spreadsheet or folder of CSV), filled with the programme or --empty. The README lists what each format cannot carry.")
     ex.add_argument("format", choices=EXPORTS)
     ex.add_argument("--programme", default="rncp31854-pif", help="IRI or short id (default: rncp31854-pif)")
-    ex.add_argument("--output", "-o", type=Path, metavar="FILE", help="write to FILE (whole or not at all) instead of stdout; for table: FILE.xlsx or a FOLDER of CSV files")
+    ex.add_argument("--output", "-o", type=Path, metavar="FILE", help="write to FILE (whole or not at all) instead of stdout; for table: FILE.xlsx, FILE.ods or a FOLDER of CSV files")
     ex.add_argument("--empty", action="store_true", help="table: write the empty template (headers only)")
     ex.set_defaults(func=cmd_export)
+
+    df = sub.add_parser("diff", parents=[common], help="what changed between two versions of a référentiel",
+                        description="Entities added, removed and changed (each property: old and new values, named by code and label) from version FROM to version TO of PROGRAMME. A version is a folder of the programme's data, named as in its graph IRIs (…/graph/rncp31854-pif/2024-2028/…). Entities are matched by IRI; a prov:wasRevisionOf link in TO makes a recoded entity one change, and removed and added entities with the same label are suggested as pairs. Exit 0 whether or not there are differences (they are the answer, not findings); 2 for an unknown programme or version, with the known ones listed.")
+    df.add_argument("programme", metavar="PROGRAMME", help="IRI or short id (e.g. rncp31854-pif)")
+    df.add_argument("old", metavar="FROM", help="the older version (e.g. 2020-2024)")
+    df.add_argument("new", metavar="TO", help="the newer version (e.g. 2024-2028)")
+    df.add_argument("--format", choices=("text", "json", "csv", "markdown"), default="text", help="output format (default: text; markdown reads as release notes)")
+    df.add_argument("--lang", choices=("fr", "en"), default="fr", help="language of labels and headings (default: fr; labels fall back to the other language)")
+    df.set_defaults(func=cmd_diff)
 
     sv = sub.add_parser("serve", parents=[common], help="SPARQL 1.1 endpoint on the built graph (granian)",
                         description="Serve the built graph (rebuilt first if stale) as a SPARQL 1.1 endpoint with a production WSGI server. Read-only unless --allow-update is given with a token (RKG_UPDATE_TOKEN or --token-file) and a persistent store (--location).")

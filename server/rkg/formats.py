@@ -79,6 +79,8 @@ CSV = Format("text/csv", "document", ("csv",), (), (".csv",), charset=True)
 HTML = Format("text/html", "document", ("html",), ("application/xhtml+xml",), (".html",), charset=True)
 TEXT = Format("text/plain", "document", (), (), (".txt",), charset=True)
 """Error messages and other plain text."""
+MARKDOWN = Format("text/markdown", "document", ("markdown", "md"), (), (".md",), charset=True)
+"""Markdown (RFC 7763): the release notes of ``rkg diff`` and ``/diff``."""
 XLSX = Format("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "document", ("xlsx",), (), (".xlsx",))
 ODS = Format("application/vnd.oasis.opendocument.spreadsheet", "document", ("ods",), (), (".ods",))
 """Workbooks: Office Open XML (Excel) and OpenDocument (LibreOffice) spreadsheets."""
@@ -92,7 +94,7 @@ SPARQL_UPDATE = "application/sparql-update"
 XML = "application/xml"
 """Plain XML documents (the Orébut exports ``rkg import orebut`` reads); never offered in negotiation."""
 
-ALL: tuple[Format, ...] = (*RESULT_FORMATS, *RDF_FORMATS_TABLE, JSON, CSV, HTML, TEXT, XLSX, ODS)
+ALL: tuple[Format, ...] = (*RESULT_FORMATS, *RDF_FORMATS_TABLE, JSON, CSV, HTML, TEXT, MARKDOWN, XLSX, ODS)
 BY_MEDIA: dict[str, Format] = {f.media: f for f in reversed(ALL)}
 """Format of a media type (CSV: the SPARQL results format, which has the same type as the API's CSV)."""
 

@@ -34,6 +34,8 @@ SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
 SSSOM = Namespace("https://w3id.org/sssom/")
 SEMAPV = Namespace("https://w3id.org/semapv/vocab/")
 """Semantic mapping vocabulary: the justifications of SSSOM mappings (``semapv:ManualMappingCuration``)."""
+PAV = Namespace("http://purl.org/pav/")
+"""Provenance, Authoring and Versioning: ``pav:authoredBy``, the SSSOM slot ``author_id`` in RDF."""
 
 RDF_TYPE = RDF + "type"
 """``rdf:type`` as a plain string, for the writers that build terms from strings."""
@@ -80,7 +82,7 @@ PREFIXES: dict[str, str] = {
 """The prefixes the build and the exports declare (their output depends on this list: keep it as it is)."""
 
 SPARQL_PREFIXES: dict[str, str] = {**PREFIXES, "sssom": str(SSSOM), "semapv": str(SEMAPV), "prof": str(PROF),
-                                   "sd": str(SD)}
+                                   "sd": str(SD), "pav": str(PAV)}
 """Prefixes the package's own SPARQL texts may declare with :func:`prologue`."""
 
 

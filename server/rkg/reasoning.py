@@ -9,7 +9,8 @@ What the reasoner loads, and why:
   loaded into a fresh owlready2 ``World`` (never the default world: no state outlives the call).
 * HermiT accepts only literals of the OWL 2 datatype map: an ``xsd:date`` (or ``xsd:gYear`` …) in a
   data property assertion makes it abort. Such triples are set aside before reasoning and returned in
-  :attr:`ReasoningResult.excluded`; the project's data uses ``xsd:dateTime``, so nothing is set aside.
+  :attr:`ReasoningResult.excluded`: the dates of the SSSOM mappings (``dcterms:created``, an ``xsd:date``
+  as the SSSOM specification's RDF has it), annotations that change no entailment.
 * OWL 2 axiom annotations (``owl:Axiom`` with ``owl:annotatedSource`` …, used by the interpretations
   and external facts) are kept: owlready2 reads them and passes them on to HermiT, which accepts them
   (checked with owlready2 0.51). Annotations do not change what is entailed.

@@ -76,7 +76,7 @@ def test_same_version_says_so(server: AppServer) -> None:
     assert 'id="no-diff"' in html and 'id="changed"' not in html
 
 
-@pytest.mark.parametrize("fmt, media", [("json", "application/json"), ("csv", "text/csv"), ("markdown", "text/plain")])
+@pytest.mark.parametrize("fmt, media", [("json", "application/json"), ("csv", "text/csv"), ("markdown", "text/markdown")])
 def test_downloads(server: AppServer, fmt: str, media: str) -> None:
     r = get(server, f"{FORWARD}&lang=fr&format={fmt}")
     assert r.status_code == 200 and r.mimetype == media

@@ -17,7 +17,7 @@ from ..namespaces import BASE, programme_id
 from ..negotiation import negotiate
 from ..results import graph
 from ..validation import short_iri
-from . import api, i18n, linked_data, pages, releases
+from . import api, diff, i18n, linked_data, pages, releases
 from .config import Config
 from .describe import void_description
 from .errors import HttpError, answer, from_exception
@@ -46,6 +46,7 @@ def create_app(config: Config | None = None) -> Flask:
     app.register_blueprint(pages.blueprint)
     app.register_blueprint(linked_data.blueprint)
     app.register_blueprint(releases.blueprint)
+    app.register_blueprint(diff.blueprint)
 
     @app.context_processor
     def page_context() -> dict[str, Any]:

@@ -13,15 +13,15 @@ from flask import Blueprint, Response, current_app, render_template, request, ur
 
 from .. import diff
 from ..errors import InputError, Unavailable
-from ..formats import CSV, JSON, SPARQL_JSON, TEXT
+from ..formats import CSV, JSON, MARKDOWN, SPARQL_JSON
 from ..namespaces import programme_id
 from . import i18n, pages, reads
 from .state import EndpointState
 
 blueprint = Blueprint("diff", __name__)
 
-DOWNLOADS = {"json": (JSON, "json"), "csv": (CSV, "csv"), "markdown": (TEXT, "md")}
-"""``format=`` → (media type, file extension). Markdown goes as text/plain (rkg.formats has no Markdown)."""
+DOWNLOADS = {"json": (JSON, "json"), "csv": (CSV, "csv"), "markdown": (MARKDOWN, "md")}
+"""``format=`` → (media type, file extension)."""
 
 
 def _state() -> EndpointState:
