@@ -11,6 +11,7 @@ A missing engine fails the tests (CI installs both), it never skips them.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -32,6 +33,13 @@ def remote_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("remote-build")
     _rkg("build", "--root", str(ROOT), "--build-dir", str(out), "-q")
     return out
+
+
+@pytest.fixture(scope="session")
+def built_counts(remote_build: Path) -> dict:
+    """What the build loaded into each engine, as its manifest records it (triples of the union, graphs)."""
+    manifest = json.loads((remote_build / "manifest.json").read_text())
+    return {"triples": manifest["triples"], "graphs": len(manifest["graphs"])}
 
 
 def _loaded(engine: engines.Engine, build: Path) -> str:
