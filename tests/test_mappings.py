@@ -152,11 +152,42 @@ READ_CASES = {
     "confidence-double": ("", {}, {("axiom", "https://w3id.org/sssom/confidence", '"0.5"^^<http://www.w3.org/2001/XMLSchema#double>')}),
     "comment-plain": ("", {"comment": "why"}, {("axiom", "http://www.w3.org/2000/01/rdf-schema#comment", '"why"')}),
     "set-links-axiom": ("", {}, {("set", "https://w3id.org/sssom/mappings", "axiom")}),
+    # xsd:date and xsd:double lexical forms beyond the plainest, written as they are.
+    "date-timezone": ("", {"mapping_date": "2026-01-02+01:00"},
+                      {("axiom", "http://purl.org/dc/terms/created", '"2026-01-02+01:00"^^<http://www.w3.org/2001/XMLSchema#date>')}),
+    "date-leap-day": ("", {"review_date": "2024-02-29Z"},
+                      {("axiom", "https://w3id.org/sssom/review_date", '"2024-02-29Z"^^<http://www.w3.org/2001/XMLSchema#date>')}),
+    "double-exponent": ("", {"confidence": "5E-1", "similarity_score": ".25"},
+                        {("axiom", "https://w3id.org/sssom/confidence", '"5E-1"^^<http://www.w3.org/2001/XMLSchema#double>'),
+                         ("axiom", "https://w3id.org/sssom/similarity_score", '".25"^^<http://www.w3.org/2001/XMLSchema#double>')}),
+    "agreement-negative": ("", {"reviewer_agreement": "-1.0"},
+                           {("axiom", "https://w3id.org/sssom/reviewer_agreement", '"-1.0"^^<http://www.w3.org/2001/XMLSchema#double>')}),
 }
 READ_ERRORS = {
     "bad-row-date": ("", {"mapping_date": "29/11/2026"}, "column mapping_date: '29/11/2026' is not a date (YYYY-MM-DD)"),
     "bad-set-date": ("# mapping_date: soon\n", {}, "column mapping_date: 'soon' is not a date (YYYY-MM-DD)"),
     "bad-score": ("", {"similarity_score": "high"}, "column similarity_score: 'high' is not a number"),
+    # Python reads these as dates or numbers; xsd:date and xsd:double do not have them as lexical forms.
+    "date-basic-format": ("", {"mapping_date": "20240101"}, "column mapping_date: '20240101' is not a date (YYYY-MM-DD)"),
+    "date-week": ("", {"mapping_date": "2024-W01-1"}, "column mapping_date: '2024-W01-1' is not a date (YYYY-MM-DD)"),
+    "date-ordinal": ("", {"review_date": "2024-001"}, "column review_date: '2024-001' is not a date (YYYY-MM-DD)"),
+    "date-time": ("", {"mapping_date": "2024-01-01T00:00:00"}, "column mapping_date: '2024-01-01T00:00:00' is not a date (YYYY-MM-DD)"),
+    "date-not-a-day": ("", {"mapping_date": "2023-02-29"}, "column mapping_date: '2023-02-29' is not a date (YYYY-MM-DD)"),
+    "date-month-13": ("", {"mapping_date": "2024-13-01"}, "column mapping_date: '2024-13-01' is not a date (YYYY-MM-DD)"),
+    "date-bad-timezone": ("", {"mapping_date": "2024-01-01+15:00"}, "column mapping_date: '2024-01-01+15:00' is not a date (YYYY-MM-DD)"),
+    "set-date-unquoted-number": ("# publication_date: 20240101\n", {}, "column publication_date: '20240101' is not a date (YYYY-MM-DD)"),
+    "score-python-nan": ("", {"similarity_score": "nan"}, "column similarity_score: 'nan' is not a number"),
+    "score-python-infinity": ("", {"similarity_score": "Infinity"}, "column similarity_score: 'Infinity' is not a number"),
+    "score-underscore": ("", {"similarity_score": "1_0"}, "column similarity_score: '1_0' is not a number"),
+    "score-other-digits": ("", {"similarity_score": "\u0660.5"}, "column similarity_score: '\u0660.5' is not a number"),
+    # xsd:double has NaN and INF, the schema bounds every number slot: refused as out of bounds.
+    "score-nan": ("", {"similarity_score": "NaN"}, "column similarity_score: 'NaN' is not between 0 and 1"),
+    "score-above-one": ("", {"similarity_score": "1.5"}, "column similarity_score: '1.5' is not between 0 and 1"),
+    "agreement-inf": ("", {"reviewer_agreement": "-INF"}, "column reviewer_agreement: '-INF' is not between -1 and 1"),
+    "set-confidence-inf": ("# mapping_set_confidence: INF\n", {}, "column mapping_set_confidence: 'INF' is not between 0 and 1"),
+    "confidence-nan": ("", {"confidence": "NaN"}, "column confidence: 'NaN' is not a confidence between 0 and 1"),
+    "confidence-python-nan": ("", {"confidence": "nan"}, "column confidence: 'nan' is not a confidence between 0 and 1"),
+    "confidence-underscore": ("", {"confidence": "0_5"}, "column confidence: '0_5' is not a confidence between 0 and 1"),
 }
 
 
@@ -182,4 +213,4 @@ def test_reader_refuses(tmp_path, case: str) -> None:
     meta, extra, message = READ_ERRORS[case]
     with pytest.raises(SssomError) as e:
         read_small(tmp_path, meta, extra)
-    assert e.value.message == message and e.value.line
+    assert e.value.message == message and e.value.line and e.value.column

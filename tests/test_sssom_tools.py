@@ -9,7 +9,7 @@
     specification allows and sssom-py does not write: they are checked against the axioms, then set aside;
   - ``xsd:double`` values are compared by value: sssom-py writes ``9e-01`` where the TSV has ``0.9``;
 * the slot table of ``rkg.interop.sssom`` agrees with the SSSOM LinkML schema sssom-py ships
-  (property, range, multivalued, propagatable).
+  (property, range, multivalued, propagatable, bounds of the numbers).
 """
 
 from __future__ import annotations
@@ -100,3 +100,5 @@ def test_slot_as_the_schema_defines_it(name: str) -> None:
     assert slot.kind == KINDS[defined.range]
     assert slot.multivalued == bool(defined.multivalued)
     assert slot.propagated == (name in schema.propagatable_slots)
+    bounds = [None if b is None else float(b) for b in (defined.minimum_value, defined.maximum_value)]
+    assert [slot.minimum, slot.maximum] == bounds

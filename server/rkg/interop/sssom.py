@@ -19,7 +19,9 @@ keys outside ``SLOTS`` are not carried.
 
 Why not sssom-py at build time: it brings pandas and linkml for what is here a YAML header and a TSV
 table; this reader checks what the build needs (columns, CURIEs, SKOS predicates, confidence, dates) with
-line and column in every error, like the Turtle sources. sssom-py is in the ``sssom`` test extra.
+line and column in every error, like the Turtle sources. Dates and numbers are checked against the
+``xsd:date`` and ``xsd:double`` lexical forms they are written as, then by value (a day of the calendar,
+the schema's bounds). sssom-py is in the ``sssom`` test extra.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from __future__ import annotations
 import csv
 import datetime
 import io
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,18 +47,28 @@ REQUIRED_METADATA = ("curie_map", "mapping_set_id", "license")
 BUILT_IN = {"sssom": str(SSSOM), "skos": str(SKOS), "owl": str(OWL), "rdfs": str(RDFS), "semapv": str(SEMAPV)}
 MULTIVALUE_SEPARATOR = "|"
 """Several values in one TSV cell (SSSOM/TSV)."""
+XSD_DATE = re.compile(r"-?(?P<year>[1-9][0-9]{4,}|[0-9]{4})-(?P<month>[0-9]{2})-(?P<day>[0-9]{2})"
+                      r"(Z|[+-]((0[0-9]|1[0-3]):[0-5][0-9]|14:00))?")
+"""The ``xsd:date`` lexical space (XSD 1.1 Part 2, « date »: dateLexicalRep), which ``date.fromisoformat``
+is wider than (``20240101``, ``2024-W01-1``); month and day are checked against the calendar after."""
+XSD_DOUBLE = re.compile(r"(\+|-)?([0-9]+(\.[0-9]*)?|\.[0-9]+)([Ee](\+|-)?[0-9]+)?|(\+|-)?INF|NaN")
+"""The ``xsd:double`` lexical space (XSD 1.1 Part 2, « double »), which ``float`` is wider than (``nan``,
+``inf``, ``Infinity``, ``1_0``, digits of other scripts)."""
 
 
 @dataclass(frozen=True)
 class Slot:
     """An SSSOM slot as its RDF form needs it. ``kind``: ``entity`` (an EntityReference: a CURIE),
-    ``uri`` (a NonRelativeURI), ``string``, ``double`` or ``date``; ``on``: ``set``, ``mapping`` or both."""
+    ``uri`` (a NonRelativeURI), ``string``, ``double`` or ``date``; ``on``: ``set``, ``mapping`` or both;
+    ``minimum`` and ``maximum``: the schema's ``minimum_value`` and ``maximum_value`` of a number."""
 
     property: str
     kind: str
     multivalued: bool = False
     propagated: bool = False
     on: tuple[str, ...] = ("set", "mapping")
+    minimum: float | None = None
+    maximum: float | None = None
 
 
 _SET, _MAPPING = ("set",), ("mapping",)
@@ -64,7 +77,7 @@ SLOTS: dict[str, Slot] = {
     "mapping_set_title": Slot(DCT + "title", "string", on=_SET),
     "mapping_set_description": Slot(DCT + "description", "string", on=_SET),
     "mapping_set_source": Slot(PROV + "wasDerivedFrom", "uri", multivalued=True, on=_SET),
-    "mapping_set_confidence": Slot(SSSOM + "mapping_set_confidence", "double", on=_SET),
+    "mapping_set_confidence": Slot(SSSOM + "mapping_set_confidence", "double", on=_SET, minimum=0.0, maximum=1.0),
     "issue_tracker": Slot(SSSOM + "issue_tracker", "uri", on=_SET),
     "subject_label": Slot(SSSOM + "subject_label", "string", on=_MAPPING),
     "subject_category": Slot(SSSOM + "subject_category", "string", on=_MAPPING),
@@ -78,9 +91,9 @@ SLOTS: dict[str, Slot] = {
     "reviewer_label": Slot(SSSOM + "reviewer_label", "string", multivalued=True, on=_MAPPING),
     "mapping_source": Slot(SSSOM + "mapping_source", "entity", on=_MAPPING),
     "review_date": Slot(SSSOM + "review_date", "date", on=_MAPPING),
-    "confidence": Slot(SSSOM + "confidence", "double", on=_MAPPING),
-    "reviewer_agreement": Slot(SSSOM + "reviewer_agreement", "double", on=_MAPPING),
-    "similarity_score": Slot(SSSOM + "similarity_score", "double", on=_MAPPING),
+    "confidence": Slot(SSSOM + "confidence", "double", on=_MAPPING, minimum=0.0, maximum=1.0),
+    "reviewer_agreement": Slot(SSSOM + "reviewer_agreement", "double", on=_MAPPING, minimum=-1.0, maximum=1.0),
+    "similarity_score": Slot(SSSOM + "similarity_score", "double", on=_MAPPING, minimum=0.0, maximum=1.0),
     "match_string": Slot(SSSOM + "match_string", "string", multivalued=True, on=_MAPPING),
     "issue_tracker_item": Slot(SSSOM + "issue_tracker_item", "entity", on=_MAPPING),
     "creator_id": Slot(DCT + "creator", "entity", multivalued=True),
@@ -103,8 +116,10 @@ SLOTS: dict[str, Slot] = {
 }
 """The slots read besides ``mapping_set_id``, ``curie_map`` and the mapping's subject, predicate and object,
 as the SSSOM LinkML schema (sssom-schema 1.1) defines them: property (``slot_uri``), range, multivalued,
-propagatable. Enumerations (``predicate_modifier``, ``*_type``, ``mapping_cardinality``), ``record_id`` and
-extension slots are not read."""
+propagatable, bounds. Every number slot is bounded (confidences and scores 0–1, ``reviewer_agreement``
+−1–1), so ``NaN`` and ``INF``, valid ``xsd:double`` forms, are refused as out of bounds. Enumerations
+(``predicate_modifier``, ``*_type``, ``mapping_cardinality``), ``record_id`` and extension slots are not
+read."""
 
 
 class SssomError(InputError):
@@ -116,6 +131,27 @@ class SssomError(InputError):
         self.message = f"column {field}: {message}" if field else message
         where = path + (f":{line}:{column or 1}" if line else "")
         super().__init__(f"{where}: {self.message}")
+
+
+def is_xsd_date(text: str) -> bool:
+    """``text`` is an ``xsd:date`` lexical form of a day that exists (proleptic Gregorian calendar, year 0
+    allowed and a leap year, as XSD 1.1 has it)."""
+    m = XSD_DATE.fullmatch(text)
+    if not m:
+        return False
+    year, month, day = int(m["year"]), int(m["month"]), int(m["day"])
+    year = -year if text.startswith("-") else year
+    leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+    days = (31, 29 if leap else 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+    return 1 <= month <= 12 and 1 <= day <= days[month - 1]
+
+
+def xsd_double(text: str) -> float | None:
+    """The value of an ``xsd:double`` lexical form (``NaN``, ``INF`` included), or ``None`` if ``text`` is
+    not one."""
+    if not XSD_DOUBLE.fullmatch(text):
+        return None
+    return float(text.replace("INF", "inf"))
 
 
 def _split(text: str, name: str) -> tuple[dict, list[str], int]:
@@ -175,16 +211,15 @@ def read(path: Path, name: str, graph: ox.NamedNode) -> list[ox.Quad]:
         if slot.kind in ("entity", "uri"):
             return expand(text, line, field)
         if slot.kind == "date":
-            try:
-                datetime.date.fromisoformat(text)
-            except ValueError:
-                raise SssomError(name, f"{text!r} is not a date (YYYY-MM-DD)", *where(line, field)) from None
+            if not is_xsd_date(text):
+                raise SssomError(name, f"{text!r} is not a date (YYYY-MM-DD)", *where(line, field))
             return ox.Literal(text, datatype=ox.NamedNode(XSD + "date"))
         if slot.kind == "double":
-            try:
-                float(text)
-            except ValueError:
-                raise SssomError(name, f"{text!r} is not a number", *where(line, field)) from None
+            number = xsd_double(text)
+            if number is None:
+                raise SssomError(name, f"{text!r} is not a number", *where(line, field))
+            if slot.minimum is not None and slot.maximum is not None and not slot.minimum <= number <= slot.maximum:
+                raise SssomError(name, f"{text!r} is not between {slot.minimum:g} and {slot.maximum:g}", *where(line, field))
             return ox.Literal(text, datatype=ox.NamedNode(XSD + "double"))
         return ox.Literal(text)
 
@@ -225,11 +260,8 @@ def read(path: Path, name: str, graph: ox.NamedNode) -> list[ox.Quad]:
         if predicate.value not in PREDICATES:
             raise SssomError(name, f"{row['predicate_id']!r} is not a SKOS mapping relation "
                                    "(skos:exactMatch, closeMatch, broadMatch, narrowMatch, relatedMatch)", *where(line, "predicate_id"))
-        try:
-            confidence = float(row["confidence"])
-        except ValueError:
-            confidence = -1.0
-        if not 0.0 <= confidence <= 1.0:
+        confidence = xsd_double(row["confidence"].strip())
+        if confidence is None or not 0.0 <= confidence <= 1.0:  # NaN included
             raise SssomError(name, f"{row['confidence']!r} is not a confidence between 0 and 1", *where(line, "confidence"))
         slots = {c: values(SLOTS[c], row[c], line, c) for c in columns if (row.get(c) or "").strip()}
         mappings.append((subject, predicate, obj, slots))
