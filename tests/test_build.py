@@ -168,3 +168,44 @@ def test_every_imported_label_gets_its_search_key(tmp_path: Path, name: str) -> 
     expected = {search_key(t.object.value) for t in ox.parse(IMPORT_LINES[name].encode(), format=ox.RdfFormat.N_TRIPLES)
                 if t.subject.value == "http://example.org/a"}
     assert keys == expected and keys
+
+
+def _with_import(tmp_path: Path, lines: str) -> Project:
+    build_dir = tmp_path / "build"
+    (build_dir / "imports").mkdir(parents=True)
+    (build_dir / "imports" / "sample.nt").write_text(lines, encoding="utf-8")
+    return Project.locate(ROOT, build_dir)
+
+
+def test_trig_and_turtle_copied_from_an_import_hold_the_same_triples(tmp_path: Path) -> None:
+    """rkg.trig and rkg.ttl are copied by the kernel from the bytes rkg.nq was made of (an import's own
+    file, blocks of keys, the side file of parsed sources): the same graphs, quad for quad; a last line
+    without its line break too."""
+    lines = "".join(f'<http://example.org/s{i}> <http://www.w3.org/2004/02/skos/core#prefLabel> "Label {i}"@en .\n'
+                    for i in range(500)) + '<http://example.org/z> <http://example.org/p> "last, no line break" .'
+    project = _with_import(tmp_path, lines)
+    project.build()
+    build_dir = project.build_dir
+    quads = set(ox.parse(path=str(build_dir / NQUADS_NAME), format=ox.RdfFormat.N_QUADS))
+    trig = set(ox.parse(path=str(build_dir / TRIG_NAME), format=ox.RdfFormat.TRIG))
+    assert quads == trig and len(quads) > 500
+    triples = {(t.subject, t.predicate, t.object) for t in ox.parse(path=str(build_dir / TURTLE_NAME), format=ox.RdfFormat.TURTLE)}
+    assert triples == {(q.subject, q.predicate, q.object) for q in quads}
+
+
+def test_an_import_changed_during_the_build_stops_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The copies come from the files read: one changed meanwhile would make rkg.trig disagree with rkg.nq."""
+    import rkg.build as build_module
+
+    project = _with_import(tmp_path, '<http://example.org/a> <http://example.org/p> "one" .\n')
+    copies = build_module._Staging.start_copies
+
+    def edited_first(self) -> None:  # noqa: ANN001 - the method replaced
+        with (project.build_dir / "imports" / "sample.nt").open("a", encoding="utf-8") as f:
+            f.write('<http://example.org/a> <http://example.org/p> "two" .\n')
+        copies(self)
+
+    monkeypatch.setattr(build_module._Staging, "start_copies", edited_first)
+    with pytest.raises(BuildError, match=r"imports/sample\.nt: the file changed while the build read it"):
+        project.build()
+    assert not (project.build_dir / NQUADS_NAME).exists()

@@ -248,9 +248,12 @@ class _Staging:
         self.nq = (folder / NQUADS_NAME).open("wb")
         self.side = (folder / "lines.nt").open("w+b")
         header = "".join(f"@prefix {p}: <{iri}> .\n" for p, iri in PREFIXES.items()).encode()
-        self._plan: list[tuple[bytes, Path | None, int, int]] = [(header, None, 0, 0)]
+        self._plan: list[tuple[bytes, BinaryIO | None, int, int]] = [(header, None, 0, 0)]
         """What rkg.trig and rkg.ttl hold, in order: (bytes for rkg.trig only — the prefixes, a graph's
-        opening and closing —, the file of the lines or None, offset, length)."""
+        opening and closing —, the open file of the lines or None, offset, length)."""
+        self._held: dict[int, tuple[BinaryIO, str, tuple[int, int]]] = {}
+        """Source files the plan copies from, kept open from their reading to the copies (a file replaced
+        meanwhile is still the one read), with their name and (size, mtime) then, checked before copying."""
         self._copied = 0
         self._copier: threading.Thread | None = None
         self._error: list[BaseException] = []
@@ -263,9 +266,16 @@ class _Staging:
         """Keys of the sources read through Python (the project's own files, N-Quads imports): all remembered,
         as the old build did; keys of N-Triples imports only per run of lines of one subject (flat memory)."""
 
-    def graph(self, iri: str, block: bytes, origin: tuple[Path, int] | None = None) -> None:
-        """``block`` into graph ``iri``: ``origin`` is the file and offset it was read from, when it is exactly
-        those bytes of a file that stays until the copies are made."""
+    def hold(self, path: Path, name: str) -> BinaryIO:
+        """``path`` opened for reading, kept open (and checked unchanged) until the copies are made."""
+        f = path.open("rb")
+        st = os.fstat(f.fileno())
+        self._held[f.fileno()] = (f, name, (st.st_size, st.st_mtime_ns))
+        return f
+
+    def graph(self, iri: str, block: bytes, origin: tuple[BinaryIO, int] | None = None) -> None:
+        """``block`` into graph ``iri``: ``origin`` is the open file and offset it was read from, when it is
+        exactly those bytes of that file (a held source, the side file, a file of keys)."""
         if not block:
             return
         name = b"<" + iri.encode() + b">"
@@ -277,7 +287,7 @@ class _Staging:
             opening = (b"}\n" if self._open is not None else b"") + name + b" {\n"
             self._open = name
         if origin is None:
-            origin = (Path(self.side.name), self.side.tell())
+            origin = (self.side, self.side.tell())
             self.side.write(block)
         self._plan.append((opening, origin[0], origin[1], len(block)))
 
@@ -342,19 +352,32 @@ class _Staging:
         self._copier.start()
 
     def _copy(self, upto: int, last: bool) -> None:
-        mode = "ab" if self._copied else "wb"
+        # Not opened for appending: copy_file_range refuses an output opened with O_APPEND.
+        mode = "r+b" if self._copied else "wb"
         with (self.folder / TRIG_NAME).open(mode) as trig, (self.folder / TURTLE_NAME).open(mode) as ttl:
-            for opening, path, offset, length in self._plan[self._copied:upto]:
+            trig.seek(0, os.SEEK_END)
+            ttl.seek(0, os.SEEK_END)
+            for opening, src, offset, length in self._plan[self._copied:upto]:
                 trig.write(opening)
-                if self._copied == 0 and path is None:  # the prefixes head both files
+                if self._copied == 0 and src is None:  # the prefixes head both files
                     ttl.write(opening)
-                if path is not None:
+                if src is not None:
+                    self._unchanged(src)
                     for out in (trig, ttl):
                         out.flush()
-                        _copy_range(path, offset, length, out)
+                        _copy_range(src, offset, length, out)
                 self._copied += 1
             if last and self._open is not None:
                 trig.write(b"}\n")
+
+    def _unchanged(self, src: BinaryIO) -> None:
+        held = self._held.get(src.fileno())
+        if held is None:
+            return
+        f, name, then = held
+        st = os.fstat(f.fileno())
+        if (st.st_size, st.st_mtime_ns) != then:
+            raise BuildError(name, "the file changed while the build read it; run rkg build again")
 
     def close(self) -> None:
         """Finish rkg.trig and rkg.ttl (what the thread has not written) and close every file."""
@@ -366,15 +389,18 @@ class _Staging:
         self.side.flush()
         self._copy(len(self._plan), last=True)
         self._open = None
-        for f in (self.nq, self.side, *self.keys.values()):
-            f.close()
+        self._close_files()
 
     def abandon(self) -> None:
         """Close every file after a failure (the folder is removed)."""
         if self._copier is not None:
             self._copier.join()
-        for f in (self.nq, self.side, *self.keys.values()):
+        self._close_files()
+
+    def _close_files(self) -> None:
+        for f in (self.nq, self.side, *self.keys.values(), *(held[0] for held in self._held.values())):
             f.close()
+        self._held = {}
 
     @property
     def digest(self) -> str:
@@ -445,13 +471,14 @@ def _load(store: ox.Store, staging: _Staging, s: Source, graphs: dict[str, Sourc
     # and to the files, a block at a time; labels picked out of the lines for the search keys.
     graph, target = ox.NamedNode(s.graph), _key_graph(s.graph)
     try:
-        for block, offset in _blocks(s.path):
+        source = staging.hold(s.path, s.name)
+        for block, offset in _blocks(source):
             if block.count(b"\n") != block.count(b" .\n"):  # comments, blank lines, other spacing: parsed
                 _add(store, staging, (ox.Quad(t.subject, t.predicate, t.object, graph)
                                       for t in ox.parse(block, format=ox.RdfFormat.N_TRIPLES)), lambda g: target)
                 continue
             _overlapped(lambda: store.bulk_load(block, ox.RdfFormat.N_TRIPLES, to_graph=graph),
-                        lambda: (staging.graph(s.graph, block, None if offset is None else (s.path, offset)),
+                        lambda: (staging.graph(s.graph, block, None if offset is None else (source, offset)),
                                  staging.keys_of_block(block, target)))
     except (SyntaxError, UnicodeDecodeError, ValueError) as e:
         # Read the file again with the parser, whose error names the position in the file (not the block's).
@@ -481,44 +508,43 @@ def _overlapped(engine: Callable[[], object], python: Callable[[], object]) -> N
         raise error[0]
 
 
-def _blocks(path: Path) -> Iterator[tuple[bytes, int | None]]:
-    """The file in blocks of about BLOCK_BYTES, each ending at the end of a line, with its offset in the file
-    (None for a last line without its line break: it gets one, so it is not the file's bytes)."""
+def _blocks(f: BinaryIO) -> Iterator[tuple[bytes, int | None]]:
+    """The open file ``f`` from its start in blocks of about BLOCK_BYTES, each ending at the end of a line,
+    with its offset in the file (None for a last line without its line break: it gets one, so it is not the
+    file's bytes)."""
     rest, offset = b"", 0
-    with path.open("rb") as f:
-        while chunk := f.read(BLOCK_BYTES):
-            chunk = rest + chunk
-            end = chunk.rfind(b"\n") + 1
-            if end == 0:
-                rest = chunk
-                continue
-            rest = chunk[end:]
-            yield chunk[:end], offset
-            offset += end
+    while chunk := f.read(BLOCK_BYTES):
+        chunk = rest + chunk
+        end = chunk.rfind(b"\n") + 1
+        if end == 0:
+            rest = chunk
+            continue
+        rest = chunk[end:]
+        yield chunk[:end], offset
+        offset += end
     if rest.strip():
         yield rest + b"\n", None
 
 
-def _copy_range(path: Path, offset: int, length: int, out: BinaryIO) -> None:
-    """``length`` bytes of ``path`` from ``offset`` appended to ``out`` (flushed), by the kernel where it can."""
-    with path.open("rb") as src:
-        copy = getattr(os, "copy_file_range", None)
-        while length > 0:
-            if copy is not None:
-                try:
-                    n = copy(src.fileno(), out.fileno(), length, offset)
-                except OSError:  # a file system that cannot: read and write
-                    copy = None
-                    continue
-            else:
-                src.seek(offset)
-                data = src.read(min(length, BLOCK_BYTES))
-                out.write(data)
-                out.flush()
-                n = len(data)
-            if n <= 0:
-                raise OSError(f"{path}: shorter than expected while copying")
-            offset, length = offset + n, length - n
+def _copy_range(src: BinaryIO, offset: int, length: int, out: BinaryIO) -> None:
+    """``length`` bytes of the open file ``src`` from ``offset`` (its position untouched) written at the end of
+    ``out`` (flushed), by the kernel where it can."""
+    copy = getattr(os, "copy_file_range", None)
+    while length > 0:
+        if copy is not None:
+            try:
+                n = copy(src.fileno(), out.fileno(), length, offset)
+            except OSError:  # a file system that cannot: read and write
+                copy = None
+                continue
+        else:
+            data = os.pread(src.fileno(), min(length, BLOCK_BYTES), offset)
+            out.write(data)
+            out.flush()
+            n = len(data)
+        if n <= 0:  # the file got shorter: _Staging checks sources before copying; the others are rkg's own
+            raise OSError(f"{getattr(src, 'name', 'a staged file')}: shorter than expected while copying")
+        offset, length = offset + n, length - n
 
 
 def _has_blank_nodes(path: Path) -> bool:
@@ -561,7 +587,7 @@ def _finish(store: ox.Store, staging: _Staging, graphs: dict[str, Source]) -> di
                     f.seek(end - len(block), os.SEEK_CUR)
                     block = block[:end]
                 _overlapped(lambda: store.bulk_load(block, ox.RdfFormat.N_TRIPLES, to_graph=ox.NamedNode(target)),
-                            lambda: staging.graph(target, block, (Path(f.name), offset)))
+                            lambda: staging.graph(target, block, (f, offset)))
                 offset += len(block)
         part = [q for q in blank if q.graph_name.value == target]
         if part:
