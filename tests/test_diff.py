@@ -135,6 +135,49 @@ def test_markdown_escapes_labels() -> None:
     assert diff.md("a *b* [c](javascript:x) <i>") == r"a \*b\* \[c\](javascript:x) \<i\>"
 
 
+@pytest.mark.parametrize("text, escaped", [
+    ("a\n- b\n---\n# c\r\n1. d", r"a - b --- \# c 1. d"),  # line breaks made spaces: no bullet, rule, heading
+    ("a\u2028b\u2029c\x85d\ve\ff", "a b c d e f"),  # every line break str.splitlines knows
+    ("- a", r"\- a"), ("+ a", r"\+ a"), ("1. a", r"1\. a"), ("2) a", r"2\) a"),  # a leading list marker
+    ("1.2", "1.2"), ("C2 - x", "C2 - x"),  # codes and dashes inside a text are left
+    ("AT&amp;T ~~x~~", r"AT\&amp;T \~\~x\~\~"),  # entities, strikethrough
+])
+def test_markdown_one_line_no_markup(text: str, escaped: str) -> None:
+    assert diff.md(text) == escaped
+
+
+NASTY = 'Conduite <b>d\'un</b> groupe & "équipe"\n- puce\n# titre'
+"""A label spread over lines that start like Markdown's bullets and headings, with HTML's special characters."""
+
+
+def nasty_diff() -> diff.Diff:
+    ref = diff.Ref("https://w3id.org/rkg/id/demo-diff/competency/C9", "C9", NASTY, "https://w3id.org/rkg/ontology#Competency",
+                   "compétence")
+    change = diff.Change("http://www.w3.org/2004/02/skos/core#prefLabel", "libellé", [diff.Value("avant\nx", False, lang="fr")],
+                         [diff.Value(NASTY, False, lang="fr")], single=True)
+    return diff.Diff("demo-diff", "2020-2024", "2024-2028", "fr", [ref], [ref], [diff.Changed(ref, [change])], [(ref, ref)])
+
+
+def test_renderers_keep_labels_on_one_line() -> None:
+    d = nasty_diff()
+    notes = diff.render(d, "markdown").splitlines()
+    assert not any(line.lstrip().startswith(("- puce", "# titre")) for line in notes)
+    assert sum(line.startswith("## ") for line in notes) == 4  # added, removed, changed, suggested: no heading more
+    assert 'Conduite \\<b\\>d\'un\\</b\\> groupe \\& "équipe" - puce \\# titre' in diff.render(d, "markdown")
+    text = diff.render(d, "text")
+    assert len(text.splitlines()) == 1 + 4 * 2 + 1  # the title, four headings and entities, one property change
+    assert 'Conduite <b>d\'un</b> groupe & "équipe" - puce # titre' in text
+
+
+def test_csv_cells_are_data() -> None:
+    """CSV as the query results write it: labels as they are (line breaks kept, quoted), no formula guard."""
+    d = nasty_diff()
+    formula = diff.Ref("https://w3id.org/rkg/id/demo-diff/competency/C8", "C8", "=1+2", "https://w3id.org/rkg/ontology#Competency", "compétence")
+    d.added.append(formula)
+    rows = list(csv.DictReader(io.StringIO(diff.render(d, "csv"), newline="")))
+    assert [r["label"] for r in rows if r["change"] == "added"] == [NASTY, "=1+2"]
+
+
 # ---------------------------------------------------------------- the command
 
 

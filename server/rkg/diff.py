@@ -442,13 +442,16 @@ def compare(select: Select, programme: str, old: str, new: str, lang: str = "fr"
     changed.sort(key=lambda c: c.entity.sort_key())
     added = sorted((ref(i) for i in added_iris), key=Ref.sort_key)
     removed = sorted((ref(i, "old") for i in removed_iris), key=Ref.sort_key)
-    suggested = [(r, a) for r in removed for a in added
-                 if r.type == a.type and r.label and _same(r.label, a.label)]
+    by_name: dict[tuple[str, str], list[Ref]] = {}  # added entities by (type, label): no removed × added loop
+    for a in added:
+        by_name.setdefault((a.type, _folded(a.label)), []).append(a)
+    suggested = [(r, a) for r in removed if r.label for a in by_name.get((r.type, _folded(r.label)), [])]
     return Diff(programme_id(iri), old, new, lang, added, removed, changed, suggested)
 
 
-def _same(a: str, b: str) -> bool:
-    return " ".join(a.split()).casefold() == " ".join(b.split()).casefold()
+def _folded(label: str) -> str:
+    """A label as suggested pairs compare it: spaces collapsed, case folded."""
+    return " ".join(label.split()).casefold()
 
 
 # ---------------------------------------------------------------- renderers
@@ -483,6 +486,17 @@ def formerly(c: Changed, w: Mapping[str, str]) -> str:
     return f"{w['formerly_iri']} {curie(old.iri)}"
 
 
+_LINE_BREAK = re.compile(r"\s*[\n\r\v\f\x1c-\x1e\x85\u2028\u2029]\s*")
+"""A line break (``str.splitlines``'s: LF, CR, VT, FF, the ASCII separators, NEL, LS, PS) with the spaces
+around it."""
+
+
+def one_line(text: str) -> str:
+    """``text`` with its line breaks made spaces: a label spread over lines adds no line (no bullet, heading
+    or rule in the release notes, no entry in the text listing)."""
+    return _LINE_BREAK.sub(" ", text)
+
+
 def render_text(d: Diff) -> str:
     w = WORDS[d.lang]
     lines = [f"{d.programme}: {d.old} → {d.new}"]
@@ -501,7 +515,7 @@ def render_text(d: Diff) -> str:
     if d.suggested:
         lines.append(f"{w['suggested']} ({len(d.suggested)})")
         lines += [f"  ? {a.name()} → {b.name()}  ({w['suggest']})" for a, b in d.suggested]
-    return "\n".join(lines) + "\n"
+    return "\n".join(one_line(line) for line in lines) + "\n"
 
 
 CSV_COLUMNS = ("change", "type", "entity", "code", "label", "property", "property_label", "old", "new", "revision_of")
@@ -509,7 +523,9 @@ CSV_COLUMNS = ("change", "type", "entity", "code", "label", "property", "propert
 
 def render_csv(d: Diff) -> str:
     """One row per added, removed or suggested entity and per changed property (``old`` and ``new``: the
-    values named by code and label, several joined by `` | ``)."""
+    values named by code and label, several joined by `` | ``). Cells are data, as in the query results'
+    CSV: quoted where CSV needs it (a label's line breaks kept), never rewritten, so a cell that starts
+    with ``=``, ``+``, ``-`` or ``@`` is not prefixed with ``'`` (README, « Differences between versions »)."""
     out = io.StringIO()
     w = csv.writer(out, lineterminator="\r\n")
     w.writerow(CSV_COLUMNS)
@@ -527,12 +543,16 @@ def render_csv(d: Diff) -> str:
     return out.getvalue()
 
 
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|])")
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|&~])")
+_MD_LEADING = re.compile(r"^(\s*)([-+]|[0-9]+(?=[.)](?:\s|$)))")
+"""A list marker at the start of a text, which a bullet's text would open a nested list with."""
 
 
 def md(text: str) -> str:
-    """Text with Markdown's markup characters escaped: a label is never read as markup."""
-    return _MD_SPECIAL.sub(r"\\\1", text)
+    """Text on one line with Markdown's markup characters escaped, and a leading ``-``, ``+`` or ``1.``:
+    a label is never read as markup (a bullet, a heading, a rule, a link, an entity, a nested list)."""
+    escaped = _MD_SPECIAL.sub(r"\\\1", one_line(text))
+    return _MD_LEADING.sub(lambda m: m[1] + ("\\" + m[2] if m[2] in "-+" else m[2] + "\\"), escaped)
 
 
 def _md_ref(r: Ref) -> str:

@@ -116,6 +116,38 @@ def test_labels_are_escaped(server: AppServer) -> None:
     assert "Conduite d&#39;un groupe" in html and "Conduite d'un groupe" not in html
 
 
+NASTY = 'Conduite <b>d\'un</b> groupe & "équipe"\n- puce\n# titre'
+
+
+@pytest.fixture
+def nasty_labels(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fixture's difference with every entity's label ``NASTY`` (HTML's special characters, lines that
+    start like Markdown's bullets and headings): ``rkg.diff.compare`` wrapped for one test."""
+    from dataclasses import replace
+
+    from rkg import diff
+
+    compare = diff.compare
+
+    def nasty(*args, **kwargs) -> diff.Diff:
+        d = compare(*args, **kwargs)
+        d.added = [replace(r, label=NASTY) for r in d.added]
+        d.removed = [replace(r, label=NASTY) for r in d.removed]
+        return d
+
+    monkeypatch.setattr(diff, "compare", nasty)
+
+
+def test_special_characters_are_escaped(server: AppServer, nasty_labels: None) -> None:
+    """<, &, " of a label are escaped by the template; its line breaks are spaces in the Markdown download."""
+    html = get(server, FORWARD + "&lang=fr").get_data(as_text=True)
+    assert "Conduite &lt;b&gt;d&#39;un&lt;/b&gt; groupe &amp; &#34;équipe&#34;" in html
+    assert "<b>d'un</b>" not in html and "& \"équipe\"" not in html
+    notes = get(server, FORWARD + "&lang=fr&format=markdown").get_data(as_text=True)
+    assert "Conduite \\<b\\>d'un\\</b\\> groupe \\& \"équipe\" - puce \\# titre" in notes
+    assert not any(line.lstrip().startswith(("- puce", "# titre")) for line in notes.splitlines())
+
+
 def test_linked_from_the_home_page(server: AppServer) -> None:
     """The programme with two versions links to its /diff page; the bundled one (one version) does not."""
     html = unescape(get(server, "/?lang=fr").get_data(as_text=True))
