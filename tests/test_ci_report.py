@@ -19,7 +19,7 @@ import yaml
 from support.paths import REFERENCE, ROOT
 
 from rkg import __version__, ci_report, cli
-from rkg.build import discover
+from rkg.build import MAPPING_SUFFIX, SOURCE_SUFFIXES, discover
 from rkg.ci_report import escape_data, escape_property, render_github, render_junit, render_sarif, sarif
 from rkg.validation import SEVERITIES, Finding, Location, Report, load_shapes, short_iri, validate
 
@@ -324,6 +324,11 @@ def test_example_workflow_runs_known_commands() -> None:
     upload = next(s for s in steps if s.get("uses", "").startswith("github/codeql-action/upload-sarif"))
     written = next(c[c.index("--output") + 1] for c in commands if "sarif" in c)
     assert upload["with"]["sarif_file"] == written
+    assert upload["continue-on-error"] is True  # no code scanning (forks, private repositories): not a failure
+    for step in steps[steps.index(upload):]:  # the upload and what follows run after a failure before them
+        assert "!cancelled()" in step.get("if", ""), step["name"]
+    decides = steps[-1]
+    assert rkg_commands(decides["run"]) and "github" in rkg_commands(decides["run"])[0]
 
 
 def test_pre_commit_hook() -> None:
@@ -337,7 +342,13 @@ def test_pre_commit_hook() -> None:
     parses(argv[1:] + ["--fail-on", "warning", "--lang", "en"])  # a user's args are appended
     files = re.compile(hook["files"])
     for path in ("data/rncp31854-pif/2024-2028/referentiel.ttl", "ontology/rkg.ttl", "shapes/profiles/but-apc/but-apc.ttl",
-                 "queries/qc/orphans.rq"):
+                 "queries/qc/orphans.rq", "data/mappings/rncp31854-pif-esco.sssom.tsv", "data/x/fiches.nq", "data/x/a.nt"):
         assert files.search(path), path
-    for path in ("README.md", "server/rkg/cli.py", "tests/shapes/cases/x.ttl", "data/source.pdf"):
+    for path in ("README.md", "server/rkg/cli.py", "tests/shapes/cases/x.ttl", "data/source.pdf", "data/x/table.tsv",
+                 "shapes/x.nt"):
         assert not files.search(path), path
+    # every file the build reads as a source, under both of its folders
+    for suffix in (*SOURCE_SUFFIXES, MAPPING_SUFFIX):
+        for folder in ("ontology", "data/x"):
+            assert files.search(f"{folder}/source{suffix}"), suffix
+    assert all(files.search(p.relative_to(ROOT).as_posix()) for p in (s.path for s in discover(ROOT)))
