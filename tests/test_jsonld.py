@@ -22,7 +22,7 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.compare import graph_diff, isomorphic, to_isomorphic
 
 from rkg.interop import jsonld
-from rkg.namespaces import DCTERMS, SSSOM, XSD
+from rkg.namespaces import DCTERMS, PREFIXES, SPARQL_PREFIXES, SSSOM, XSD
 
 
 NUMERIC = {str(XSD.double), str(XSD.decimal), str(XSD.float)}
@@ -132,3 +132,14 @@ def test_no_json_number_but_integers(exported: dict) -> None:
 def test_exported_graph_keeps_lexical_forms(bundled_store) -> None:
     times = {str(o) for o in jsonld.graph(bundled_store).objects(None, URIRef(DCTERMS.created))}
     assert "2026-11-29T00:00:00Z" in times
+
+
+def test_context_prefixes_are_rkgs() -> None:
+    """Every prefix the context declares is the namespace rkg.namespaces gives that prefix (the export's,
+    ``PREFIXES``, or one of the package's SPARQL texts, ``SPARQL_PREFIXES``: sssom, semapv, pav), and every
+    prefix the exports declare is in the context: the two lists cannot drift apart."""
+    declared = {k: v for k, v in jsonld.context().items()  # a prefix: a string IRI ending with / or # (JSON-LD 1.1)
+                if not k.startswith("@") and isinstance(v, str) and v.endswith(("/", "#"))}
+    assert {k: SPARQL_PREFIXES.get(k) for k in declared} == declared
+    assert PREFIXES.items() <= declared.items()
+    assert {"sssom", "semapv", "pav"} <= set(declared)
