@@ -350,10 +350,11 @@ def compare(select: Select, programme: str, old: str, new: str, lang: str = "fr"
 
     # prov:wasRevisionOf in the new version, from an added IRI to a removed one: a renamed code
     revisions: dict[str, str] = {}  # old IRI → new IRI
+    revised: dict[str, str] = {}  # new IRI → old IRI
     for s, p, o in sorted(triples["new"], key=lambda t: (t[0], t[2].value)):
         if p == str(PROV.wasRevisionOf) and s in added_iris and o.value in removed_iris and o.value not in revisions:
-            if s not in revisions.values():
-                revisions[o.value] = s
+            if s not in revised:
+                revisions[o.value], revised[s] = s, o.value
 
     def renamed(t: Term) -> Term:
         return Term(revisions[t.value], t.kind) if t.kind == "uri" and t.value in revisions else t
@@ -374,6 +375,7 @@ def compare(select: Select, programme: str, old: str, new: str, lang: str = "fr"
     properties = {p for changes in per_entity.values() for p in changes}
     inverses = {r["p"].value: r["q"].value for r in select(Q_INVERSES % {"properties": _iris(properties)})} if properties else {}
     entities = subjects["old"] | subjects["new"]
+    came_or_went = added_iris | removed_iris
     for s, changes in list(per_entity.items()):
         for p, (gone, came) in list(changes.items()):
             q = inverses.get(p)
@@ -382,7 +384,7 @@ def compare(select: Select, programme: str, old: str, new: str, lang: str = "fr"
             for side, values in ((0, gone), (1, came)):
                 for o in values:
                     target = o.value
-                    if o.kind == "uri" and target in entities and target not in added_iris | removed_iris:
+                    if o.kind == "uri" and target in entities and target not in came_or_went:
                         per_entity.setdefault(target, {}).setdefault(q, (set(), set()))[side].add(Term(s, "uri"))
 
     # names: the new version's for what it holds, the old one's for the rest, then every graph's for terms
@@ -434,7 +436,7 @@ def compare(select: Select, programme: str, old: str, new: str, lang: str = "fr"
                               sorted((value(o, "old") for o in gone), key=Value.sort_key),
                               sorted((value(o, "new") for o in came), key=Value.sort_key), single(s, p, gone, came)))
         out.sort(key=lambda c: (c.property_label.casefold(), c.property))
-        before = next((o for o, n in revisions.items() if n == s), None)
+        before = revised.get(s)
         changed.append(Changed(ref(s), out, None if before is None else ref(before, "old")))
     for before, after in revisions.items():  # a revision whose statements are otherwise the same
         if after not in per_entity:
