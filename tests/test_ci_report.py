@@ -10,7 +10,8 @@ import re
 import shlex
 import xml.etree.ElementTree as ET
 from pathlib import Path
-from urllib.parse import unquote
+from urllib.parse import unquote, urlparse
+from urllib.request import url2pathname
 
 import jsonschema
 import pytest
@@ -120,6 +121,25 @@ def test_sarif_locations(sarif_validator) -> None:
     assert odd_name["physicalLocation"] == {"artifactLocation": {"uri": "data/demo/a%2Cb%3Ac.ttl", "uriBaseId": "PROJECTROOT"},
                                            "region": {"startLine": 7}}  # a relative URI reference: ':' and ',' escaped
     assert "physicalLocation" not in unlocated and unlocated["logicalLocations"][0]["fullyQualifiedName"] == ID + "block/B1"
+
+
+def test_files_outside_the_project(tmp_path: Path, sarif_validator) -> None:
+    """A file outside the project root (an --data folder elsewhere) is located by its absolute path: SARIF
+    names it by a ``file:`` URI of its own (no PROJECTROOT), which resolves to the file; GitHub and JUnit
+    name the path as it is. The log stays valid."""
+    outside = tmp_path / "autre dossier" / "réf.ttl"
+    outside.parent.mkdir()
+    outside.write_text("<http://example.org/a> <http://example.org/p> 1 .\n", encoding="utf-8")
+    f = HAND_BUILT.findings[0]
+    report = Report([Finding(**{**vars(f), "location": Location(outside.as_posix(), 1)})])
+    log = sarif(report, "en")
+    assert not list(sarif_validator.iter_errors(log))
+    artifact = log["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]
+    assert artifact == {"uri": outside.as_uri()} and artifact["uri"].startswith("file:///")
+    assert Path(url2pathname(urlparse(artifact["uri"]).path)) == outside
+    assert f"file={escape_property(outside.as_posix())},line=1," in render_github(report, "en")
+    case = ET.fromstring(render_junit(report, "en")).find("testsuite/testcase")
+    assert (case.get("file"), case.get("line")) == (outside.as_posix(), "1")
 
 
 def test_sarif_fingerprints_are_stable(bundled_report: Report, shapes) -> None:

@@ -213,10 +213,12 @@ def test_malformed_xml_names_file_and_line(tmp_path: Path, capsys: pytest.Captur
 
 @pytest.mark.parametrize("text, where", [
     ('{"specialite": "RT", "competences": {"A": {"niveaux": {"BUT1": {"libelle": "x", "ordre": "un", "app_critiques": {}}}}}}',
-     "$.competences.A.niveaux.BUT1.ordre"),
+     "$['competences']['A']['niveaux']['BUT1']['ordre']"),
     ('{"specialite": "RT", "competences": {"A": {"niveaux": {"BUT1": {"libelle": 3, "ordre": 1, "app_critiques": {}}}}}}',
-     "$.competences.A.niveaux.BUT1.libelle"),
-    ('{"specialite": "RT", "competences": []}', "$.competences"),
+     "$['competences']['A']['niveaux']['BUT1']['libelle']"),
+    ('{"specialite": "RT", "competences": {"A b.c": {"niveaux": {"1": {"libelle": "x", "ordre": 1, "app_critiques": {"AC1.1": {}}}}}}}',
+     "$['competences']['A b.c']['niveaux']['1']['app_critiques']['AC1.1']: missing 'libelle'"),  # RFC 9535 normalized paths
+    ('{"specialite": "RT", "competences": []}', "$['competences']"),
     ('{"specialite": "RT", "competences": {', "bad.json:1:"),
 ])
 def test_malformed_json_names_the_path(tmp_path: Path, capsys: pytest.CaptureFixture, text: str, where: str) -> None:

@@ -224,3 +224,59 @@ def test_cli(rkg, tmp_path: Path, ext: str) -> None:
     r = rkg("import", "table", str(empty), "--programme", "rncp99980-y", "--build-dir", str(tmp_path / "b"), "-q")
     assert r.returncode == 2 and "programme must have exactly one row" in r.stderr
     assert rkg("export", "table", "--build-dir", str(tmp_path / "b"), "-q").returncode == 2  # --output needed
+
+
+@pytest.mark.parametrize("fmt", ["xlsx", "ods", "csv"])
+def test_rows_are_numbered_as_the_file_numbers_them(tables, tmp_path: Path, fmt: str) -> None:
+    """Blank rows, skipped when read, keep their place in the numbering: the origin an import notes for an
+    entity and the row of a bad cell are the sheet's own rows — for CSV the line its record starts on (a
+    cell holding a line break makes a record of two lines). Two blank rows before the second block."""
+    import csv
+
+    from openpyxl import load_workbook
+
+    from rkg.interop.workbook import Sheet, write_workbook
+
+    t = copy.deepcopy(tables)
+    t["blocks"][0]["note_fr"] = "deux\nlignes"
+    second = t["blocks"][1]["id"]
+    if fmt == "csv":
+        source, at, where = tmp_path / "copy", 1 + 2 + 2 + 1, "copy/blocks.csv, line 6"  # header, 2 lines, 2 blank lines
+        table.write_csv(t, source)
+        with (source / "blocks.csv").open("w", encoding="utf-8", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=table.columns("blocks"), lineterminator="\n")
+            w.writeheader()
+            w.writerow(t["blocks"][0])
+            f.write("\n\n")
+            w.writerows(t["blocks"][1:])
+    else:
+        source, at, where = tmp_path / f"copy.{fmt}", 5, f"copy.{fmt}, sheet blocks, row 5"
+        if fmt == "xlsx":  # rows inserted as a spreadsheet does: no rows 3 and 4 in the file at all
+            table.write_xlsx(t, source)
+            book = load_workbook(source)
+            book["blocks"].insert_rows(3, 2)
+            book.save(source)
+        else:
+            sheets = [Sheet(name, [table.columns(name), *([r.get(c, "") for c in table.columns(name)] for r in t[name])])
+                      for name in table.ORDER]
+            blocks = next(s for s in sheets if s.name == "blocks")
+            blocks.rows = [*blocks.rows[:2], [], [], *blocks.rows[2:]]
+            write_workbook(sheets, source, "ods")
+    read = table.read(source)
+    assert read["blocks"][1]["id"] == second and [dict(r) for r in read["blocks"]] == t["blocks"]
+    origins: dict = {}
+    table.to_rdf(read, COPY, origins)
+    assert origins[mint(COPY) + "/" + second] == ("blocks", at)
+    assert origins[mint(COPY) + "/" + t["blocks"][0]["id"]] == ("blocks", 2)
+    read["blocks"][1]["code"] = ""  # a bad cell of that row
+    with pytest.raises(table.TableError) as e:
+        table.to_rdf(read, COPY)
+    assert str(e.value).startswith(f"blocks, {'line' if fmt == 'csv' else 'row'} {at}, column code: empty")
+    folder = tmp_path / "build" / "imports"
+    imports.table(source, folder, "copy", COPY)
+    lines = (folder / "copy.nt").read_text(encoding="utf-8").splitlines()
+    first = next(i for i, x in enumerate(lines) if x.startswith(f"<{mint(COPY)}/{second}> "))
+    assert lines[first - 1] == f"# from: {where}"
+
+
+COPY = "rncp99980-copy"

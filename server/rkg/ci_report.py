@@ -2,9 +2,10 @@
 (code scanning) and GitHub workflow commands (annotations). Each renderer takes a
 :class:`rkg.validation.Report` and returns text; ``rkg validate --format junit|sarif|github`` prints it.
 
-Where a finding's focus node was written (``Finding.location``: a file relative to the project root and a
-1-based line) becomes the file and line CI points at; without it, the focus node's IRI is the only
-location (SARIF: a logical location; GitHub: an annotation without ``file=``; JUnit: no ``file``)."""
+Where a finding's focus node was written (``Finding.location``: a file relative to the project root, or
+absolute when outside it, and a 1-based line) becomes the file and line CI points at; without it, the
+focus node's IRI is the only location (SARIF: a logical location; GitHub: an annotation without
+``file=``; JUnit: no ``file``)."""
 
 from __future__ import annotations
 
@@ -13,13 +14,14 @@ import json
 import re
 import xml.etree.ElementTree as ET
 from collections import defaultdict
+from pathlib import Path
 from urllib.parse import quote
 
 from rdflib import Graph, Literal, URIRef
 
 from . import __version__
 from .namespaces import BASE, SH
-from .validation import QC_BASE, SEVERITIES, Finding, Report, short_iri
+from .validation import QC_BASE, SEVERITIES, Finding, Report, pick_text, short_iri
 
 FORMATS = ("junit", "sarif", "github")
 """The CI formats of ``rkg validate --format``."""
@@ -27,7 +29,8 @@ FORMATS = ("junit", "sarif", "github")
 SARIF_VERSION = "2.1.0"
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 URI_BASE = "PROJECTROOT"
-"""The ``uriBaseId`` of every file a SARIF log names: the project's root folder (the checkout, in CI)."""
+"""The ``uriBaseId`` of the files a SARIF log names inside the project: its root folder (the checkout, in
+CI). A file outside it (an ``--data`` folder elsewhere) is named by an absolute ``file:`` URI instead."""
 FINGERPRINT = "rkgFinding/v1"
 """The ``partialFingerprints`` key: a hash of rule, focus node, path and value — stable across runs, lines
 and languages, so that code scanning tracks one finding from run to run."""
@@ -51,17 +54,13 @@ def _texts(lang: str) -> dict[str, str]:
     return _TEXTS.get(lang, _TEXTS["en"])
 
 
-def _pick(texts: dict[str, str], lang: str) -> str:
-    return texts.get(lang) or texts.get("en") or texts.get("fr") or texts.get("") or next(iter(texts.values()), "")
-
-
 def _summary(report: Report, lang: str) -> str:
     return _texts(lang)["summary"].format(v=report.count("violation"), w=report.count("warning"), i=report.count("info"))
 
 
 def _title(f: Finding, lang: str) -> str:
     """The rule's name and short id: ``libellé préférentiel en anglais [rkgsh:PrefLabelEn]``."""
-    name = _pick(f.rule_name, lang)
+    name = pick_text(f.rule_name, lang)
     return f"{name} [{short_iri(f.rule)}]" if name else short_iri(f.rule)
 
 
@@ -209,8 +208,8 @@ def _rule_name(rule: str) -> str:
 
 
 def _sarif_rule(rule: str, first: Finding, lang: str, shapes: Graph | None) -> dict:
-    name = _pick(first.rule_name, lang) or short_iri(rule)
-    template = _pick(_shape_messages(shapes, rule), lang)
+    name = pick_text(first.rule_name, lang) or short_iri(rule)
+    template = pick_text(_shape_messages(shapes, rule), lang)
     full = template or name
     help_text = f"{name}. {template}" if template else name
     help_text += f" ({rule})"
@@ -225,11 +224,20 @@ def _sarif_rule(rule: str, first: Finding, lang: str, shapes: Graph | None) -> d
     }
 
 
+def artifact(file: str) -> dict:
+    """A SARIF ``artifactLocation``: a path relative to the project root as a relative URI against
+    ``PROJECTROOT``; an absolute path (a file outside the root) as a ``file:`` URI of its own."""
+    path = Path(file)
+    if path.is_absolute():
+        return {"uri": path.as_uri()}
+    return {"uri": quote(file, safe="/"), "uriBaseId": URI_BASE}
+
+
 def _sarif_result(f: Finding, index: int, lang: str) -> dict:
     logical = {"fullyQualifiedName": f.focus, "kind": "resource"}
     location: dict = {"logicalLocations": [logical]}
     if f.location:
-        physical: dict = {"artifactLocation": {"uri": quote(f.location.file, safe="/"), "uriBaseId": URI_BASE}}
+        physical: dict = {"artifactLocation": artifact(f.location.file)}
         if f.location.line:
             physical["region"] = {"startLine": f.location.line}
         location = {"physicalLocation": physical, **location}

@@ -5,17 +5,18 @@ and only when a finding needs it.
 Turtle and TriG are read with a tokenizer of their own (strings short and long, comments, ``<IRI>``s,
 prefixed names resolved through ``@prefix``/``PREFIX`` and ``@base``/``BASE``, statements ended by a ``.``
 outside brackets, TriG's graph blocks); a subject is the first term of a statement, so the nodes written
-inside ``[ … ]`` or ``( … )`` do not count. N-Triples and N-Quads hold one statement per line: the line of
-the first one whose subject is the IRI.
+inside ``[ … ]`` or ``( … )`` do not count. N-Triples and N-Quads hold one statement per line (spaces or
+tabs before it allowed): the line of the first one whose subject is the IRI.
 
 Importers (``rkg import table|orebut``) write a comment ``# from: ORIGIN`` right before the first statement
 of each entity they read from a row of a sheet or from a place in a JSON file (``ORIGIN``: e.g.
-``referentiel.xlsx, sheet acs, row 12`` or ``rt.json $.competences.Administrer``); comments are not
-facts, so the graph is the same, and the index gives the origin with the line."""
+``referentiel.xlsx, sheet acs, row 12``, ``tables/acs.csv, line 7`` or ``rt.json $['competences']['Administrer']``);
+comments are not facts, so the graph is the same, and the index gives the origin with the line."""
 
 from __future__ import annotations
 
 import re
+from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -115,14 +116,35 @@ def tokens(text: str) -> Iterator[Token]:
 
 def turtle_subjects(text: str) -> dict[str, Written]:
     """Each IRI written as the subject of a statement → the line of the first such statement (and the
-    origin noted by the ``# from:`` comment right before it, if any)."""
+    origin noted by the ``# from:`` comment right before it, if any). The tokens are read as they come,
+    a few ahead at most: only the index grows with the file."""
     found: dict[str, Written] = {}
     prefixes: dict[str, str] = {}
     base: str | None = None
     origin: str | None = None
     depth = 0  # [ ( nesting inside the current statement
     start = True  # the next token begins a statement (or a graph block)
-    toks = [t for t in tokens(text) if t.kind != "comment" or t.text.startswith(ORIGIN_MARK)]
+    stream = (t for t in tokens(text) if t.kind != "comment" or t.text.startswith(ORIGIN_MARK))
+    ahead: deque[Token] = deque()  # tokens looked at before their turn
+
+    def take() -> Token | None:
+        return ahead.popleft() if ahead else next(stream, None)
+
+    def terms(n: int) -> list[Token]:
+        """The next ``n`` tokens that are not comments (fewer at the end of the text), left to be taken."""
+        found_terms = [t for t in ahead if t.kind != "comment"][:n]
+        while len(found_terms) < n:
+            t = next(stream, None)
+            if t is None:
+                break
+            ahead.append(t)
+            if t.kind != "comment":
+                found_terms.append(t)
+        return found_terms
+
+    def take_through(last: Token) -> None:
+        while ahead and take() is not last:
+            pass
 
     def iri(tok: Token) -> str | None:
         if tok.kind == "iri":
@@ -134,14 +156,7 @@ def turtle_subjects(text: str) -> dict[str, Written]:
                 return prefixes[prefix] + _ESCAPE.sub(r"\1", local)
         return None
 
-    def after(k: int) -> Token | None:
-        """The first token after ``toks[k]`` that is not a comment."""
-        return next((t for t in toks[k + 1:k + 4] if t.kind != "comment"), None)
-
-    k = 0
-    while k < len(toks):
-        tok = toks[k]
-        k += 1
+    while (tok := take()) is not None:
         if tok.kind == "comment":
             if start:
                 origin = tok.text[len(ORIGIN_MARK):].strip() or None
@@ -149,19 +164,19 @@ def turtle_subjects(text: str) -> dict[str, Written]:
         if start:
             word = tok.text.lower() if tok.kind == "word" else ""
             if word in ("@prefix", "prefix", "@base", "base"):
-                terms = [t for t in toks[k:k + 6] if t.kind != "comment"]
-                if word.endswith("prefix") and len(terms) >= 2 and terms[1].kind == "iri":
-                    prefixes[terms[0].text.rstrip(":")] = iri(terms[1]) or terms[1].text
-                    k = toks.index(terms[1], k) + 1
-                elif word.endswith("base") and terms and terms[0].kind == "iri":
-                    base = iri(terms[0])
-                    k = toks.index(terms[0], k) + 1
-                if word.startswith("@") and k < len(toks) and toks[k].text == ".":
-                    k += 1
+                given = terms(2)
+                if word.endswith("prefix") and len(given) >= 2 and given[1].kind == "iri":
+                    prefixes[given[0].text.rstrip(":")] = iri(given[1]) or given[1].text
+                    take_through(given[1])
+                elif word.endswith("base") and given and given[0].kind == "iri":
+                    base = iri(given[0])
+                    take_through(given[0])
+                if word.startswith("@") and (ahead or terms(1)) and ahead[0].text == ".":
+                    take()
                 continue
             if word == "graph" or (tok.kind == "punct" and tok.text in "{}."):
                 continue  # TriG: GRAPH <g> { … }, { … }; a '.' after a graph block
-            nxt = after(k - 1)
+            nxt = next(iter(terms(1)), None)
             if nxt is not None and nxt.kind == "punct" and nxt.text == "{":
                 continue  # a graph's name, not a subject
             start = False
@@ -192,7 +207,8 @@ def line_subjects(lines: Iterable[str]) -> dict[str, Written]:
     on the line before it)."""
     found: dict[str, Written] = {}
     origin: str | None = None
-    for number, text in enumerate(lines, 1):
+    for number, line in enumerate(lines, 1):
+        text = line.lstrip(" \t")  # N-Triples allows spaces and tabs before a statement
         if text.startswith("<"):
             end = text.find(">")
             subject = _unescape(text[1:end])
@@ -201,7 +217,7 @@ def line_subjects(lines: Iterable[str]) -> dict[str, Written]:
             origin = None
         elif text.startswith(ORIGIN_MARK):
             origin = text[len(ORIGIN_MARK):].strip() or None
-        elif text.strip() and not text.lstrip().startswith("#"):
+        elif text.strip() and not text.startswith("#"):
             origin = None
     return found
 

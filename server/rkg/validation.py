@@ -10,7 +10,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import pyoxigraph as ox
 from pyshacl import validate as shacl_validate
@@ -21,15 +21,16 @@ from .build import BuildError, Source, parse_source
 from .locations import Locator
 from .errors import SetupError
 from .catalog import Catalog, run
-from .namespaces import BASE, BUILD_GRAPH, DCTERMS, GRAPH, IMPORTS_GRAPHS, PROF, PROFILE, RDF, RDFS, RKG, SH, natural
+from .namespaces import (BASE, BUILD_GRAPH, DCTERMS, GRAPH, IMPORTS_GRAPHS, PROF, PROFILE, QC, QC_COMPONENT, RDF, RDFS, RKG,
+                         SH, natural)
 from .store import EmbeddedStore
 
 SEVERITIES = ("violation", "warning", "info")
 _SEVERITY_IRI = {"violation": SH.Violation, "warning": SH.Warning, "info": SH.Info}
 _FROM_IRI = {v: k for k, v in _SEVERITY_IRI.items()}
-QC_BASE = BASE + "qc/"
-QC_COMPONENT = QC_BASE + "QueryConstraintComponent"
-"""The sh:sourceConstraintComponent of a QC row in the Turtle report: rkg's own constraint component (a QC
+QC_BASE = QC
+"""A QC query's IRI is ``QC_BASE + name``. ``QC_COMPONENT`` (``rkg.namespaces``) is the
+sh:sourceConstraintComponent of a QC row in the Turtle report: rkg's own constraint component (a QC
 query is a SPARQL SELECT run by rkg, not a ``sh:sparql`` constraint of a shape, so SHACL-SPARQL's
 sh:SPARQLConstraintComponent would say what did not happen); declared in the report as a
 sh:ConstraintComponent, with a label and comment."""
@@ -56,10 +57,13 @@ _HEADINGS = {
 
 @dataclass(frozen=True)
 class Location:
-    """Where a finding's focus node was written: the source file as the build names it (relative to the
-    project, e.g. ``data/rncp31854-pif/2024-2028/referentiel.ttl``), the 1-based line of its first statement
-    there (Turtle, N-Triples, N-Quads), and where an importer read it from, when it came from a spreadsheet,
-    CSV or JSON file (``origin``: e.g. ``referentiel.xlsx, sheet acs, row 12`` or ``formation.json $.x[3]``)."""
+    """Where a finding's focus node was written: the source file's path relative to the project root, with
+    ``/`` (``data/rncp31854-pif/2024-2028/referentiel.ttl``, ``build/imports/copy.nt``) — or, for a file
+    outside the root (an ``--data`` folder elsewhere, a build folder outside the project), its absolute
+    path: either way a file that exists; the 1-based line of its first statement there (Turtle,
+    N-Triples, N-Quads); and where an importer read it from, when it came from a spreadsheet, CSV or JSON
+    file (``origin``: e.g. ``referentiel.xlsx, sheet acs, row 12``, ``tables/acs.csv, line 7`` or
+    ``formation.json $['x'][3]``)."""
     file: str
     line: int | None = None
     origin: str | None = None
@@ -83,7 +87,7 @@ class Finding:
     """Where the focus node was written (None when no source file states it: e.g. a node of the build graph)."""
 
     def text(self, lang: str) -> str:
-        return _pick(self.message, lang) or _pick(self.rule_name, lang) or self.rule
+        return pick_text(self.message, lang) or pick_text(self.rule_name, lang) or self.rule
 
 
 @dataclass
@@ -107,7 +111,8 @@ class Report:
         return [f for f in self.findings if f.severity == severity]
 
 
-def _pick(texts: dict[str, str], lang: str) -> str:
+def pick_text(texts: dict[str, str], lang: str) -> str:
+    """The text in ``lang``, else in English, French, without a language, or any: ``""`` when none."""
     return texts.get(lang) or texts.get("en") or texts.get("fr") or texts.get("") or next(iter(texts.values()), "")
 
 
@@ -501,12 +506,39 @@ def written_in(store: EmbeddedStore) -> dict[str, str]:
             if isinstance(r["g"], ox.NamedNode) and isinstance(r["name"], ox.Literal)}
 
 
-def locate(store: EmbeddedStore, findings: list[Finding], sources: list[Source]) -> list[Finding]:
+def project_root(sources: list[Source]) -> Path | None:
+    """The project root the sources were found in (``rkg.build.discover``: the folder of ``ontology/`` and
+    ``data/``), None when there is none of these."""
+    for s in sources:
+        parts = PurePosixPath(s.name).parts
+        if parts[0] in ("ontology", "data") and len(s.path.parts) > len(parts):
+            return s.path.parents[len(parts) - 1]
+    return None
+
+
+def file_name(path: Path, root: Path | None) -> str:
+    """A source file as a :class:`Location` names it: relative to ``root`` with ``/`` when it is inside,
+    else its absolute path."""
+    full = path.absolute()
+    if root is not None:
+        for inside, base in ((full, root.absolute()), (full.resolve(), root.resolve())):
+            try:
+                return inside.relative_to(base).as_posix()
+            except ValueError:
+                pass
+    return full.as_posix()
+
+
+def locate(store: EmbeddedStore, findings: list[Finding], sources: list[Source],
+           root: Path | None = None) -> list[Finding]:
     """The findings, each with the place its focus node was written (``Finding.location``): the source
     whose graph has the focus node as a subject — one that states its rdf:type first (where the node is
     described, not the file of its English labels), then in the build's order — and the line of its first
     statement there (``rkg.locations``: each file read once, only the files of graphs with findings).
-    A focus node no source writes as a subject (a blank node, a node of the build graph) keeps None."""
+    The file is named by its path (``file_name``: relative to ``root``, the project root — by default the
+    one the sources were found in — or absolute when outside); a graph whose file is not among the
+    sources keeps the name the build gave it. A focus node no source writes as a subject (a blank node,
+    a node of the build graph) keeps None."""
     focuses = sorted({f.focus for f in findings if _IRI.fullmatch(f.focus)})  # not a blank node's id
     if not focuses:
         return findings
@@ -521,20 +553,26 @@ def locate(store: EmbeddedStore, findings: list[Finding], sources: list[Source])
         if name is not None:
             graphs[r["f"].value].append((r["typed"].value != "true", order.get(name, len(order)), name))
     locator = Locator(sources)
+    root = project_root(sources) if root is None else root
+    paths = {s.name: s.path for s in sources}
+
+    def shown(name: str) -> str:
+        return file_name(paths[name], root) if name in paths else name
+
     where: dict[str, Location] = {}
     for focus, found_in in graphs.items():
         names = [n for *_key, n in sorted(found_in)]
         found = next(((n, w) for n in names if (w := locator.find(n, focus)) is not None), None)
         if found is None:
-            where[focus] = Location(names[0])
+            where[focus] = Location(shown(names[0]))
         else:
-            where[focus] = Location(found[0], found[1].line, found[1].origin)
+            where[focus] = Location(shown(found[0]), found[1].line, found[1].origin)
     return [replace(f, location=where.get(f.focus, f.location)) for f in findings]
 
 
 def validate(store: EmbeddedStore, shapes: Graph, catalog: Catalog, imports: bool = False,
              engine: str | None = None, imports_engine: str | None = None,
-             sources: list[Source] | None = None) -> tuple[Report, Graph]:
+             sources: list[Source] | None = None, root: Path | None = None) -> tuple[Report, Graph]:
     """Shapes (core and profiles) and QC queries on the référentiels: the union of the store's graphs but
     the imported vocabularies (imported graphs without a rkg:Programme or entities of one: ESCO…), which
     are someone else's data — the shapes are about référentiels — and are named in the report as left
@@ -551,7 +589,8 @@ def validate(store: EmbeddedStore, shapes: Graph, catalog: Catalog, imports: boo
     accepts one as data graph), about twice as fast as from an rdflib graph, same findings.
 
     ``sources``: the project's source files (``rkg.build.discover``), to say where each finding's focus
-    node was written (``locate``); None: no locations (e.g. the graphs of a remote store)."""
+    node was written (``locate``); None: no locations (e.g. the graphs of a remote store). ``root``: the
+    project root the locations' files are relative to (default: the one the sources were found in)."""
     imports_engine = imports_engine or engine or "turbo"
     engine = engine or "pyshacl"
     _engine(engine)  # a missing engine fails before any data graph is built
@@ -578,7 +617,7 @@ def validate(store: EmbeddedStore, shapes: Graph, catalog: Catalog, imports: boo
         left_out = []
     findings = [f for _n, f in pairs] + run_qc(store, catalog)
     if sources is not None:
-        findings = locate(full, findings, sources)
+        findings = locate(full, findings, sources, root)
     order = {s: i for i, s in enumerate(SEVERITIES)}
     findings.sort(key=lambda f: (order[f.severity], f.rule, natural(f.focus), f.value or ""))
     return Report(findings, left_out, needed), results
@@ -599,7 +638,7 @@ def render_text(report: Report, lang: str = "fr") -> str:
         for f in found:
             groups[f.rule].append(f)
         for rule, items in groups.items():
-            lines.append(f"-- {_pick(items[0].rule_name, lang) or rule} [{short_iri(rule)}] ({len(items)})")
+            lines.append(f"-- {pick_text(items[0].rule_name, lang) or rule} [{short_iri(rule)}] ({len(items)})")
             for f in items:
                 lines.append(f"   {short_iri(f.focus)}: {f.text(lang)}")
                 if f.location is not None:

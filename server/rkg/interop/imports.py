@@ -172,8 +172,8 @@ def table(source: Path, folder: Path, name: str, programme: str) -> Imported:
         triples = mod.to_rdf(tables, programme, rows)
     except mod.TableError as e:  # names the sheet, row and column: add the file
         raise ImportFailed(f"{source / f'{e.sheet}.csv' if source.is_dir() else source}: {e}") from None
-    origins = {iri: f"{source.name}/{sheet}.csv, row {row}" if source.is_dir() else f"{source.name}, sheet {sheet}, row {row}"
-               for iri, (sheet, row) in rows.items()}
+    origins = {iri: f"{source.name}/{sheet}.csv, line {at}" if isinstance(at, mod.Line) else f"{source.name}, sheet {sheet}, row {at}"
+               for iri, (sheet, at) in rows.items()}  # a CSV record's first line; a sheet's row
     return _triples(folder, name, triples, {f"rows: {k}": len(v) for k, v in tables.items() if v}, origins)
 
 

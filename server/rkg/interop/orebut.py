@@ -302,6 +302,18 @@ def _xml_formation(path: Path, semestres: list[Node]) -> Formation:
 # ---------------------------------------------------------------- ScoDoc JSON
 
 
+_ESCAPES = {"\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t", "'": "\\'", "\\": "\\\\"}
+
+
+def member(path: str, key: str) -> str:
+    """``path`` followed by the member ``key``, as an RFC 9535 normalized path writes it (``$['competences']
+    ['AC11.01']``: every member in brackets and single quotes, ``'`` and ``\\`` escaped, control characters
+    as ``\\n`` or ``\\u001f``), so that a key holding dots, spaces or quotes is one step of the path; an
+    array's element is ``[0]``. The ScoDoc JSON's places are written this way, in errors and origins."""
+    escaped = "".join(_ESCAPES.get(ch) or (f"\\u{ord(ch):04x}" if ord(ch) < 0x20 else ch) for ch in key)
+    return f"{path}['{escaped}']"
+
+
 def read_json(path: Path) -> Referentiel:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -313,13 +325,13 @@ def read_json(path: Path) -> Referentiel:
             raise OrebutError(f"{path}: {where}: missing {key!r}")
         v = obj[key]
         if not isinstance(v, kind):
-            raise OrebutError(f"{path}: {where}.{key}: expected {_kind(kind)}, found {type(v).__name__}")
+            raise OrebutError(f"{path}: {member(where, key)}: expected {_kind(kind)}, found {type(v).__name__}")
         return v
 
     def opt(obj, key, where):
         v = obj.get(key)
         if v is not None and not isinstance(v, (str, int)):
-            raise OrebutError(f"{path}: {where}.{key}: expected a string, found {type(v).__name__}")
+            raise OrebutError(f"{path}: {member(where, key)}: expected a string, found {type(v).__name__}")
         return None if v is None else str(v)
 
     if not isinstance(data, dict):
@@ -327,38 +339,39 @@ def read_json(path: Path) -> Referentiel:
     spec = need(data, "specialite", str, "$")
     competences = []
     for key, c in need(data, "competences", dict, "$").items():
-        w = f"$.competences.{key}"
+        w = member(member("$", "competences"), key)
         if not isinstance(c, dict):
             raise OrebutError(f"{path}: {w}: expected an object")
         name = c.get("titre") or key
         niveaux = []
         for nk, nv in need(c, "niveaux", dict, w).items():
-            nw = f"{w}.niveaux.{nk}"
+            nw = member(member(w, "niveaux"), nk)
             acs = []
             for code, ac in need(nv, "app_critiques", dict, nw).items():
-                acs.append((code, need(ac, "libelle", str, f"{nw}.app_critiques.{code}")))
+                acs.append((code, need(ac, "libelle", str, member(member(nw, "app_critiques"), code))))
             ordre = need(nv, "ordre", (int, str), nw)
-            niveaux.append(Niveau(_int(ordre, f"{path}: {nw}.ordre", "ordre"), need(nv, "libelle", str, nw),
+            niveaux.append(Niveau(_int(ordre, f"{path}: {member(nw, 'ordre')}", "ordre"), need(nv, "libelle", str, nw),
                                   opt(nv, "annee", nw), acs, f"{path}: {nw}"))
         lists = {}
         for k in ("situations", "composantes_essentielles"):
             items = c.get(k) or []
             if not isinstance(items, list):
-                raise OrebutError(f"{path}: {w}.{k}: expected a list")
-            lists[k] = [need(x, "libelle", str, f"{w}.{k}[{i}]") for i, x in enumerate(items)]
+                raise OrebutError(f"{path}: {member(w, k)}: expected a list")
+            lists[k] = [need(x, "libelle", str, f"{member(w, k)}[{i}]") for i, x in enumerate(items)]
         competences.append(Competence(name, opt(c, "numero", w), opt(c, "titre_long", w), opt(c, "couleur", w),
                                       opt(c, "id_orebut", w), lists["situations"], lists["composantes_essentielles"],
                                       niveaux, f"{path}: {w}"))
     parcours = []
     for key, p in (data.get("parcours") or {}).items():
-        w = f"$.parcours.{key}"
+        w = member(member("$", "parcours"), key)
         annees = []
         for yk, y in need(p, "annees", dict, w).items():
-            yw = f"{w}.annees.{yk}"
-            refs = [(nom, _int(need(ref, "niveau", (int, str), f"{yw}.competences.{nom}"), f"{path}: {yw}.competences.{nom}.niveau", "niveau"),
-                     f"{path}: {yw}.competences.{nom}")
+            yw = member(member(w, "annees"), yk)
+            refs = [(nom, _int(need(ref, "niveau", (int, str), member(member(yw, "competences"), nom)),
+                               f"{path}: {member(member(member(yw, 'competences'), nom), 'niveau')}", "niveau"),
+                     f"{path}: {member(member(yw, 'competences'), nom)}")
                     for nom, ref in need(y, "competences", dict, yw).items()]
-            annees.append((_int(y.get("ordre", yk), f"{path}: {yw}.ordre", "ordre"), refs))
+            annees.append((_int(y.get("ordre", yk), f"{path}: {member(yw, 'ordre')}", "ordre"), refs))
         parcours.append(Parcours(opt(p, "code", w) or key, opt(p, "libelle", w), annees, f"{path}: {w}"))
     return Referentiel(spec, opt(data, "specialite_long", "$"), opt(data, "type_titre", "$"),
                        opt(data, "version_orebut", "$"), opt(data, "scodoc_orig_filename", "$"), competences, parcours)
@@ -432,8 +445,9 @@ class Result:
     programme: str
     counts: dict[str, int]
     origins: dict[str, str] = field(default_factory=dict)
-    """Of a JSON file: each entity's place in it (IRI → ``rt.json $.competences.Administrer``), which the
-    written file notes in a comment before the entity's first triple."""
+    """Of a JSON file: each entity's place in it (IRI → ``rt.json $['competences']['Administrer']``, an RFC
+    9535 normalized path: ``member``), which the written file notes in a comment before the entity's first
+    triple."""
 
 
 def _source(out: _Out, pid: str, name: str, path: Path, fmt: str, graph: str, original: str | None = None) -> str:
@@ -464,7 +478,7 @@ def referentiel_to_rdf(ref: Referentiel, pid: str, name: str, path: Path, graph:
     origins: dict[str, str] = {}
 
     def came_from(iri: str, where: str) -> None:
-        """The JSON path an entity was read at (``where``: ``FILE: $.path``, as the reader names places)."""
+        """The JSON path an entity was read at (``where``: ``FILE: $['path']``, as the reader names places)."""
         if fmt == formats.JSON.media:
             origins.setdefault(iri, f"{path.name} {where.removeprefix(f'{path}: ')}")
 
@@ -527,7 +541,7 @@ def referentiel_to_rdf(ref: Referentiel, pid: str, name: str, path: Path, graph:
         ):
             for i, text in enumerate(texts, 1):
                 X = mint(pid, "competency", key, kind, str(i))
-                came_from(X, f"{c.where}.{field_name}[{i - 1}]")
+                came_from(X, f"{member(c.where, field_name)}[{i - 1}]")
                 counts[counter] += 1
                 out.type(X, cls)
                 out.add(X, R + "inProgramme", P)
@@ -571,7 +585,7 @@ def referentiel_to_rdf(ref: Referentiel, pid: str, name: str, path: Path, graph:
                     raise OrebutError(f"{nv.where}: AC {code} appears twice in niveau {nv.ordre} of {c.name!r}")
                 seen.add(nfc(code))
                 A = mint(pid, "competency", key, "level", str(nv.ordre), "ac", nfc(code))
-                came_from(A, f"{nv.where}.app_critiques.{code}")
+                came_from(A, member(member(nv.where, "app_critiques"), code))
                 counts["apprentissages critiques"] += 1
                 out.type(A, "CriticalLearning")
                 out.add(A, R + "inProgramme", P)

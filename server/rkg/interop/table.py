@@ -163,6 +163,34 @@ ORDER = [s.name for s in SHEETS] + list(RELATIONS) + ["interpretations"]
 Tables = dict[str, list[dict[str, str]]]
 
 
+class Line(int):
+    """Where a CSV row was read: the line its record starts on (a record may span lines), not a sheet row."""
+
+
+class Row(dict):
+    """A row as read from a file, by column, with where it was read (``at``): its row in the sheet (the
+    column names being row 1, blank rows counted) or, in a CSV file, the :class:`Line` its record starts on.
+    A row made otherwise (a plain dict: ``from_graph``) is numbered by its place, from 2."""
+
+    __slots__ = ("at",)
+
+    def __init__(self, values: dict[str, str], at: int) -> None:
+        super().__init__(values)
+        self.at = at
+
+
+def _at(row: dict[str, str], place: int) -> int:
+    """Where ``row`` was read (:class:`Row`), else its ``place`` in the table (from 2)."""
+    return getattr(row, "at", place)
+
+
+def _bad(sheet: str, at: int, column: str | None, message: str) -> TableError:
+    """The error about a cell of the row read at ``at``: a sheet's row, or a CSV file's line."""
+    if isinstance(at, Line):
+        return TableError(sheet, None, column, message, line=int(at))
+    return TableError(sheet, at, column, message)
+
+
 def columns(sheet: str) -> list[str]:
     """The template's columns of ``sheet``, in order."""
     if sheet in RELATIONS:
@@ -208,7 +236,7 @@ class _Names:
         try:
             return ox.NamedNode(iri)
         except ValueError:
-            raise TableError(sheet, row, column, f"{_shown(cell)} is not an id, an rkg: term or an IRI") from None
+            raise _bad(sheet, row, column, f"{_shown(cell)} is not an id, an rkg: term or an IRI") from None
 
 
 # ---------------------------------------------------------------- graph → tables
@@ -293,7 +321,9 @@ def _natural(text: str) -> list:
 def to_rdf(tables: Tables, programme: str, origins: dict[str, tuple[str, int]] | None = None) -> list[ox.Triple]:
     """The référentiel the tables describe, under the programme ``programme`` (a short id). Raises
     TableError naming the sheet, row and column of the first bad cell. ``origins``, when given, gets the
-    sheet and row of each entity (IRI → (sheet, row)), for the written file to say where it was read."""
+    sheet and row of each entity (IRI → (sheet, row)), for the written file to say where it was read.
+    Rows as read (:class:`Row`) say where they were: the sheet's own row, blank rows counted, or a CSV
+    record's first line (a :class:`Line`, which errors name as ``line N``); other rows count from 2."""
     base = mint(programme)
     names = _Names(base)
     out: list[ox.Triple] = []
@@ -303,15 +333,16 @@ def to_rdf(tables: Tables, programme: str, origins: dict[str, tuple[str, int]] |
         out.append(ox.Triple(s, ox.NamedNode(p), o))
 
     for sheet in SHEETS:
-        for i, row in enumerate(tables.get(sheet.name, []), 2):
+        for n, row in enumerate(tables.get(sheet.name, []), 2):
+            i = _at(row, n)
             _check_columns(sheet.name, row, i)
             for col in sheet.cols:
                 if col.required and not row.get(col.name, "").strip() and not (col.or_col and row.get(col.or_col, "").strip()):
                     also = f" (or fill {col.or_col})" if col.or_col else ""
-                    raise TableError(sheet.name, i, col.name, f"empty; this column is required{also}")
+                    raise _bad(sheet.name, i, col.name, f"empty; this column is required{also}")
             node = ox.NamedNode(base) if sheet.name == "programme" else names.term(_id(sheet, row, i), sheet.name, i, "id")
             if sheet.name != "programme" and not node.value.startswith(base + "/"):
-                raise TableError(sheet.name, i, "id", f"{_shown(row.get('id') or '')} must be a path under the programme")
+                raise _bad(sheet.name, i, "id", f"{_shown(row.get('id') or '')} must be a path under the programme")
             if origins is not None:
                 origins.setdefault(node.value, (sheet.name, i))
             for col in sheet.cols:
@@ -320,7 +351,7 @@ def to_rdf(tables: Tables, programme: str, origins: dict[str, tuple[str, int]] |
                 if col.kind == "class":
                     kinds = dict(sheet.kinds)
                     if raw not in kinds:
-                        raise TableError(sheet.name, i, col.name, f"{_shown(raw)} is not one of {', '.join(kinds)}")
+                        raise _bad(sheet.name, i, col.name, f"{_shown(raw)} is not one of {', '.join(kinds)}")
                     add(node, RDF_TYPE, ox.NamedNode(kinds[raw]))
                     continue
                 if not raw:
@@ -338,16 +369,18 @@ def to_rdf(tables: Tables, programme: str, origins: dict[str, tuple[str, int]] |
             if sheet.in_programme:
                 add(node, R + "inProgramme", prog)
     for name, (left, pred, right) in RELATIONS.items():
-        for i, row in enumerate(tables.get(name, []), 2):
+        for n, row in enumerate(tables.get(name, []), 2):
+            i = _at(row, n)
             _check_columns(name, row, i, [left[0], right[0]])
             add(names.term(row[left[0]], name, i, left[0]), pred, names.term(row[right[0]], name, i, right[0]))
-    for i, row in enumerate(tables.get("interpretations", []), 2):
+    for n, row in enumerate(tables.get("interpretations", []), 2):
+        i = _at(row, n)
         _check_columns("interpretations", row, i, list(INTERPRETATIONS))
         axiom = ox.BlankNode()
         add(axiom, RDF_TYPE, ox.NamedNode(OWL + "Axiom"))
         for col, pred in (("subject", "annotatedSource"), ("property", "annotatedProperty"), ("value", "annotatedTarget")):
             if not row.get(col, "").strip():
-                raise TableError("interpretations", i, col, "empty; this column is required")
+                raise _bad("interpretations", i, col, "empty; this column is required")
             add(axiom, OWL + pred, names.term(row[col], "interpretations", i, col))
         for col, lang in (("reason_fr", "fr"), ("reason_en", "en")):
             if row.get(col, "").strip():
@@ -363,25 +396,25 @@ def _check_columns(sheet: str, row: dict[str, str], i: int, known: list[str] | N
     allowed = set(known if known is not None else columns(sheet))
     extra = [c for c in row if c not in allowed and (row[c] or "").strip()]
     if extra:
-        raise TableError(sheet, i, _cut(extra[0]), f"not a column of this sheet; its columns: {', '.join(columns(sheet))}")
+        raise _bad(sheet, i, _cut(extra[0]), f"not a column of this sheet; its columns: {', '.join(columns(sheet))}")
 
 
 def _id(sheet: Sheet, row: dict[str, str], i: int) -> str:
     given = row.get("id", "").strip()
     if given or not sheet.mint:
         if not given:
-            raise TableError(sheet.name, i, "id", "empty, and this sheet has no rule to make one")
+            raise _bad(sheet.name, i, "id", "empty, and this sheet has no rule to make one")
         return given
     kind, *keys = sheet.mint
     values = [next((row.get(k, "").strip() for k in key.split("|") if row.get(k, "").strip()), "") for key in keys]
     if not all(values):
-        raise TableError(sheet.name, i, "id", f"empty; give it, or fill {', '.join(k.replace('|', ' or ') for k in keys)} to have it made")
+        raise _bad(sheet.name, i, "id", f"empty; give it, or fill {', '.join(k.replace('|', ' or ') for k in keys)} to have it made")
     code = segment(unicodedata.normalize("NFC", values[-1]))  # the IRI rule: the code as written, made URL-safe
     if kind == "unit":
         return f"{values[0].lower()}/{values[1]}"
     if kind == "activity":
         if values[0] not in ACTIVITY_PATHS:
-            raise TableError(sheet.name, i, "kind", f"{_shown(values[0])} is not one of {', '.join(ACTIVITY_PATHS)}")
+            raise _bad(sheet.name, i, "kind", f"{_shown(values[0])} is not one of {', '.join(ACTIVITY_PATHS)}")
         return f"{ACTIVITY_PATHS[values[0]]}/{code}"
     if kind == "coefficient":  # …/resource/R1.01/coefficient/Administrer: the compétence's last segment
         return f"{values[0]}/coefficient/{values[1].rstrip('/').rsplit('/', 1)[-1]}"
@@ -398,11 +431,11 @@ def _term(value: str, col: Col, names: _Names, sheet: str, i: int) -> ox.NamedNo
         return ox.Literal(value, language=col.kind)
     if col.kind == "int":
         if not re.fullmatch(r"[+-]?\d+", value):
-            raise TableError(sheet, i, col.name, f"{_shown(value)} is not a whole number")
+            raise _bad(sheet, i, col.name, f"{_shown(value)} is not a whole number")
         return ox.Literal(value, datatype=ox.NamedNode(XSD_INTEGER))
     if col.kind == "decimal":
         if not re.fullmatch(r"[+-]?(\d+(\.\d*)?|\.\d+)", value):
-            raise TableError(sheet, i, col.name, f"{_shown(value)} is not a number (digits, a dot for the decimals)")
+            raise _bad(sheet, i, col.name, f"{_shown(value)} is not a number (digits, a dot for the decimals)")
         return ox.Literal(value, datatype=ox.NamedNode(XSD_DECIMAL))
     if col.kind == "ref":
         return names.term(value, sheet, i, col.name)
@@ -448,7 +481,7 @@ def read_csv(folder: Path, limits: Limits = LIMITS) -> Tables:
                 for line, cells in records:
                     if len(rows) >= limits.max_rows:
                         raise _Bad(line, None, f"more than {limits.max_rows} rows")
-                    rows.append({h: cells[i] if i < len(cells) else "" for i, h in enumerate(header)})
+                    rows.append(Row({h: cells[i] if i < len(cells) else "" for i, h in enumerate(header)}, Line(line)))
             except _Bad as e:
                 column = None if e.position is None else header[e.position - 1] if e.position <= len(header) else f"#{e.position}"
                 raise TableError(None, None, column and _cut(column), e.message, file=path, line=e.line) from None
@@ -604,7 +637,7 @@ def _sheet(title: str, rows, path: Path, limits: Limits) -> list[dict[str, str]]
             raise TableError(title, None, None, f"more than {limits.max_rows} rows", file=path)
         if not any(v not in (None, "") for v in values):
             continue
-        row = {}
+        row = Row({}, number)
         for i, h in enumerate(header):
             row[h] = text = _text(values[i]) if i < len(values) else ""
             if len(text) > limits.max_cell_chars:
