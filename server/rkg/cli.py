@@ -112,7 +112,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         progress(f"validating against {len(shapes)} shape triples and the QC queries")  # len(store): a count of every quad
     sources = None if args.store else discover_sources(project.root, project.extra_data, project.build_dir / IMPORTS)
     report, results = validate(store, shapes, Catalog.from_folder(project.queries), args.include_imports, args.engine,
-                               sources=sources)  # sources: where each finding's focus node was written
+                               sources=sources, root=project.root)  # where each finding's focus node was written
     if args.format == "json":
         out = render_json(report)
     elif args.format == "turtle":

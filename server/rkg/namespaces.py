@@ -49,6 +49,11 @@ GRAPH = Namespace(BASE + "graph/")
 RNCP = Namespace(BASE + "id/rncp/")
 PROFILE = Namespace(BASE + "profile/")
 """Profiles a programme declares with ``dcterms:conformsTo`` (``…/profile/but-apc``: described as a BUT)."""
+QC = BASE + "qc/"
+"""rkg's quality-control queries (``queries/qc``): ``QC + name`` names one in a validation report."""
+QC_COMPONENT = QC + "QueryConstraintComponent"
+"""The sh:sourceConstraintComponent of a QC row in the Turtle validation report (rkg's own constraint
+component: a QC query is a SPARQL SELECT run by rkg, not a ``sh:sparql`` constraint of a shape)."""
 ELM = Namespace("http://data.europa.eu/snb/model/elm/")
 CEASN = Namespace("https://purl.org/ctdlasn/terms/")
 CETERMS = Namespace("https://purl.org/ctdl/terms/")
