@@ -23,6 +23,7 @@ from rdflib.compare import graph_diff, isomorphic, to_isomorphic
 
 from rkg.interop import jsonld
 from rkg.namespaces import DCTERMS, PREFIXES, SPARQL_PREFIXES, SSSOM, XSD
+from support.rdf import doubles_by_value
 
 
 NUMERIC = {str(XSD.double), str(XSD.decimal), str(XSD.float)}
@@ -58,16 +59,6 @@ def loader(url: str, options: dict | None = None) -> dict:
 
 def union(store) -> Graph:
     return Graph().parse(data=store.union_ntriples(), format="nt")
-
-
-def doubles_by_value(g: Graph) -> Graph:
-    """``g`` with each ``xsd:double`` in one lexical form per value (pyld's canonical form vs. Oxigraph's)."""
-    out = Graph()
-    for s, p, o in g:
-        if isinstance(o, Literal) and o.datatype == XSD.double:
-            o = Literal(repr(float(o)), datatype=XSD.double, normalize=False)
-        out.add((s, p, o))
-    return out
 
 
 def pyld_graph(doc: dict) -> Graph:

@@ -20,12 +20,13 @@ from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
-from rdflib import BNode, Graph, Literal, URIRef
+from rdflib import BNode, Graph, URIRef
 from rdflib.compare import graph_diff, isomorphic, to_isomorphic
 
 from rkg.interop.sssom import SLOTS
-from rkg.namespaces import OWL, RDF, SKOS, SSSOM, XSD, graph_iri
+from rkg.namespaces import OWL, RDF, SKOS, SSSOM, graph_iri
 from support.paths import ROOT
+from support.rdf import doubles_by_value
 
 import sssom as _sssom_py  # noqa: E402,F401 - the sssom extra (pip install -e '.[test,sssom]'): fails, never skips, without it
 
@@ -36,16 +37,6 @@ KINDS = {"EntityReference": "entity", "NonRelativeURI": "uri", "string": "string
 
 def sssom(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([str(SSSOM_CLI), *args], capture_output=True, text=True, timeout=300)
-
-
-def normalised(g: Graph) -> Graph:
-    """``g`` with its ``xsd:double`` literals in one lexical form (their value's)."""
-    out = Graph()
-    for s, p, o in g:
-        if isinstance(o, Literal) and o.datatype == XSD.double:
-            o = Literal(repr(float(o)), datatype=XSD.double, normalize=False)
-        out.add((s, p, o))
-    return out
 
 
 def built(store, name: str) -> Graph:
@@ -77,8 +68,8 @@ def test_sssom_convert_gives_the_built_triples(path: Path, bundled_store, tmp_pa
     out = tmp_path / "set.ttl"
     r = sssom("convert", "-O", "rdf", "--no-condense", "-o", str(out), str(path))
     assert r.returncode == 0, r.stdout + r.stderr
-    theirs = normalised(Graph().parse(out, format="turtle"))
-    ours = normalised(without_direct_triples(built(bundled_store, path.name)))
+    theirs = doubles_by_value(Graph().parse(out, format="turtle"))
+    ours = doubles_by_value(without_direct_triples(built(bundled_store, path.name)))
     if not isomorphic(ours, theirs):
         _, only_ours, only_theirs = graph_diff(to_isomorphic(ours), to_isomorphic(theirs))
         pytest.fail(f"only in the build: {sorted(only_ours)[:5]}\nonly from sssom-py: {sorted(only_theirs)[:5]}")
