@@ -6,6 +6,7 @@ hostile ``.ods`` files refused by ``rkg import table`` with the file and the rea
 from __future__ import annotations
 
 import io
+import math
 import re
 import zipfile
 from decimal import Decimal
@@ -22,10 +23,13 @@ from support.server import AppServer
 from test_import_hostile import MiB, declare, minimal_tables, rezip, run
 
 from rkg.catalog import Catalog
+from rkg.errors import InputError
 from rkg.formats import ODS, WORKBOOKS, XLSX
-from rkg.interop import table
-from rkg.interop.workbook import Sheet, read_workbook, write_workbook
+from rkg.interop import table, workbook
+from rkg.interop.workbook import Sheet, read_workbook, workbook_bytes, write_workbook
+from rkg.namespaces import XSD
 from rkg.web import heatmap
+from rkg.web.api import results_sheet
 
 CATALOG = Catalog.from_folder(ROOT / "queries")
 FORMATS = sorted(WORKBOOKS)
@@ -35,7 +39,7 @@ TIMEOUT = 30
 # ---------------------------------------------------------------- cells
 
 
-CELLS = ["01", "1.10", "  deux espaces  ", "ligne\nsuite\n", "tab\there", "é «»<&>", "=1+1", "TRUE", "", None, 3, 2.5,
+CELLS = ["01", "1.10", "  deux espaces  ", "ligne\nsuite\n", "tab\there", "é «»<&>", "=1+1", "#N/A", "TRUE", "", None, 3, 2.5,
          Decimal("1.25"), -7]
 
 
@@ -59,6 +63,19 @@ def test_cells_read_back_as_written(fmt: str, tmp_path: Path) -> None:
     assert [float(v) if isinstance(v, (int, float)) else v for v in got] == expected
 
 
+def test_xlsx_cell_types_header_and_fills(tmp_path: Path) -> None:
+    """In the .xlsx file itself: text cells of type s (``=1+1`` no formula, ``#N/A`` no error), numbers n;
+    the header bold and frozen; the fills where asked, a header cell's too."""
+    path = tmp_path / "t.xlsx"
+    fills = {(0, 1): "00ff00", (1, 0): "ff0000", (1, 12): "0000ff"}
+    write_workbook([Sheet("s", [["a", "b"], CELLS], fills)], path, "xlsx")
+    ws = load_workbook(path).worksheets[0]
+    types = [ws.cell(2, c + 1).data_type for c, v in enumerate(CELLS) if v not in ("", None)]
+    assert types == ["s" if isinstance(v, str) else "n" for v in CELLS if v not in ("", None)]
+    assert ws["A1"].font.b and ws["B1"].font.b and not ws["A2"].font.b and ws.freeze_panes == "A2"
+    assert xlsx_fills(path.read_bytes()) == fills
+
+
 def test_ods_is_a_real_opendocument_spreadsheet(tmp_path: Path) -> None:
     """The mimetype member first and stored, typed cells in content.xml (office:value-type string / float)."""
     path = tmp_path / "t.ods"
@@ -69,6 +86,53 @@ def test_ods_is_a_real_opendocument_spreadsheet(tmp_path: Path) -> None:
         content = z.read("content.xml").decode()
     assert 'office:value-type="string"><text:p>01</text:p>' in content
     assert 'office:value-type="float" office:value="1"' in content
+
+
+CONTROLS = ["a\x0bb", "\x00", "nul\x00 bel\x07 esc\x1b", "\ufffe\uffff", "lone \ud800 surrogate", "tab\tkept", "é"]
+CLEANED = ["a\ufffdb", "\ufffd", "nul\ufffd bel\ufffd esc\ufffd", "\ufffd\ufffd", "lone \ufffd surrogate", "tab\tkept", "é"]
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_characters_xml_cannot_hold_are_written_as_replacement(fmt: str, tmp_path: Path) -> None:
+    """A C0 control (tab, line feed, carriage return aside), U+FFFE, U+FFFF or a lone surrogate is written
+    as U+FFFD, in cells and in the sheet's name, whatever the format: no exception, nothing garbled."""
+    path = tmp_path / f"t.{fmt}"
+    write_workbook([Sheet("s\x01", [["a"], CONTROLS])], path, fmt)
+    sheets = {name: [values for _, values in rows] for name, rows in read_workbook(path, fmt)}
+    assert sheets == {"s\ufffd": [["a"] + [None] * (len(CONTROLS) - 1), CLEANED]}
+
+
+NOT_FINITE = [float("nan"), float("inf"), float("-inf"), Decimal("NaN"), Decimal("-Infinity"), Decimal("sNaN"), 1.5]
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_numbers_that_are_not_finite_are_written_as_text(fmt: str, tmp_path: Path) -> None:
+    """No spreadsheet number is NaN or infinite: such a value is a text cell in xsd:double's form."""
+    path = tmp_path / f"t.{fmt}"
+    write_workbook([Sheet("s", [["a"], NOT_FINITE])], path, fmt)
+    rows = [values for _, sheet in read_workbook(path, fmt) for _, values in sheet]
+    assert rows[1] == ["NaN", "INF", "-INF", "NaN", "-INF", "NaN", 1.5]
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_answer_with_nan_and_inf_as_a_workbook(fmt: str) -> None:
+    """An xsd:double NaN, INF or -INF of a SPARQL answer (read as a float) is a text cell of the workbook."""
+    data = {"head": {"vars": ["x"]}, "results": {"bindings": [{"x": {"type": "literal", "datatype": XSD + "double", "value": v}}
+                                                              for v in ("NaN", "INF", "-INF", "2.5E0")]}}
+    sheet = results_sheet("q", data)
+    assert math.isnan(sheet.rows[1][0]) and sheet.rows[2][0] == math.inf
+    assert sheet_rows(workbook_bytes([sheet], fmt), fmt) == [["x"], ["NaN"], ["INF"], ["-INF"], [2.5]]
+
+
+def test_workbook_download_cells_are_capped(monkeypatch) -> None:
+    """A workbook made in memory for a download has at most ANSWER_CELLS cells (rows × widest row): beyond,
+    an InputError that says to ask for CSV, before anything is written."""
+    monkeypatch.setattr(workbook, "ANSWER_CELLS", 6)
+    assert workbook_bytes([Sheet("s", [["a", "b"], [1], [2, 3]])], "ods")
+    for fmt in FORMATS:
+        with pytest.raises(InputError, match=r"^a workbook of 8 cells \(rows × columns\), more than the 6 a workbook download "
+                                             r"may have; ask for format=csv"):
+            workbook_bytes([Sheet("s", [["a", "b"], [1], [2, 3], [4]])], fmt)
 
 
 # ---------------------------------------------------------------- every named question
@@ -232,6 +296,17 @@ def test_the_colours_are_the_pages() -> None:
     assert f"tr.gap th.rowhead {{ background: #{heatmap.GAP_COLOUR}; }}" in css
 
 
+def test_too_large_a_workbook_is_refused(app_server: AppServer, monkeypatch) -> None:
+    """Beyond ANSWER_CELLS cells (here made small), a workbook download is answered 400 with the way out:
+    format=csv, which still answers."""
+    monkeypatch.setattr(workbook, "ANSWER_CELLS", 10)
+    params = {"programme": "rncp31854-pif", "kind": "ac", "lang": "fr"}  # a heat map no other test downloads: not cached
+    for fmt in FORMATS:
+        r = get(app_server, "/api/coverage", {**params, "format": fmt})
+        assert r.status_code == 400 and "more than the 10 a workbook download may have; ask for format=csv" in r.json()["error"]
+    assert get(app_server, "/api/coverage", {**params, "format": "csv"}).status_code == 200
+
+
 def test_heat_map_formats(app_server: AppServer) -> None:
     r = get(app_server, "/api/coverage", {"programme": "rncp31854-pif"}, {"Accept": ODS.media})
     assert r.status_code == 200 and r.headers["Content-Type"] == ODS.media
@@ -330,6 +405,16 @@ HOSTILE_ODS = [
     (in_content("cells.ods", first_table_end(b'<table:table-row table:number-rows-repeated="15000">' + FILLED.replace(
         b"<table:table-cell ", b'<table:table-cell table:number-columns-repeated="200" ') + b"</table:table-row>")),
      r"cells\.ods: programme: more than 2,000,000 cells \(\d+ rows × 200 columns\)"),
+    # calamine makes a value of a cell with office:value or office:string-value alone, no office:value-type
+    (in_content("value.ods", first_table_end(b'<table:table-row table:number-rows-repeated="40"><table:table-cell office:value="1" '
+                                             b'table:number-columns-repeated="3000"/></table:table-row>')),
+     r"value\.ods: programme, row 3: more than 1000 columns"),
+    # and a copy of a repeated cell's text for each repeat: a 100 KB cell, 100 columns × 20 rows, 200 M characters
+    (in_content("repeat.ods", first_table_end(b'<table:table-row table:number-rows-repeated="20"><table:table-cell '
+                                              b'office:value-type="string" table:number-columns-repeated="100"><text:p>'
+                                              + b"x" * 100_000 + b"</text:p></table:table-cell></table:table-row>")),
+     r"repeat\.ods: programme, row 3, column A: the cells of the spreadsheet hold more than 67,108,864 characters \(a repeated "
+     r"cell counted each time: this one, 100,001 characters, 100 × 20 times\)"),
     (in_content("spaces.ods", first_table_end(b'<table:table-row><table:table-cell office:value-type="string"><text:p>'
                                               b'<text:s text:c="2000000"/></text:p></table:table-cell></table:table-row>')),
      r"spaces\.ods: programme, row 3, column A: a cell longer than 1,048,576 characters"),
@@ -368,3 +453,57 @@ def test_small_limits_on_ods(tmp_path: Path) -> None:
     path = spreadsheet(tmp_path / "r.ods", blocks=[{"id": f"block/BC0{i}", "code": f"BC0{i}"} for i in range(4)])
     with pytest.raises(table.TableError, match=r"r\.ods: blocks: more than 3 rows"):
         table.read(path, small)
+
+
+def _with_rows(path: Path, target: Path, rows: bytes) -> Path:
+    return rezip(path, target, lambda n, d: first_table_end(rows)(d) if n == "content.xml" else d)
+
+
+def test_cells_without_value_type_are_counted(tmp_path: Path) -> None:
+    """A cell with office:value or office:string-value but no office:value-type is a value for calamine:
+    counted in the rows, columns and cells, its string-value in its length (they passed unseen before)."""
+    small = table.Limits(max_cell_chars=100, max_rows=50, max_columns=100, max_cells=1000)
+    base = spreadsheet(tmp_path / "w.ods")
+    numbers = _with_rows(base, tmp_path / "n.ods", b'<table:table-row table:number-rows-repeated="40"><table:table-cell '
+                         b'office:value="1" table:number-columns-repeated="3000"/></table:table-row>')
+    with pytest.raises(table.TableError, match=r"n\.ods: programme, row 3: more than 100 columns"):
+        list(read_workbook(numbers, "ods", small))
+    wide = _with_rows(base, tmp_path / "c.ods", b'<table:table-row table:number-rows-repeated="40"><table:table-cell '
+                      b'office:value="1" table:number-columns-repeated="30"/></table:table-row>')
+    with pytest.raises(table.TableError, match=r"c\.ods: programme: more than 1,000 cells \(42 rows × 30 columns\)"):
+        list(read_workbook(wide, "ods", small))
+    long = _with_rows(base, tmp_path / "s.ods", b'<table:table-row><table:table-cell office:string-value="'
+                      + b"y" * 5000 + b'"/></table:table-row>')
+    with pytest.raises(table.TableError, match=r"s\.ods: programme, row 3, column A: a cell longer than 100 characters"):
+        list(read_workbook(long, "ods", small))
+    programme = next(rows for name, rows in read_workbook(long, "ods") if name == "programme")
+    assert trimmed([values for _, values in programme][-1]) == ["y" * 5000]  # what calamine makes of it: a value
+
+
+def test_repeated_text_is_counted_each_time(tmp_path: Path) -> None:
+    """A repeated cell's characters count once per column and per row it is repeated into, and the sheets
+    add up (calamine holds them all)."""
+    small = table.Limits(max_text_chars=12_000)
+    base = spreadsheet(tmp_path / "w.ods")
+    cell = b'<table:table-cell office:value-type="string" table:number-columns-repeated="10"><text:p>' + b"z" * 99 + b"</text:p></table:table-cell>"
+    fits = _with_rows(base, tmp_path / "f.ods", b'<table:table-row table:number-rows-repeated="9">' + cell + b"</table:table-row>")
+    assert len([1 for name, rows in read_workbook(fits, "ods", small) for _ in rows]) > 0  # 9 × 10 × 100 characters and 2 or 3 K
+    over = _with_rows(base, tmp_path / "o.ods", b'<table:table-row table:number-rows-repeated="13">' + cell + b"</table:table-row>")
+    with pytest.raises(table.TableError, match=r"o\.ods: programme, row 3, column A: the cells of the spreadsheet hold more than "
+                                               r"12,000 characters \(a repeated cell counted each time: this one, 100 characters, 10 × 13 times\)"):
+        list(read_workbook(over, "ods", small))
+    rows = b'<table:table-row table:number-rows-repeated="9">' + cell + b"</table:table-row>"
+    twice = rezip(base, tmp_path / "t.ods", lambda n, d: d.replace(b"</table:table>", rows + b"</table:table>", 2) if n == "content.xml" else d)
+    with pytest.raises(table.TableError, match=r"t\.ods: (?!programme)\w+, row 2, column A: the cells of the spreadsheet hold more "
+                                               r"than 12,000"):  # 9,000 characters in each of two sheets
+        list(read_workbook(twice, "ods", small))
+
+
+def test_white_space_and_attributes_elsewhere_do_not_fill_a_cell(tmp_path: Path) -> None:
+    """Cells that calamine reads as empty stay uncounted: white space between elements, a style."""
+    small = table.Limits(max_columns=30, max_rows=50)
+    base = spreadsheet(tmp_path / "w.ods", blocks=[{"id": "block/BC01", "code": "BC01"}])
+    empty = (b'<table:table-row table:number-rows-repeated="1000"><table:table-cell table:style-name="ce1" '
+             b'table:number-columns-repeated="1000">\n  <text:p> </text:p>\n</table:table-cell></table:table-row>')
+    path = _with_rows(base, tmp_path / "e.ods", empty)
+    assert table.read(path, small) == table.read(base, small)

@@ -7,11 +7,17 @@ interface (``rkg.web.api``, ``rkg.web.heatmap``) all write through :func:`write_
 a ``str`` is a text cell whatever it looks like (a code ``01`` or ``1.10`` stays text), an ``int``, ``float``
 or ``Decimal`` a number cell, ``None`` an empty cell. ``fills`` colours cells: (row, column) from 0 → an
 ``RRGGBB`` colour (an openpyxl ``PatternFill``; in ODS an automatic cell style with ``fo:background-color``).
+One rule for both formats: a character XML 1.0 cannot hold (a C0 control other than tab, line feed and
+carriage return, U+FFFE, U+FFFF, a lone surrogate) is written as U+FFFD, in cells and sheet names; a number
+that is not finite (NaN, ±infinity: no spreadsheet number) is written as a text cell, ``NaN``, ``INF`` or
+``-INF`` (the forms of ``xsd:double``).
 """
 
 from __future__ import annotations
 
 import io
+import math
+import re
 import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -59,6 +65,12 @@ class Limits:
     max_cells: int = 2_000_000
     """Cells of the rectangle of one sheet of an .ods spreadsheet (rows × columns up to the last filled
     ones: calamine holds that rectangle in memory), checked before calamine reads it."""
+    max_text_chars: int = 64 * MiB
+    """Characters in the cells of an .ods spreadsheet, all its sheets, a repeated cell counted as many
+    times as it is repeated, checked before calamine reads it: calamine makes a copy of a repeated cell's
+    text for each repeat and holds every sheet from the moment it opens the file (then the sheet being
+    read as Python strings too: about 3 bytes a character at the peak), so a 2 KB file can repeat a
+    100 KB cell over a hundred columns and rows (600 MB)."""
 
 
 LIMITS = Limits()
@@ -99,7 +111,9 @@ class Sheet:
 
 
 def write_workbook(sheets: Iterable[Sheet], target: Path | io.BytesIO, fmt: str) -> None:
-    """Write ``sheets`` as an ``fmt`` workbook (``xlsx`` or ``ods``) to a file or a binary stream."""
+    """Write ``sheets`` as an ``fmt`` workbook (``xlsx`` or ``ods``) to a file or a binary stream. Its time
+    and memory follow the number of cells (the ``.ods`` writer builds odfpy's whole document first: about
+    1.5 KB a cell)."""
     if fmt not in FORMATS:
         raise InputError(f"not a workbook format: {fmt!r}; choose one of {', '.join(FORMATS)}")
     if isinstance(target, Path):
@@ -107,39 +121,94 @@ def write_workbook(sheets: Iterable[Sheet], target: Path | io.BytesIO, fmt: str)
     (_write_xlsx if fmt == "xlsx" else _write_ods)(list(sheets), target)
 
 
+def cells(sheets: Iterable[Sheet]) -> int:
+    """The cells of ``sheets``: of each, its rows × its widest row."""
+    return sum(len(s.rows) * max((len(r) for r in s.rows), default=0) for s in sheets)
+
+
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+"""The characters XML 1.0 cannot hold (``Char`` of the XML 1.0 grammar), written as U+FFFD."""
+_NOT_FINITE = {"nan": "NaN", "inf": "INF", "-inf": "-INF"}
+
+
+def _text(value: str) -> str:
+    return _NOT_XML.sub("\ufffd", value)
+
+
+def _value(value: Cell) -> Cell:
+    """A cell's value as written: text without what XML cannot hold, a ``Decimal`` as a float, a number
+    that is not finite as text (``NaN``, ``INF``, ``-INF``)."""
+    if isinstance(value, str):
+        return _text(value)
+    if isinstance(value, Decimal):
+        value = float("nan") if value.is_nan() else float(value)  # float() refuses a signalling NaN
+    if isinstance(value, float) and not math.isfinite(value):
+        return _NOT_FINITE[str(value)]
+    return value
+
+
+ANSWER_CELLS = 200_000
+"""The most cells of a workbook made in memory by :func:`workbook_bytes` (the web interface's downloads):
+writing 200,000 cells as ``.ods`` takes about 9 s and 320 MB (odfpy builds the whole document first),
+as ``.xlsx`` about 1.5 s. CSV has no such cost."""
+
+
 def workbook_bytes(sheets: Iterable[Sheet], fmt: str) -> bytes:
+    """``sheets`` as an ``fmt`` workbook in memory; more than ``ANSWER_CELLS`` cells (rows × columns) are
+    refused (``InputError``, 400 on the web) before anything is written, the message saying to ask for CSV."""
+    sheets = list(sheets)
+    if (n := cells(sheets)) > ANSWER_CELLS:
+        raise InputError(f"a workbook of {n:,} cells (rows × columns), more than the {ANSWER_CELLS:,} a workbook download "
+                         "may have; ask for format=csv (the same rows), or narrow the question")
     out = io.BytesIO()
     write_workbook(sheets, out, fmt)
     return out.getvalue()
 
 
 def _write_xlsx(sheets: list[Sheet], target) -> None:
+    """openpyxl's write-only mode: each row is written as it comes (a worksheet in memory would cost time
+    and memory per cell, and looking its last row up after each append made the writer quadratic). A cell
+    is made only where a plain value would not do: a styled cell (the bold header, a fill) and a text
+    openpyxl would take for something else (``=…`` a formula, ``#N/A`` an error): text it is."""
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.cell.cell import ERROR_CODES
     from openpyxl.styles import Font, PatternFill
 
-    wb = Workbook()
-    wb.remove(wb.active)
+    wb = Workbook(write_only=True)
     bold = Font(bold=True)
-    fills: dict[str, PatternFill] = {}
+    patterns: dict[str, PatternFill] = {}
     for sheet in sheets:
-        ws = wb.create_sheet(sheet.name)
-        for row in sheet.rows:
-            ws.append([_number(v) for v in row])
-            for cell in ws[ws.max_row]:
-                if cell.data_type == "f":  # openpyxl takes a text beginning with = for a formula: text it is
-                    cell.data_type = "s"
-        if sheet.header and sheet.rows:
-            for cell in ws[1]:
-                cell.font = bold
-            ws.freeze_panes = "A2"
+        ws = wb.create_sheet(_text(sheet.name))
+        header = sheet.header and bool(sheet.rows)
+        if header:
+            ws.freeze_panes = "A2"  # before the first row: the sheet's view is written before its rows
+        fills: dict[int, dict[int, PatternFill]] = {}
         for (r, c), colour in sheet.fills.items():
-            fill = fills.setdefault(colour, PatternFill(fill_type="solid", start_color="FF" + colour.upper(), end_color="FF" + colour.upper()))
-            ws.cell(r + 1, c + 1).fill = fill
+            fills.setdefault(r, {})[c] = patterns.setdefault(colour, PatternFill(
+                fill_type="solid", start_color="FF" + colour.upper(), end_color="FF" + colour.upper()))
+        width = max((len(row) for row in sheet.rows), default=0)
+        for r in range(max(len(sheet.rows), max(fills, default=-1) + 1)):
+            values: list = [_value(v) for v in sheet.rows[r]] if r < len(sheet.rows) else []
+            styled = fills.get(r, {})
+            if header and r == 0 and len(values) < width:
+                values += [None] * (width - len(values))  # the header's style on all of the sheet's columns
+            if styled and len(values) <= max(styled):
+                values += [None] * (max(styled) + 1 - len(values))
+            for c, value in enumerate(values):
+                fill = styled.get(c)
+                text = isinstance(value, str) and (value.startswith("=") or value in ERROR_CODES)
+                if fill is None and not text and not (header and r == 0):
+                    continue
+                cell = values[c] = WriteOnlyCell(ws, value)
+                if text:
+                    cell.data_type = "s"
+                if header and r == 0:
+                    cell.font = bold
+                if fill is not None:
+                    cell.fill = fill
+            ws.append(values)
     wb.save(target)
-
-
-def _number(value: Cell) -> Cell:
-    return float(value) if isinstance(value, Decimal) else value
 
 
 def _write_ods(sheets: list[Sheet], target) -> None:
@@ -163,10 +232,10 @@ def _write_ods(sheets: list[Sheet], target) -> None:
         return styles[colour]
 
     for sheet in sheets:
-        t = Table(name=sheet.name)
+        t = Table(name=_text(sheet.name))
         for r, row in enumerate(sheet.rows):
             tr = TableRow()
-            for c, value in enumerate(row):
+            for c, value in enumerate(map(_value, row)):
                 attrs: dict = {}
                 colour = sheet.fills.get((r, c))
                 if colour:
@@ -317,13 +386,18 @@ def _check_ods_content(path: Path, archive: zipfile.ZipFile, limits: Limits) -> 
     and cell (``table:number-rows-repeated``, ``table:number-columns-repeated``) a row and a cell in memory,
     so a 2 KB file can claim a hundred thousand rows of a hundred cells (1.2 GB). Refuses a sheet of more
     than ``limits.max_rows`` rows or ``limits.max_columns`` columns (trailing empty ones, which LibreOffice
-    writes a million of, not counted) or ``limits.max_cells`` cells in all, and a cell longer than
-    ``limits.max_cell_chars``."""
+    writes a million of, not counted) or ``limits.max_cells`` cells in all, a cell longer than
+    ``limits.max_cell_chars``, and cells holding more than ``limits.max_text_chars`` characters in all (every
+    sheet), a cell counted as many times as it is repeated. A cell is filled (calamine makes a value of it) when it
+    has an attribute of the ``office:`` namespace (``office:value``, ``office:string-value``… make a value
+    without ``office:value-type``) or text that is not only white space; its length counts its
+    ``office:string-value`` and its text."""
     from xml.parsers import expat
 
     parser = expat.ParserCreate(namespace_separator=" ")
-    state = {"sheet": None, "rows": 0, "empty_rows": 0, "width": 0, "row_repeat": 1, "row_filled": False, "cols": 0, "empty_cols": 0,
-             "col_repeat": 1, "cell": None}
+    state = {"sheet": None, "rows": 0, "empty_rows": 0, "width": 0, "chars": 0, "row_repeat": 1, "row_filled": False, "cols": 0,
+             "empty_cols": 0, "col_repeat": 1, "cell": None, "filled": False}
+    office = _OFFICE + " "
 
     def start(name: str, attrs: dict) -> None:
         ns, _, local = name.partition(" ")
@@ -332,35 +406,44 @@ def _check_ods_content(path: Path, archive: zipfile.ZipFile, limits: Limits) -> 
         elif ns == _TABLE and local == "table-row":
             state.update(row_repeat=_count(attrs.get(f"{_TABLE} number-rows-repeated")), row_filled=False, cols=0, empty_cols=0)
         elif ns == _TABLE and local in ("table-cell", "covered-table-cell"):
-            filled = f"{_OFFICE} value-type" in attrs
-            state.update(col_repeat=_count(attrs.get(f"{_TABLE} number-columns-repeated")), cell=0 if filled else None)
-            if filled:
-                _grow(len(attrs.get(f"{_OFFICE} string-value", "")))
+            state.update(col_repeat=_count(attrs.get(f"{_TABLE} number-columns-repeated")), cell=0,
+                         filled=any(a.startswith(office) for a in attrs))
+            _grow(len(attrs.get(f"{_OFFICE} string-value", "")))
         elif ns == _TEXT and local == "s" and state["cell"] is not None:
             _grow(_count(attrs.get(f"{_TEXT} c")))
         elif ns == _TEXT and local in ("p", "line-break", "tab") and state["cell"] is not None:
             _grow(1)
 
+    def _where() -> tuple[str | None, int, int]:
+        return state["sheet"], state["rows"] + state["empty_rows"] + 1, state["cols"] + state["empty_cols"] + 1
+
     def _grow(n: int) -> None:
         state["cell"] += n
         if state["cell"] > limits.max_cell_chars:
-            raise _Stop(state["sheet"], state["rows"] + state["empty_rows"] + 1, state["cols"] + state["empty_cols"] + 1,
-                        f"a cell longer than {limits.max_cell_chars:,} characters")
+            raise _Stop(*_where(), f"a cell longer than {limits.max_cell_chars:,} characters")
 
     def text(data: str) -> None:
         if state["cell"] is not None:
             _grow(len(data))
+            if not state["filled"] and not data.isspace():
+                state["filled"] = True
 
     def end(name: str) -> None:
         ns, _, local = name.partition(" ")
         if ns != _TABLE:
             return
         if local in ("table-cell", "covered-table-cell"):
-            if state["cell"] is None:
+            if not state["filled"]:
                 state["empty_cols"] += state["col_repeat"]
+                state["cell"] = None
             else:
+                state["chars"] += state["cell"] * state["col_repeat"] * state["row_repeat"]
+                if state["chars"] > limits.max_text_chars:
+                    raise _Stop(*_where(), f"the cells of the spreadsheet hold more than {limits.max_text_chars:,} characters "
+                                f"(a repeated cell counted each time: this one, {state['cell']:,} characters, "
+                                f"{state['col_repeat']:,} × {state['row_repeat']:,} times)")
                 state["cols"] += state["empty_cols"] + state["col_repeat"]
-                state["empty_cols"], state["row_filled"], state["cell"] = 0, True, None
+                state["empty_cols"], state["row_filled"], state["cell"], state["filled"] = 0, True, None, False
                 if state["cols"] > limits.max_columns:
                     raise _Stop(state["sheet"], state["rows"] + state["empty_rows"] + 1, None,
                                 f"more than {limits.max_columns} columns")
