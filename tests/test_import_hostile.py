@@ -245,7 +245,7 @@ HOSTILE_TABLES = [
     (csv_big_cell, r"tables/blocks\.csv: line 3, column label_fr: a cell longer than 1,048,576 characters"),
     (csv_big_quoted_cell, r"tables/blocks\.csv: line 2, column label_en: a cell longer than 1,048,576 characters"),
     (csv_fifo, r"tables/blocks\.csv: not a regular file"),
-    (csv_bad_cell, r"tables/blocks\.csv: blocks, row 2, column code: empty; this column is required"),
+    (csv_bad_cell, r"tables/blocks\.csv: blocks, line 2, column code: empty; this column is required"),
 ]
 
 
@@ -301,7 +301,7 @@ OTHER_KINDS = [
     ("moodle", named("huge.csv", moodle_csv(",x," + "a" * (200 * 1024) + "\n")), ["--programme", PROGRAMME],
      r"huge\.csv: not CSV: field larger than field limit"),
     ("moodle", lambda tmp: tmp, ["--programme", PROGRAMME], r": no such file"),
-    ("table", csv_bad_cell, ["--programme", PROGRAMME], r"blocks\.csv: blocks, row 2, column code: empty"),
+    ("table", csv_bad_cell, ["--programme", PROGRAMME], r"blocks\.csv: blocks, line 2, column code: empty"),
 ]
 
 

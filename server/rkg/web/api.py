@@ -156,7 +156,7 @@ def coverage() -> Response:
         raise HttpError(406, "offered: " + ", ".join(COVERAGE_FORMATS))
     state: EndpointState = current_app.extensions["rkg"]
     current = programme_arg(state)[0]
-    kind, lang = kind_arg(current), request.args.get("lang", "fr")
+    kind, lang = kind_arg(current), choose(request)  # as the /coverage page: lang=, the cookie, Accept-Language
     m = heatmap.matrix(state, current.iri, kind)
     stem = f"coverage-{programme_id(current.iri)}-{kind}"
     ext = _WORKBOOK_MEDIA.get(fmt)
