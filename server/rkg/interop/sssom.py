@@ -118,8 +118,9 @@ SLOTS: dict[str, Slot] = {
 as the SSSOM LinkML schema (sssom-schema 1.1) defines them: property (``slot_uri``), range, multivalued,
 propagatable, bounds. Every number slot is bounded (confidences and scores 0–1, ``reviewer_agreement``
 −1–1), so ``NaN`` and ``INF``, valid ``xsd:double`` forms, are refused as out of bounds. Enumerations
-(``predicate_modifier``, ``*_type``, ``mapping_cardinality``), ``record_id`` and extension slots are not
-read."""
+(``*_type``, ``mapping_cardinality``), ``record_id`` and extension slots are not read; a row with a
+``predicate_modifier`` (``Not``: a negated mapping) is refused, since its mapping triple would say the
+opposite."""
 
 
 class SssomError(InputError):
@@ -260,6 +261,10 @@ def read(path: Path, name: str, graph: ox.NamedNode) -> list[ox.Quad]:
         if predicate.value not in PREDICATES:
             raise SssomError(name, f"{row['predicate_id']!r} is not a SKOS mapping relation "
                                    "(skos:exactMatch, closeMatch, broadMatch, narrowMatch, relatedMatch)", *where(line, "predicate_id"))
+        if (row.get("predicate_modifier") or "").strip():  # "Not": the mapping does NOT hold
+            raise SssomError(name, f"predicate_modifier {row['predicate_modifier'].strip()!r}: negated mappings are "
+                                   "not read (rkg would state the mapping triple); leave the row out of the set",
+                             *where(line, "predicate_modifier"))
         confidence = xsd_double(row["confidence"].strip())
         if confidence is None or not 0.0 <= confidence <= 1.0:  # NaN included
             raise SssomError(name, f"{row['confidence']!r} is not a confidence between 0 and 1", *where(line, "confidence"))
