@@ -404,7 +404,7 @@ HOSTILE_ODS = [
      r"columns\.ods: programme, row 3: more than 1000 columns"),
     (in_content("cells.ods", first_table_end(b'<table:table-row table:number-rows-repeated="15000">' + FILLED.replace(
         b"<table:table-cell ", b'<table:table-cell table:number-columns-repeated="200" ') + b"</table:table-row>")),
-     r"cells\.ods: programme: more than 2,000,000 cells \(\d+ rows × 200 columns\)"),
+     r"cells\.ods: programme: more than 2,000,000 cells in the spreadsheet \(\d+ rows × 200 columns here, 0 in the sheets before\)"),
     # calamine makes a value of a cell with office:value or office:string-value alone, no office:value-type
     (in_content("value.ods", first_table_end(b'<table:table-row table:number-rows-repeated="40"><table:table-cell office:value="1" '
                                              b'table:number-columns-repeated="3000"/></table:table-row>')),
@@ -470,8 +470,17 @@ def test_cells_without_value_type_are_counted(tmp_path: Path) -> None:
         list(read_workbook(numbers, "ods", small))
     wide = _with_rows(base, tmp_path / "c.ods", b'<table:table-row table:number-rows-repeated="40"><table:table-cell '
                       b'office:value="1" table:number-columns-repeated="30"/></table:table-row>')
-    with pytest.raises(table.TableError, match=r"c\.ods: programme: more than 1,000 cells \(42 rows × 30 columns\)"):
+    with pytest.raises(table.TableError, match=r"c\.ods: programme: more than 1,000 cells in the spreadsheet \(42 rows × 30 "
+                                               r"columns here, 0 in the sheets before\)"):
         list(read_workbook(wide, "ods", small))
+    # The sheets' rectangles add up: calamine holds them all (20 rows × 30 columns twice, 1,200 > 1,000).
+    rows = (b'<table:table-row table:number-rows-repeated="20"><table:table-cell office:value="1" '
+            b'table:number-columns-repeated="30"/></table:table-row>')
+    twice = rezip(base, tmp_path / "t.ods", lambda n, d: d.replace(b"</table:table>", rows + b"</table:table>", 2)
+                  if n == "content.xml" else d)
+    with pytest.raises(table.TableError, match=r"t\.ods: (?!programme)\w+: more than 1,000 cells in the spreadsheet \(\d+ rows × "
+                                               r"30 columns here, [1-9][\d,]* in the sheets before\)"):
+        list(read_workbook(twice, "ods", small))
     long = _with_rows(base, tmp_path / "s.ods", b'<table:table-row><table:table-cell office:string-value="'
                       + b"y" * 5000 + b'"/></table:table-row>')
     with pytest.raises(table.TableError, match=r"s\.ods: programme, row 3, column A: a cell longer than 100 characters"):

@@ -63,8 +63,9 @@ class Limits:
     """Columns of one sheet of an .ods spreadsheet (the template's widest has about 25), checked before
     calamine makes every cell of the sheet."""
     max_cells: int = 2_000_000
-    """Cells of the rectangle of one sheet of an .ods spreadsheet (rows × columns up to the last filled
-    ones: calamine holds that rectangle in memory), checked before calamine reads it."""
+    """Cells of the rectangles of the sheets of an .ods spreadsheet, all together (rows × columns up to the
+    last filled ones: calamine holds every sheet's rectangle in memory from the moment it opens the file),
+    checked before calamine reads it."""
     max_text_chars: int = 64 * MiB
     """Characters in the cells of an .ods spreadsheet, all its sheets, a repeated cell counted as many
     times as it is repeated, checked before calamine reads it: calamine makes a copy of a repeated cell's
@@ -395,13 +396,14 @@ def _check_ods_content(path: Path, archive: zipfile.ZipFile, limits: Limits) -> 
     from xml.parsers import expat
 
     parser = expat.ParserCreate(namespace_separator=" ")
-    state = {"sheet": None, "rows": 0, "empty_rows": 0, "width": 0, "chars": 0, "row_repeat": 1, "row_filled": False, "cols": 0,
+    state = {"sheet": None, "rows": 0, "empty_rows": 0, "width": 0, "chars": 0, "done_cells": 0, "row_repeat": 1, "row_filled": False, "cols": 0,
              "empty_cols": 0, "col_repeat": 1, "cell": None, "filled": False}
     office = _OFFICE + " "
 
     def start(name: str, attrs: dict) -> None:
         ns, _, local = name.partition(" ")
         if ns == _TABLE and local == "table":
+            state["done_cells"] += state["rows"] * state["width"]  # the sheets before this one
             state.update(sheet=attrs.get(f"{_TABLE} name", "?"), rows=0, empty_rows=0, width=0)
         elif ns == _TABLE and local == "table-row":
             state.update(row_repeat=_count(attrs.get(f"{_TABLE} number-rows-repeated")), row_filled=False, cols=0, empty_cols=0)
@@ -456,9 +458,10 @@ def _check_ods_content(path: Path, archive: zipfile.ZipFile, limits: Limits) -> 
                 if state["rows"] > limits.max_rows:
                     raise _Stop(state["sheet"], None, None, f"more than {limits.max_rows} rows")
                 state["width"] = max(state["width"], state["cols"])
-                if state["rows"] * state["width"] > limits.max_cells:
-                    raise _Stop(state["sheet"], None, None, f"more than {limits.max_cells:,} cells ({state['rows']} rows × "
-                                f"{state['width']} columns)")
+                if state["done_cells"] + state["rows"] * state["width"] > limits.max_cells:
+                    raise _Stop(state["sheet"], None, None, f"more than {limits.max_cells:,} cells in the spreadsheet "
+                                f"({state['rows']} rows × {state['width']} columns here, "
+                                f"{state['done_cells']:,} in the sheets before)")
 
     parser.StartElementHandler, parser.EndElementHandler, parser.CharacterDataHandler = start, end, text
     try:
