@@ -395,12 +395,24 @@ def test_validation_page(client) -> None:
     assert 'href="/id/rncp31854-pif/dimension/5"' in html and 'href="/id/rncp31854-pif/dimension/10"' in html
 
 
-def test_validation_page_of_the_bundled_graph(built_dir: Path) -> None:
-    app = create_app(Config(nquads=built_dir / NQUADS_NAME, queries=ROOT / "queries", shapes=ROOT / "shapes", version="t"))
+@pytest.mark.parametrize("root", [ROOT, None], ids=["with-root", "no-root"])
+def test_validation_page_of_the_bundled_graph(built_dir: Path, root: Path | None) -> None:
+    """The 23 warnings; with the project folder (rkg serve gives it), each names the file and line its focus
+    node was written at, as rkg validate does."""
+    app = create_app(Config(nquads=built_dir / NQUADS_NAME, queries=ROOT / "queries", shapes=ROOT / "shapes", version="t",
+                            root=root))
     try:
         html = page(app.test_client(), "/validation")
         assert dict(re.findall(r'data-severity="(\w+)">(\d+)<', html)) == {"violation": "0", "warning": "23", "info": "0"}
         assert len(re.findall(r'<li><a href="/id/rncp31854-pif/', html)) == 23
+        places = re.findall(r'<small class="where" data-where>([^<:]+):(\d+)</small>', html)
+        if root is None:
+            assert places == []
+            return
+        assert len(places) == 23 and {f for f, _ in places} == {"data/rncp31854-pif/2024-2028/referentiel.ttl"}
+        lines = (ROOT / "data/rncp31854-pif/2024-2028/referentiel.ttl").read_text(encoding="utf-8").splitlines()
+        ac1 = re.search(r'href="/id/rncp31854-pif/block/BC03/ac/AC\.1".*?data-where>[^:]+:(\d+)<', html).group(1)
+        assert lines[int(ac1) - 1].startswith("<block/BC03/ac/AC.1> ")
     finally:
         app.extensions["rkg"].close()
 

@@ -25,7 +25,7 @@ from rkg.settings import MIB, Config, FrontConfig, table
 ROOT = Path(__file__).resolve().parents[1]
 
 EVERY = {  # a value other than the default for every variable but RKG_NQUADS (Config wants one graph)
-    "RKG_LOCATION": "store", "RKG_SHAPES": "shapes", "RKG_QUERIES": "queries", "RKG_ASSETS": "node_modules",
+    "RKG_LOCATION": "store", "RKG_SHAPES": "shapes", "RKG_QUERIES": "queries", "RKG_ROOT": "project", "RKG_ASSETS": "node_modules",
     "RKG_VERSION": "v9", "RKG_SANDBOXES": "3", "RKG_TIME_LIMIT": "2.5", "RKG_MAX_ROWS": "7",
     "RKG_MAX_REQUEST_BYTES": "4096", "RKG_UPDATE_TOKEN": " s3cret ",
     "RKG_FEDERATION_ALLOW": "http://a.example/sparql, http://b.example/sparql,", "RKG_MAX_DEPTH": "9",
@@ -41,7 +41,7 @@ def test_from_env_reads_every_setting() -> None:
     assert declared == set(EVERY) | {"RKG_NQUADS", "RKG_STORE"}  # a new setting gets a line above (RKG_STORE: tests/remote)
     config = Config.from_env({**EVERY, "PATH": "/bin", "HOME": "x"})  # other variables are not ours
     assert config == Config(
-        location=Path("store"), shapes=Path("shapes"), queries=Path("queries"), assets=Path("node_modules"),
+        location=Path("store"), shapes=Path("shapes"), queries=Path("queries"), root=Path("project"), assets=Path("node_modules"),
         version="v9", sandboxes=3, time_limit=2.5, max_rows=7, max_request_bytes=4096, update_token="s3cret",
         federation_allow=frozenset({"http://a.example/sparql", "http://b.example/sparql"}), max_depth=9,
         max_answer_bytes=1000, queue_wait=0.5, client_concurrency=2,

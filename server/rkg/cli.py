@@ -202,7 +202,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     nquads = project.build_dir / build_mod.NQUADS_NAME
     config = Config(**{**Config.from_args(args), "location": location},
                     nquads=None if location or args.store else nquads,
-                    shapes=project.shapes, queries=project.queries,
+                    shapes=project.shapes, queries=project.queries, root=project.root,
                     assets=project.assets if project.assets.is_dir() else None, update_token=_token(args))
     front = FrontConfig(**FrontConfig.from_args(args))
     config.check()  # before any build: the rules are Config's and FrontConfig's, not repeated here

@@ -269,7 +269,13 @@ def run_validation(store: ox.Store, job: ValidationJob) -> Outcome:
     from .validation import load_shapes, render_json, validate
 
     catalog = Catalog.from_folder(Path(job.queries)) if job.queries else Catalog(Path("."))
-    report, _ = validate(EmbeddedStore.wrap(store), load_shapes(Path(job.shapes)), catalog)
+    sources, root = None, None
+    if job.root is not None:  # where each finding was written: the files as they are now
+        from .build import discover
+
+        root = Path(job.root)
+        sources = discover(root, (), Path(job.imports) if job.imports else None)
+    report, _ = validate(EmbeddedStore.wrap(store), load_shapes(Path(job.shapes)), catalog, sources=sources, root=root)
     return Outcome(Kind.ANSWER, formats.JSON.media, render_json(report).encode())
 
 

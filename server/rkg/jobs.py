@@ -104,6 +104,10 @@ class ValidationJob:
     """Folder of SHACL shapes."""
     queries: str | None = None
     """Folder of named queries whose ``qc/`` queries run beside the shapes."""
+    root: str | None = None
+    """Project folder: each finding names the source file (and line) its focus node was written in."""
+    imports: str | None = None
+    """Folder of the build's imports (``build/imports``), sources too."""
 
 
 class Kind(Enum):

@@ -224,6 +224,9 @@ class Config(Settings):
                                 flag="--store", metavar="URL")
     shapes: Path | None = setting(None, "SHACL shapes that writes are validated against; rkg serve: shapes/")
     queries: Path | None = setting(None, "folder of named queries served at /api/queries; rkg serve: queries/")
+    root: Path | None = setting(None, "project folder whose source files the /validation page names each finding's "
+                                      "place in (file and line), as rkg validate does; none: no places; rkg serve: "
+                                      "the project folder")
     assets: Path | None = setting(None, "node_modules folder where npm ci installed the front-end files (YASGUI); "
                                         "none: a plain editor; rkg serve: node_modules/ when present")
     version: str = setting("", "version of the graph, shown by /health and used in ETags; "

@@ -454,7 +454,13 @@ class EndpointState:
             version = self.version
             if self._validation and self._validation[0] == version:
                 return self._validation[1]
-            job = ValidationJob(str(self.config.shapes), str(self.config.queries) if self.config.queries else None)
+            c = self.config
+            local = c.root is not None and c.store is None  # a remote engine's graphs have no files here
+            from ..build import IMPORTS
+
+            job = ValidationJob(str(c.shapes), str(c.queries) if c.queries else None,
+                                root=str(c.root) if local else None,
+                                imports=str(c.nquads.parent / IMPORTS) if local and c.nquads is not None else None)
             limit = self.config.validation_time_limit
             out = self.internal.run(job, limit, limit)
             if not out.done:
