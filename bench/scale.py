@@ -627,13 +627,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=5, help="timed requests per named question (default: 5)")
     parser.add_argument("--out", type=Path, default=RESULTS / "scale.md")
     parser.add_argument("--keep", action="store_true", help="keep each size's builds and stores")
-    parser.add_argument("--steps", metavar="NAME,…", help="only these steps, comma-separated, e.g. 'rkg build,oxigraph load' "
-                        "(default: all; the first must be rkg build)")
+    parser.add_argument("--step", action="append", metavar="NAME", help="only this step; repeatable, e.g. --step 'rkg build' "
+                        "--step 'oxigraph load' (default: all; the first must be rkg build)")
     args = parser.parse_args(argv)
-    only = None if args.steps is None else [name.strip() for name in args.steps.split(",")]
+    only = args.step
     unknown = sorted(set(only or []) - set(STEPS))
     if unknown or (only is not None and only[0] != "rkg build"):
-        parser.error(f"--steps: unknown {unknown}; known: {', '.join(STEPS)}" if unknown else "--steps: the first must be rkg build")
+        parser.error(f"--step: unknown {unknown}; known: {'; '.join(STEPS)}" if unknown else "--step: the first must be rkg build")
     rows: dict[str, list[Row]] = {}
     generated: dict[str, int] = {}
     for size in args.sizes.split(","):
