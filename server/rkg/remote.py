@@ -44,6 +44,7 @@ from .errors import InputError
 from .executor import MIN_ROW_BYTES, _capped, _fit, _native, _term_bytes
 from .jobs import (Busy, GraphStoreJob, Kind, Outcome, QueryJob, ShapeJob, StatsJob, Timeout, UpdateJob,
                    ValidationJob)
+from .build import IMPORT_SEARCH_KEYS
 from .namespaces import BUILD_GRAPH, GRAPH, VOID
 
 RKG_GRAPHS = str(GRAPH)
@@ -402,17 +403,25 @@ class RemoteExecutor:
         return self._listing(deadline, fresh)[0]
 
     def graph_names(self, deadline: float) -> tuple[str, ...]:
-        """rkg's graphs on the engine, from its list of graphs: ``GRAPH ?g {}`` (Oxigraph reads its graph
-        list), else ``DISTINCT ?g`` over the quads (Virtuoso binds no ?g to an empty group; its graph index
-        answers this one). Never a count of the triples: it is asked on the request path."""
-        names: set[str] = set()
-        for text in ("SELECT DISTINCT ?g WHERE { GRAPH ?g {} }", "SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }"):
-            for row in self._select(text, [], deadline, max(0.1, deadline - time.monotonic())):
-                g = row["g"]  # None where the engine bound nothing
-                if isinstance(g, ox.NamedNode) and g.value.startswith(RKG_GRAPHS):
-                    names.add(g.value)
-            if names:
-                break
+        """rkg's graphs on the engine, never from a scan of its quads (asked on the request path): its list
+        of graphs (``GRAPH ?g {}``: Oxigraph reads it); else, as Virtuoso binds no ?g to an empty group, the
+        graphs the build graph records (``void:Dataset``s, an indexed pattern), the build graph and the
+        imports' search keys; only an engine holding no build graph of rkg's is asked ``DISTINCT ?g`` over
+        the quads (on Virtuoso, over 60 s at 6.8 M triples)."""
+        names = self._graph_column("SELECT DISTINCT ?g WHERE { GRAPH ?g {} }", deadline)
+        if names:
+            return names
+        recorded = self._graph_column(f"SELECT ?g WHERE {{ GRAPH <{BUILD_GRAPH}> {{ ?g a <{VOID}Dataset> }} }}", deadline)
+        if recorded:
+            keys = self._graph_column(f"SELECT ?g WHERE {{ VALUES ?g {{ <{IMPORT_SEARCH_KEYS}> }} "
+                                      "FILTER EXISTS { GRAPH ?g { ?s ?p ?o } } }", deadline)
+            return tuple(sorted({*recorded, *keys, BUILD_GRAPH}))
+        return self._graph_column("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }", deadline)
+
+    def _graph_column(self, text: str, deadline: float) -> tuple[str, ...]:
+        """The rkg graph IRIs of the ?g column of a SELECT (unbound where the engine bound nothing)."""
+        names = {row["g"].value for row in self._select(text, [], deadline, max(0.1, deadline - time.monotonic()))
+                 if isinstance(row["g"], ox.NamedNode) and row["g"].value.startswith(RKG_GRAPHS)}
         return tuple(sorted(names))
 
     def built_counts(self, deadline: float) -> dict[str, int]:

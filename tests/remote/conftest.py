@@ -39,7 +39,7 @@ def remote_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def built_counts(remote_build: Path) -> dict:
     """What the build loaded into each engine, as its manifest records it (triples of the union, graphs)."""
     manifest = json.loads((remote_build / "manifest.json").read_text())
-    return {"triples": manifest["triples"], "graphs": len(manifest["graphs"])}
+    return {"triples": manifest["triples"], "graphs": len(manifest["graphs"]), "names": sorted(manifest["graphs"])}
 
 
 def _loaded(engine: engines.Engine, build: Path) -> str:
