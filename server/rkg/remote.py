@@ -218,7 +218,8 @@ class RemoteExecutor:
         self.url = check_url(url)
         self.http = Http(url, max(size, 1) * 2)
         self._slots = threading.BoundedSemaphore(max(size, 1))
-        self._graphs: tuple[float, tuple[str, ...], dict[str, int]] | None = None
+        self._graphs: tuple[float, tuple[str, ...], dict[str, int], str] | None = None
+        """When asked, rkg's graphs, the counts the build graph records, and their digest (``fingerprint``)."""
         self._graphs_lock = threading.Lock()
         self.shape = shape or _local_shape
         """Where query texts are read (from parses): which form, dataset, determinism, relative IRIs."""
@@ -432,26 +433,27 @@ class RemoteExecutor:
                 for row in self._select(text, [], deadline, max(0.1, deadline - time.monotonic()))
                 if isinstance(row["g"], ox.NamedNode)}
 
-    def _listing(self, deadline: float, fresh: bool = False) -> tuple[tuple[str, ...], dict[str, int]]:
+    def _listing(self, deadline: float, fresh: bool = False) -> tuple[tuple[str, ...], dict[str, int], str]:
         cached = self._graphs
         if cached and not fresh and time.monotonic() - cached[0] < GRAPHS_TTL:
-            return cached[1], cached[2]
+            return cached[1], cached[2], cached[3]
         with self._graphs_lock:
             cached = self._graphs
             if cached and not fresh and time.monotonic() - cached[0] < GRAPHS_TTL:  # another thread asked meanwhile
-                return cached[1], cached[2]
+                return cached[1], cached[2], cached[3]
+            import hashlib
+
             names = self.graph_names(deadline)
             built = self.built_counts(deadline) if BUILD_GRAPH in names else {}
-            self._graphs = (time.monotonic(), names, built)
-            return names, built
+            digest = hashlib.blake2b(json.dumps([names, built], sort_keys=True).encode(), digest_size=5).hexdigest()
+            self._graphs = (time.monotonic(), names, built, digest)
+            return names, built, digest
 
     def fingerprint(self, timeout: float = 10.0) -> str:
         """A short digest of rkg's graphs on the engine and of the counts its build graph records: it changes
-        when another build is loaded (two queries on lists of tens of rows, kept GRAPHS_TTL seconds)."""
-        import hashlib
-
-        names, built = self._listing(time.monotonic() + timeout)
-        return hashlib.blake2b(json.dumps([names, built], sort_keys=True).encode(), digest_size=5).hexdigest()
+        when another build is loaded (two queries on lists of tens of rows, asked again and digested once
+        every GRAPHS_TTL seconds, not per request)."""
+        return self._listing(time.monotonic() + timeout)[2]
 
     def stats(self, deadline: float) -> dict:
         """Counts for /health, the home page and VoID: asked by the server off the request path (once per
