@@ -722,6 +722,20 @@ def read_manifest(out_dir: Path) -> dict:
     return json.loads((out_dir / MANIFEST_NAME).read_text())
 
 
+def manifest_of(nquads: Path) -> dict | None:
+    """The manifest beside ``nquads`` when it describes that file (written after it, with the counts per
+    graph, quads and triples), else None (no manifest, an older one, unreadable)."""
+    manifest = nquads.parent / MANIFEST_NAME
+    try:
+        if manifest.stat().st_mtime < nquads.stat().st_mtime:
+            return None
+        built = json.loads(manifest.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    ok = isinstance(built, dict) and {"graphs", "quads", "triples"} <= built.keys() and isinstance(built["graphs"], dict)
+    return built if ok else None
+
+
 def is_stale(root: Path, out_dir: Path, extra_data: Iterable[Path] = ()) -> bool:
     """True when ``build/`` is missing, was built from other files, or a source (or an import) changed since."""
     try:

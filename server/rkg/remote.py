@@ -664,15 +664,11 @@ def _expected_counts(nquads: str) -> dict[str, int]:
     written twice counts once, as an engine holds it), else the file read through."""
     from pathlib import Path
 
-    from .build import MANIFEST_NAME
+    from .build import manifest_of
 
-    manifest = Path(nquads).parent / MANIFEST_NAME
-    try:
-        built = json.loads(manifest.read_text(encoding="utf-8"))
-        if manifest.stat().st_mtime >= Path(nquads).stat().st_mtime and isinstance(built.get("graphs"), dict):
-            return {g: int(n) for g, n in built["graphs"].items() if int(n)}
-    except (OSError, ValueError):
-        pass
+    built = manifest_of(Path(nquads))
+    if built is not None:
+        return {g: int(n) for g, n in built["graphs"].items() if int(n)}
     seen: set[ox.Quad] = set()
     expected: dict[str, int] = {}
     for q in ox.parse(path=nquads, format=ox.RdfFormat.N_QUADS):

@@ -215,16 +215,9 @@ class EndpointState:
         c = self.config
         if c.nquads is None or c.location is not None or c.store is not None:
             return None
-        from ..build import MANIFEST_NAME
+        from ..build import manifest_of
 
-        nquads, manifest = Path(c.nquads), Path(c.nquads).parent / MANIFEST_NAME
-        try:
-            if manifest.stat().st_mtime < nquads.stat().st_mtime:
-                return None
-            built = json.loads(manifest.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None
-        return built if isinstance(built, dict) and {"graphs", "quads", "triples"} <= built.keys() else None
+        return manifest_of(Path(c.nquads))
 
     @property
     def pool(self) -> Executor:
