@@ -33,7 +33,7 @@ def minimal_tables(**rows: list[dict[str, str]]) -> table.Tables:
 
 
 def workbook(path: Path, **rows: list[dict[str, str]]) -> Path:
-    table.write_xlsx(minimal_tables(**rows), path)
+    table.write_workbook_file(minimal_tables(**rows), path, "xlsx")
     return path
 
 

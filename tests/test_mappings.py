@@ -163,6 +163,11 @@ READ_CASES = {
     "agreement-negative": ("", {"reviewer_agreement": "-1.0"},
                            {("axiom", "https://w3id.org/sssom/reviewer_agreement", '"-1.0"^^<http://www.w3.org/2001/XMLSchema#double>')}),
 }
+READ_ABSENT = {
+    # propagated to the axiom, the set's date is not also kept on the set
+    "set-date-propagated": {("set", "http://purl.org/dc/terms/created", '"2026-01-02"^^<http://www.w3.org/2001/XMLSchema#date>')},
+}
+"""case of READ_CASES → triples (written as there) that must not be read."""
 READ_ERRORS = {
     "bad-row-date": ("", {"mapping_date": "29/11/2026"}, "column mapping_date: '29/11/2026' is not a date (YYYY-MM-DD)"),
     "bad-set-date": ("# mapping_date: soon\n", {}, "column mapping_date: 'soon' is not a date (YYYY-MM-DD)"),
@@ -206,6 +211,7 @@ def test_reader_writes_sssom_rdf(tmp_path, case: str) -> None:
     names = {"<https://example.org/set>": "set", str(axiom): "axiom"}
     got = {(names.get(str(q.subject), str(q.subject)), q.predicate.value, names.get(str(q.object), str(q.object))) for q in quads}
     assert expected <= got
+    assert not READ_ABSENT.get(case, set()) & got
 
 
 @pytest.mark.parametrize("case", sorted(READ_ERRORS))

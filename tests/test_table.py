@@ -252,7 +252,7 @@ def test_rows_are_numbered_as_the_file_numbers_them(tables, tmp_path: Path, fmt:
     else:
         source, at, where = tmp_path / f"copy.{fmt}", 5, f"copy.{fmt}, sheet blocks, row 5"
         if fmt == "xlsx":  # rows inserted as a spreadsheet does: no rows 3 and 4 in the file at all
-            table.write_xlsx(t, source)
+            table.write_workbook_file(t, source, "xlsx")
             book = load_workbook(source)
             book["blocks"].insert_rows(3, 2)
             book.save(source)

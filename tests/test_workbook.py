@@ -338,7 +338,7 @@ def test_links_on_the_pages(app_server: AppServer) -> None:
 
 
 def spreadsheet(path: Path, **rows: list[dict[str, str]]) -> Path:
-    table.write_ods(minimal_tables(**rows), path)
+    table.write_workbook_file(minimal_tables(**rows), path, "ods")
     return path
 
 
@@ -364,7 +364,7 @@ def text_as_ods(tmp: Path) -> Path:
 
 
 def xlsx_as_ods(tmp: Path) -> Path:
-    table.write_xlsx(minimal_tables(), tmp / "x.ods")
+    table.write_workbook_file(minimal_tables(), tmp / "x.ods", "xlsx")
     return tmp / "x.ods"
 
 

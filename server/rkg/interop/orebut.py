@@ -367,10 +367,11 @@ def read_json(path: Path) -> Referentiel:
         annees = []
         for yk, y in need(p, "annees", dict, w).items():
             yw = member(member(w, "annees"), yk)
-            refs = [(nom, _int(need(ref, "niveau", (int, str), member(member(yw, "competences"), nom)),
-                               f"{path}: {member(member(member(yw, 'competences'), nom), 'niveau')}", "niveau"),
-                     f"{path}: {member(member(yw, 'competences'), nom)}")
-                    for nom, ref in need(y, "competences", dict, yw).items()]
+            refs = []
+            for nom, ref in need(y, "competences", dict, yw).items():
+                rw = member(member(yw, "competences"), nom)
+                refs.append((nom, _int(need(ref, "niveau", (int, str), rw), f"{path}: {member(rw, 'niveau')}", "niveau"),
+                             f"{path}: {rw}"))
             annees.append((_int(y.get("ordre", yk), f"{path}: {member(yw, 'ordre')}", "ordre"), refs))
         parcours.append(Parcours(opt(p, "code", w) or key, opt(p, "libelle", w), annees, f"{path}: {w}"))
     return Referentiel(spec, opt(data, "specialite_long", "$"), opt(data, "type_titre", "$"),

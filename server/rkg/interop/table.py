@@ -32,7 +32,7 @@ from ..errors import RkgError
 from ..namespaces import DCTERMS as DCT
 from ..namespaces import OWL, PROV, RDF_TYPE, RDFS, RKG, SKOS, XSD, mint, programme_iri, segment
 from ..store import Store
-from .workbook import LIMITS, Limits, Sheet as WorkbookSheet, TableError, read_workbook, write_workbook
+from .workbook import FORMATS, LIMITS, Limits, Sheet as WorkbookSheet, TableError, _cut, read_workbook, write_workbook
 from .workbook import size_text as _size
 
 XSD_INTEGER = XSD + "integer"
@@ -207,11 +207,6 @@ def columns(sheet: str) -> list[str]:
 def _shown(value: str, width: int = 80) -> str:
     """A cell's value in a message: quoted, and cut (a hostile cell may hold a megabyte)."""
     return repr(value) if len(value) <= width else repr(value[:width]) + f"… ({len(value)} characters)"
-
-
-def _cut(name: str, width: int = 80) -> str:
-    """A column's name as given, in a message: cut after ``width`` characters."""
-    return name if len(name) <= width else name[:width] + "…"
 
 
 @dataclass
@@ -595,22 +590,6 @@ def write_workbook_file(tables: Tables, path: Path, fmt: str | None = None) -> N
     write_workbook(sheets, path, fmt or path.suffix.lower().lstrip("."))
 
 
-def write_xlsx(tables: Tables, path: Path) -> None:
-    write_workbook_file(tables, path, "xlsx")
-
-
-def write_ods(tables: Tables, path: Path) -> None:
-    write_workbook_file(tables, path, "ods")
-
-
-def read_xlsx(path: Path, limits: Limits = LIMITS) -> Tables:
-    return read_workbook_file(path, "xlsx", limits)
-
-
-def read_ods(path: Path, limits: Limits = LIMITS) -> Tables:
-    return read_workbook_file(path, "ods", limits)
-
-
 def read_workbook_file(path: Path, fmt: str, limits: Limits = LIMITS) -> Tables:
     """The tables of a workbook (``.xlsx`` read by openpyxl, ``.ods`` by python-calamine), after the checks of
     ``rkg.interop.workbook`` (zip bomb, members, DTD; for ``.ods`` rows, columns and cells counted first).
@@ -683,7 +662,7 @@ def read(path: Path, limits: Limits = LIMITS) -> Tables:
     if path.is_dir():
         return read_csv(path, limits)
     fmt = path.suffix.lower().lstrip(".")
-    if fmt not in ("xlsx", "ods"):
+    if fmt not in FORMATS:
         raise TableError(None, None, None, "give an .xlsx workbook or a folder of <sheet>.csv files, or an .ods spreadsheet", file=path)
     if not path.exists():
         raise TableError(None, None, None, "no such file", file=path)
@@ -694,7 +673,7 @@ def read(path: Path, limits: Limits = LIMITS) -> Tables:
 
 def write(tables: Tables, path: Path) -> None:
     """An .xlsx or .ods file by its extension, otherwise a folder of CSV files."""
-    if path.suffix.lower() in (".xlsx", ".ods"):
+    if path.suffix.lower().lstrip(".") in FORMATS:
         write_workbook_file(tables, path)
     else:
         write_csv(tables, path)

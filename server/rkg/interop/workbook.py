@@ -25,9 +25,10 @@ from decimal import Decimal
 from pathlib import Path
 
 from ..errors import InputError, RkgError
+from .. import formats
 from ..formats import ODS
 
-FORMATS = ("xlsx", "ods")
+FORMATS = tuple(formats.WORKBOOKS)
 """The workbook formats, by extension (without the dot)."""
 _KIND = {"xlsx": "an .xlsx workbook", "ods": "an .ods spreadsheet"}
 _NEEDED = {"xlsx": "[Content_Types].xml", "ods": "content.xml"}
@@ -108,7 +109,6 @@ class Sheet:
     rows: Sequence[Sequence[Cell]]
     fills: dict[tuple[int, int], str] = field(default_factory=dict)
     """(row, column), both from 0 → ``RRGGBB``."""
-    header: bool = True
 
 
 def write_workbook(sheets: Iterable[Sheet], target: Path | io.BytesIO, fmt: str) -> None:
@@ -181,7 +181,7 @@ def _write_xlsx(sheets: list[Sheet], target) -> None:
     patterns: dict[str, PatternFill] = {}
     for sheet in sheets:
         ws = wb.create_sheet(_text(sheet.name))
-        header = sheet.header and bool(sheet.rows)
+        header = bool(sheet.rows)
         if header:
             ws.freeze_panes = "A2"  # before the first row: the sheet's view is written before its rows
         fills: dict[int, dict[int, PatternFill]] = {}
@@ -241,7 +241,7 @@ def _write_ods(sheets: list[Sheet], target) -> None:
                 colour = sheet.fills.get((r, c))
                 if colour:
                     attrs["stylename"] = style(colour)
-                elif r == 0 and sheet.header:
+                elif r == 0:
                     attrs["stylename"] = bold
                 if value is None or value == "":
                     tr.addElement(TableCell(**attrs))
@@ -274,7 +274,8 @@ def check_workbook(path: Path, limits: Limits = LIMITS, fmt: str = "xlsx") -> No
     compression method (stored or deflate; bzip2 and lzma decompress a whole chunk at once) and
     compression ratio, the sum of the declared sizes, and an XML member that declares a DTD (entity
     expansion). Python's zipfile reads a member no further than the size the archive declares (a member
-    that holds more fails its CRC check), so the declared sizes bound what openpyxl can decompress (calamine checks the CRC too)."""
+    that holds more fails its CRC check), so the declared sizes bound what openpyxl can decompress (calamine checks the CRC too).
+    An ``.ods`` then has its rows counted as a stream (:func:`_check_ods_content`), in the same open archive."""
     size = path.stat().st_size
     if size > limits.max_bytes:
         raise TableError(None, None, None, f"refused: {size_text(size)}, more than the {size_text(limits.max_bytes)} accepted", file=path)
@@ -296,6 +297,8 @@ def check_workbook(path: Path, limits: Limits = LIMITS, fmt: str = "xlsx") -> No
                 if m.filename.endswith((".xml", ".rels", ".rdf")) and _declares_dtd(archive, m):
                     raise TableError(None, None, None, f"refused: member {_cut(m.filename)} declares a DTD (<!DOCTYPE>), "
                                      "which a spreadsheet never does (entities that expand?)", file=path)
+            if fmt == "ods":
+                _check_ods_content(path, archive, limits)
     except TableError:
         raise
     except Exception as e:  # noqa: BLE001 - what zipfile and zlib raise on a broken archive
@@ -493,16 +496,14 @@ def _column_name(n: int) -> str:
 
 
 def read_workbook(path: Path, fmt: str, limits: Limits = LIMITS) -> Iterator[tuple[str, Iterator[tuple[int, list]]]]:
-    """The sheets of a workbook, after :func:`check_workbook` (and, for ``.ods``, a streamed look at its
+    """The sheets of a workbook, after :func:`check_workbook` (for ``.ods``, with its streamed look at its
     rows): (sheet name, (row number from 1, values) of its rows). Values are ``str``, numbers, or None.
     Anything the reader cannot read is refused with the file and the reader's reason."""
     check_workbook(path, limits, fmt)
     if fmt == "ods":
-        with zipfile.ZipFile(path) as archive:
-            _check_ods_content(path, archive, limits)
         yield from _read_ods(path)
     else:
-        yield from _read_xlsx(path, limits)
+        yield from _read_xlsx(path)
 
 
 def _read_ods(path: Path) -> Iterator[tuple[str, Iterator[tuple[int, list]]]]:
@@ -524,7 +525,7 @@ def _read_ods(path: Path) -> Iterator[tuple[str, Iterator[tuple[int, list]]]]:
         wb.close()
 
 
-def _read_xlsx(path: Path, limits: Limits) -> Iterator[tuple[str, Iterator[tuple[int, list]]]]:
+def _read_xlsx(path: Path) -> Iterator[tuple[str, Iterator[tuple[int, list]]]]:
     from openpyxl import load_workbook
 
     wb = None

@@ -26,7 +26,7 @@ from . import heatmap, reads
 from .errors import HttpError
 from .protocol import etag_matches
 from .i18n import choose
-from .pages import kind_arg, programme_arg
+from .pages import coverage_csv_answer, kind_arg, programme_arg
 from .state import Cached, EndpointState
 
 blueprint = Blueprint("api", __name__, url_prefix="/api")
@@ -157,12 +157,11 @@ def coverage() -> Response:
     state: EndpointState = current_app.extensions["rkg"]
     current = programme_arg(state)[0]
     kind, lang = kind_arg(current), choose(request)  # as the /coverage page: lang=, the cookie, Accept-Language
-    m = heatmap.matrix(state, current.iri, kind)
-    stem = f"coverage-{programme_id(current.iri)}-{kind}"
     ext = _WORKBOOK_MEDIA.get(fmt)
     if ext is None:
-        return Response(m.csv(lang), mimetype=CSV.media, headers={"Content-Disposition": f'attachment; filename="{stem}.csv"'})
-    sheet = m.sheet(lang)
+        return coverage_csv_answer(state, current.iri, kind, lang)
+    stem = f"coverage-{programme_id(current.iri)}-{kind}"
+    sheet = heatmap.matrix(state, current.iri, kind).sheet(lang)
     source = Cached.answer(repr((sheet.rows, sorted(sheet.fills.items()))).encode("utf-8"), CSV.media)  # its ETag
     return _workbook_answer(state, source, ext, stem, lambda: [sheet])
 

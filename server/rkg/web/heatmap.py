@@ -22,6 +22,7 @@ import csv
 import io
 import math
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import pyoxigraph as ox
 
@@ -106,8 +107,9 @@ class Matrix:
     def coefficient(self, row: str, unit: str) -> str | None:
         return self.coefficients.get((row, unit))
 
-    @property
+    @cached_property
     def peak(self) -> int:
+        """The largest evidence count of a cell (computed once: the cells are not changed after the matrix is built)."""
         return max((len(v) for v in self.cells.values()), default=0)
 
     def row_total(self, row: str) -> int:

@@ -197,8 +197,12 @@ def coverage() -> str:
 def coverage_csv() -> Response:
     state = _state()
     current = programme_arg(state)[0]
-    programme, kind = current.iri, kind_arg(current)
-    lang = request.args.get("lang", "fr")
+    return coverage_csv_answer(state, current.iri, kind_arg(current), request.args.get("lang", "fr"))
+
+
+def coverage_csv_answer(state: EndpointState, programme: str, kind: str, lang: str) -> Response:
+    """A programme's heat map of ``kind`` as a CSV attachment, its labels in ``lang`` (``/coverage.csv``,
+    and ``/api/coverage`` asked for CSV)."""
     name = f"coverage-{programme_id(programme)}-{kind}.csv"
     return Response(heatmap.matrix(state, programme, kind).csv(lang), mimetype=CSV.media,
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
