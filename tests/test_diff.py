@@ -50,9 +50,14 @@ def cli(rkg: Run, tmp_path_factory: pytest.TempPathFactory) -> Run:
     return run
 
 
+def graphs(store: EmbeddedStore) -> list[str]:
+    """The store's named graphs, as ``rkg diff`` passes them to ``compare``."""
+    return [g.value for g in store.engine.named_graphs()]
+
+
 def compared(store: EmbeddedStore, stem: str) -> diff.Diff:
     c = case(stem)
-    return diff.compare(diff.store_select(store), c["programme"], c["from"], c["to"], c["lang"])
+    return diff.compare(diff.store_select(store), graphs(store), c["programme"], c["from"], c["to"], c["lang"])
 
 
 @pytest.mark.parametrize("stem", STEMS)
@@ -127,7 +132,7 @@ def test_versions_from_graph_folders() -> None:
 ])
 def test_unknown_names_the_known(diff_store: EmbeddedStore, args: tuple[str, str, str], error: type, names: tuple[str, ...]) -> None:
     with pytest.raises(error) as e:
-        diff.compare(diff.store_select(diff_store), *args)
+        diff.compare(diff.store_select(diff_store), graphs(diff_store), *args)
     assert all(n in str(e.value) for n in names)
 
 

@@ -326,7 +326,8 @@ def cmd_diff(args: argparse.Namespace) -> int:
     from .diff import compare, render, store_select
 
     store = _project(args).store(_progress(args))
-    sys.stdout.write(render(compare(store_select(store), args.programme, args.old, args.new, args.lang), args.format))
+    graphs = [g.value for g in store.engine.named_graphs()]
+    sys.stdout.write(render(compare(store_select(store), graphs, args.programme, args.old, args.new, args.lang), args.format))
     return EXIT_OK  # differences are the answer, not findings
 
 

@@ -224,7 +224,6 @@ def _iris(values: Iterable[str]) -> str:
     return " ".join(str(ox.NamedNode(v)) for v in sorted(set(values)))
 
 
-Q_GRAPHS = "SELECT DISTINCT ?g WHERE { GRAPH ?g { } }"
 Q_PROGRAMMES = prologue("rkg") + "SELECT DISTINCT ?p WHERE { ?p a rkg:Programme }"
 
 # Triples of one side's graphs that the other side's graphs lack; IRI subjects, no blank-node objects.
@@ -319,8 +318,9 @@ class _Names:
                    terms.label(kind, lang) or _local(kind))
 
 
-def compare(select: Select, programme: str, old: str, new: str, lang: str = "fr") -> Diff:
-    """The difference from version ``old`` to version ``new`` of ``programme`` (IRI or short id).
+def compare(select: Select, named_graphs: Iterable[str], programme: str, old: str, new: str, lang: str = "fr") -> Diff:
+    """The difference from version ``old`` to version ``new`` of ``programme`` (IRI or short id), in the
+    store whose named graphs are ``named_graphs`` (IRIs: the caller knows them, no graph listing is queried).
 
     Raises :class:`~rkg.errors.NotFound` for an unknown programme and :class:`~rkg.errors.InputError`
     for a version the programme does not have, naming the known ones."""
@@ -331,7 +331,7 @@ def compare(select: Select, programme: str, old: str, new: str, lang: str = "fr"
     if iri not in known:
         raise NotFound(f"no programme {programme!r} in the graph; known programmes: "
                        f"{', '.join(programme_id(p) for p in known) or 'none'}")
-    by_version = versions((r["g"].value for r in select(Q_GRAPHS)), iri)
+    by_version = versions(named_graphs, iri)
     for v in (old, new):
         if v not in by_version:
             raise InputError(f"{programme_id(iri)} has no version {v!r}; known versions: "
@@ -470,11 +470,12 @@ WORDS: dict[str, dict[str, str]] = {
 }
 
 
-def change_text(c: Change) -> str:
-    """``libellé : « a » → « b »`` for one value replaced by another, else ``+ x, + y ; − z``."""
+def change_text(c: Change, show: Callable[[Value], str] = Value.text) -> str:
+    """``libellé : « a » → « b »`` for one value replaced by another, else ``+ x, + y ; − z``; each value
+    written by ``show``."""
     if c.single:
-        return f"{c.old[0].text()} → {c.new[0].text()}"
-    parts = [", ".join("+ " + v.text() for v in c.new), ", ".join("− " + v.text() for v in c.old)]
+        return f"{show(c.old[0])} → {show(c.new[0])}"
+    parts = [", ".join("+ " + show(v) for v in c.new), ", ".join("− " + show(v) for v in c.old)]
     return " ; ".join(p for p in parts if p)
 
 
@@ -562,10 +563,6 @@ def _md_ref(r: Ref) -> str:
     return f"{md(r.type_label)} {name}".strip()
 
 
-def _md_value(v: Value) -> str:
-    return md(v.text())
-
-
 def render_markdown(d: Diff) -> str:
     """Release notes: a heading per kind of change, a bullet per entity, a sub-bullet per property."""
     w = WORDS[d.lang]
@@ -581,11 +578,7 @@ def render_markdown(d: Diff) -> str:
             was = f" ({md(formerly(c, w))})" if c.revision_of is not None else ""
             lines.append(f"- {_md_ref(c.entity)}{was}")
             for ch in c.changes:
-                if ch.single:
-                    text = f"{_md_value(ch.old[0])} → {_md_value(ch.new[0])}"
-                else:
-                    text = " ; ".join(p for p in (", ".join("+ " + _md_value(v) for v in ch.new),
-                                                  ", ".join("− " + _md_value(v) for v in ch.old)) if p)
+                text = change_text(ch, lambda v: md(v.text()))
                 lines.append(f"  - {md(ch.property_label)}{w['colon']}{text}")
             if not c.changes:
                 lines.append(f"  - {w['no_change']}")

@@ -5,7 +5,6 @@ answers are cached under the graph version (``reads.run``)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from urllib.parse import urlencode
 
@@ -13,7 +12,7 @@ from flask import Blueprint, Response, current_app, render_template, request, ur
 
 from .. import diff
 from ..errors import InputError, Unavailable
-from ..formats import CSV, JSON, MARKDOWN, SPARQL_JSON
+from ..formats import CSV, JSON, MARKDOWN
 from ..namespaces import programme_id
 from . import i18n, pages, reads
 from .state import EndpointState
@@ -32,12 +31,11 @@ def select(state: EndpointState) -> diff.Select:
     """``rkg.diff``'s query function on the served graph: the sandbox pool, the result cache."""
 
     def run(query: str) -> list[diff.Row]:
-        answer = reads.run(state, query, SPARQL_JSON, None)
-        if any(name == "X-RKG-Truncated" for name, _ in answer.headers):
+        rows, truncated = reads.rows(state, query)
+        if truncated:
             raise Unavailable("the difference is larger than this server's --max-rows or --max-answer-bytes: "
                               "run rkg diff on the command line")
-        return [{k: reads.Value(v["value"], v["type"], v.get("xml:lang", "")) for k, v in b.items()}
-                for b in json.loads(answer.body)["results"]["bindings"]]
+        return rows
 
     return run
 
@@ -76,9 +74,10 @@ def page() -> Response | str:
         raise InputError(f"format must be one of html, {', '.join(DOWNLOADS)}, not {fmt!r}")
     query = select(state)
     current, known = pages.programme_arg(state)
-    versions = list(diff.versions((r["g"].value for r in query(diff.Q_GRAPHS)), current.iri))
+    graphs = list(state.stats()["graphs"])  # known without a query: as the home page's diff_link reads them
+    versions = list(diff.versions(graphs, current.iri))
     old, new = defaults(versions, request.args.get("from", "").strip(), request.args.get("to", "").strip())
-    d = diff.compare(query, current.iri, old, new, lang)
+    d = diff.compare(query, graphs, current.iri, old, new, lang)
     if fmt in DOWNLOADS:
         media, extension = DOWNLOADS[fmt]
         name = f"diff-{d.programme}-{d.old}-{d.new}.{extension}"

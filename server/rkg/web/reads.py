@@ -61,13 +61,18 @@ def run(state: EndpointState, query: str, results_media: str | None, graph_media
     return hit
 
 
+def rows(state: EndpointState, query: str) -> tuple[list[dict[str, Value]], bool]:
+    """Rows of the SELECT ``query`` (already bound), as :func:`run` answers it, and whether that answer was
+    cut (``--max-rows``, ``--max-answer-bytes``)."""
+    answer = run(state, query, SPARQL_JSON, None)
+    truncated = any(name == "X-RKG-Truncated" for name, _ in answer.headers)
+    return [{k: Value(v["value"], v["type"], v.get("xml:lang", ""), v.get("datatype", "")) for k, v in b.items()}
+            for b in json.loads(answer.body)["results"]["bindings"]], truncated
+
+
 def select(state: EndpointState, name: str, **params: Term) -> list[dict[str, Value]]:
     """Rows of the page query ``name`` with ``params`` bound (as a VALUES block, never pasted)."""
-    body = run(state, bind(text(name), params), SPARQL_JSON, None).body
-    rows = []
-    for b in json.loads(body)["results"]["bindings"]:
-        rows.append({k: Value(v["value"], v["type"], v.get("xml:lang", ""), v.get("datatype", "")) for k, v in b.items()})
-    return rows
+    return rows(state, bind(text(name), params))[0]
 
 
 def construct(state: EndpointState, name: str, media: str, **params: Term) -> Cached:
