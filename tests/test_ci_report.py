@@ -56,7 +56,7 @@ def shapes():
 def bundled_report(bundled_store, shapes, catalog) -> Report:
     """The bundled graph validated as ``rkg validate`` does it (each finding located in its source file),
     once for the module."""
-    return validate(bundled_store, shapes, catalog, sources=discover(ROOT))[0]
+    return validate(bundled_store, shapes, catalog, sources=discover(ROOT), root=ROOT)[0]
 
 
 def test_bundled_findings_are_located(bundled_report: Report) -> None:

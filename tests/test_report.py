@@ -44,7 +44,7 @@ def shapes() -> Graph:
 def run(store: EmbeddedStore, shapes: Graph, catalog: Catalog, root: Path | None = None, **where) -> tuple[Report, Graph]:
     """Validate, with the sources ``discover`` finds for ``where`` (extra_data, imports); locations relative
     to ``root`` (default: the project's root, ROOT)."""
-    return validate(store, shapes, catalog, sources=discover(ROOT, **where), root=root)
+    return validate(store, shapes, catalog, sources=discover(ROOT, **where), root=ROOT if root is None else root)
 
 
 def existing(file: str, root: Path = ROOT) -> Path:

@@ -10,7 +10,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 import pyoxigraph as ox
 from pyshacl import validate as shacl_validate
@@ -21,7 +21,7 @@ from .build import BuildError, Source, parse_source
 from .locations import Locator
 from .errors import SetupError
 from .catalog import Catalog, run
-from .namespaces import (BASE, BUILD_GRAPH, DCTERMS, GRAPH, IMPORTS_GRAPHS, PROF, PROFILE, QC, QC_COMPONENT, RDF, RDFS, RKG,
+from .namespaces import (BASE, DCTERMS, GRAPH, IMPORTS_GRAPHS, PROF, PROFILE, QC, QC_COMPONENT, RDF, RDFS, RKG,
                          SH, natural)
 from .store import EmbeddedStore
 
@@ -68,9 +68,13 @@ class Location:
     line: int | None = None
     origin: str | None = None
 
+    @property
+    def place(self) -> str:
+        """``file:line``, or the file alone when the line is not known."""
+        return f"{self.file}:{self.line}" if self.line else self.file
+
     def __str__(self) -> str:
-        where = f"{self.file}:{self.line}" if self.line else self.file
-        return f"{where} ({self.origin})" if self.origin else where
+        return f"{self.place} ({self.origin})" if self.origin else self.place
 
 
 @dataclass(frozen=True)
@@ -372,7 +376,7 @@ def _subgraph(store: EmbeddedStore, shapes: Graph, graphs: list[str], whole: lis
     values = " ".join(f"<{p}>" for p in sorted(predicates))
     for g in graphs:  # serialised and loaded in Rust: no Python object per triple
         buffer = io.BytesIO()
-        _ox(store).query(f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ VALUES ?p {{ {values} }} GRAPH <{g}> {{ ?s ?p ?o }} }}").serialize(
+        store.engine.query(f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ VALUES ?p {{ {values} }} GRAPH <{g}> {{ ?s ?p ?o }} }}").serialize(
             buffer, format=ox.RdfFormat.N_TRIPLES)
         data.bulk_load(buffer.getvalue(), format=ox.RdfFormat.N_TRIPLES)
     return data
@@ -415,13 +419,9 @@ def run_qc(store: EmbeddedStore, catalog: Catalog) -> list[Finding]:
     return findings
 
 
-def _ox(store: EmbeddedStore) -> ox.Store:
-    return store.engine  # the pyoxigraph store underneath (dumps and graph lists at Rust speed)
-
-
 def _graph_names(store: EmbeddedStore) -> list[str]:
     """The named graphs, from the store's graph list (no scan of the quads)."""
-    return [g.value for g in _ox(store).named_graphs() if isinstance(g, ox.NamedNode)]
+    return [g.value for g in store.engine.named_graphs() if isinstance(g, ox.NamedNode)]
 
 
 def built_store(project, progress=None) -> EmbeddedStore:
@@ -440,13 +440,13 @@ def built_store(project, progress=None) -> EmbeddedStore:
     return project.store(progress)
 
 
-def left_out_graphs(store: EmbeddedStore) -> list[str]:
+def left_out_graphs(store: EmbeddedStore, graphs: list[str] | None = None) -> list[str]:
     """The imported graphs (``…/graph/imports/…``) that hold neither a rkg:Programme nor entities of one
     (``rkg:inProgramme``): someone else's vocabularies (ESCO, RNCP records, their search keys). An imported
     référentiel (``rkg import table|moodle|orebut``…) holds its programme, or, for a BUT's référentiel de
     formation imported on its own, the SAÉ and ressources of a programme imported before: it is validated
-    like ``data/``."""
-    imported = [g for g in _graph_names(store) if g.startswith(IMPORTS_GRAPHS)]
+    like ``data/``. ``graphs``: the store's named graphs, when the caller has them listed already."""
+    imported = [g for g in (_graph_names(store) if graphs is None else graphs) if g.startswith(IMPORTS_GRAPHS)]
     if not imported:
         return []
     holding = {g for (g,) in store.select(
@@ -472,7 +472,7 @@ def needed_imports(store: EmbeddedStore, shapes: Graph, vocabularies: list[str])
 
 def _graphs_only(store: EmbeddedStore, graphs: list[str]) -> EmbeddedStore:
     """A copy in memory of the default graph and the named ``graphs`` (reading only those)."""
-    source = _ox(store)
+    source = store.engine
     names = [ox.DefaultGraph()] + [ox.NamedNode(g) for g in graphs]
     return EmbeddedStore.from_quads(q for g in names for q in source.quads_for_pattern(None, None, None, g))
 
@@ -482,7 +482,7 @@ def data_graph(store: EmbeddedStore, shapes: Graph, graphs: list[str] | None = N
     default graph of a new in-memory Oxigraph store, plus the profiles' descriptions (``prof:Profile`` in the
     shapes), so that a rule can tell a declared profile that exists from one that does not. Dumped and
     loaded graph by graph in Rust: nothing of the other graphs is read."""
-    source = _ox(store)
+    source = store.engine
     names = [ox.DefaultGraph()] + [ox.NamedNode(g) for g in (_graph_names(store) if graphs is None else graphs)]
     buffer = io.BytesIO()
     for g in names:
@@ -498,24 +498,6 @@ _IRI = re.compile(r'[A-Za-z][A-Za-z0-9+.-]*:[^\x00-\x20<>"{}|^`\\]*')
 """An absolute IRI that can be written between ``<…>`` in a query."""
 
 
-def written_in(store: EmbeddedStore) -> dict[str, str]:
-    """Named graph → the source file that fills it (``dcterms:source`` in the build graph: the file's name
-    as the build gives it, relative to the project)."""
-    query = (f"SELECT ?g ?name WHERE {{ GRAPH <{BUILD_GRAPH}> {{ ?g <{DCTERMS.source}> ?name }} }}")
-    return {r["g"].value: r["name"].value for r in _ox(store).query(query)
-            if isinstance(r["g"], ox.NamedNode) and isinstance(r["name"], ox.Literal)}
-
-
-def project_root(sources: list[Source]) -> Path | None:
-    """The project root the sources were found in (``rkg.build.discover``: the folder of ``ontology/`` and
-    ``data/``), None when there is none of these."""
-    for s in sources:
-        parts = PurePosixPath(s.name).parts
-        if parts[0] in ("ontology", "data") and len(s.path.parts) > len(parts):
-            return s.path.parents[len(parts) - 1]
-    return None
-
-
 def file_name(path: Path, root: Path | None) -> str:
     """A source file as a :class:`Location` names it: relative to ``root`` with ``/`` when it is inside,
     else its absolute path."""
@@ -529,44 +511,35 @@ def file_name(path: Path, root: Path | None) -> str:
     return full.as_posix()
 
 
-def locate(store: EmbeddedStore, findings: list[Finding], sources: list[Source],
-           root: Path | None = None) -> list[Finding]:
+def locate(store: EmbeddedStore, findings: list[Finding], sources: list[Source], root: Path) -> list[Finding]:
     """The findings, each with the place its focus node was written (``Finding.location``): the source
-    whose graph has the focus node as a subject — one that states its rdf:type first (where the node is
-    described, not the file of its English labels), then in the build's order — and the line of its first
-    statement there (``rkg.locations``: each file read once, only the files of graphs with findings).
-    The file is named by its path (``file_name``: relative to ``root``, the project root — by default the
-    one the sources were found in — or absolute when outside); a graph whose file is not among the
-    sources keeps the name the build gave it. A focus node no source writes as a subject (a blank node,
-    a node of the build graph) keeps None."""
+    whose graph (``Source.graph``, the graph the build fills from it) has the focus node as a subject — one
+    that states its rdf:type first (where the node is described, not the file of its English labels), then
+    in the build's order — and the line of its first statement there (``rkg.locations``: each file read
+    once, only the files of graphs with findings). The file is named by its path (``file_name``: relative
+    to ``root``, the project root, or absolute when outside). A focus node no source writes as a subject
+    (a blank node, a node of the build graph) keeps None."""
     focuses = sorted({f.focus for f in findings if _IRI.fullmatch(f.focus)})  # not a blank node's id
     if not focuses:
         return findings
-    files = written_in(store)
-    order = {s.name: i for i, s in enumerate(sources)}
+    by_graph = {s.graph: (i, s) for i, s in enumerate(sources)}
     values = " ".join(f"<{iri}>" for iri in focuses)
     query = (f"SELECT DISTINCT ?f ?g (EXISTS {{ GRAPH ?g {{ ?f a ?c }} }} AS ?typed) "
              f"WHERE {{ VALUES ?f {{ {values} }} GRAPH ?g {{ ?f ?p ?o }} }}")
-    graphs: dict[str, list[tuple[bool, int, str]]] = defaultdict(list)
-    for r in _ox(store).query(query):
-        name = files.get(r["g"].value)
-        if name is not None:
-            graphs[r["f"].value].append((r["typed"].value != "true", order.get(name, len(order)), name))
+    graphs: dict[str, list[tuple[bool, int, Source]]] = defaultdict(list)
+    for r in store.engine.query(query):
+        source = by_graph.get(r["g"].value)
+        if source is not None:
+            graphs[r["f"].value].append((r["typed"].value != "true", *source))
     locator = Locator(sources)
-    root = project_root(sources) if root is None else root
-    paths = {s.name: s.path for s in sources}
-
-    def shown(name: str) -> str:
-        return file_name(paths[name], root) if name in paths else name
-
     where: dict[str, Location] = {}
     for focus, found_in in graphs.items():
-        names = [n for *_key, n in sorted(found_in)]
-        found = next(((n, w) for n in names if (w := locator.find(n, focus)) is not None), None)
+        ordered = [s for *_key, s in sorted(found_in, key=lambda t: t[:2])]
+        found = next(((s, w) for s in ordered if (w := locator.find(s.name, focus)) is not None), None)
         if found is None:
-            where[focus] = Location(shown(names[0]))
+            where[focus] = Location(file_name(ordered[0].path, root))
         else:
-            where[focus] = Location(shown(found[0]), found[1].line, found[1].origin)
+            where[focus] = Location(file_name(found[0].path, root), found[1].line, found[1].origin)
     return [replace(f, location=where.get(f.focus, f.location)) for f in findings]
 
 
@@ -590,25 +563,28 @@ def validate(store: EmbeddedStore, shapes: Graph, catalog: Catalog, imports: boo
 
     ``sources``: the project's source files (``rkg.build.discover``), to say where each finding's focus
     node was written (``locate``); None: no locations (e.g. the graphs of a remote store). ``root``: the
-    project root the locations' files are relative to (default: the one the sources were found in)."""
+    project root the locations' files are relative to, required with ``sources``."""
+    if sources is not None and root is None:
+        raise ValueError("validate: sources given without the project root their locations are relative to")
     imports_engine = imports_engine or engine or "turbo"
     engine = engine or "pyshacl"
     _engine(engine)  # a missing engine fails before any data graph is built
     if imports:
         _engine(imports_engine)
     full = store
-    vocabularies = left_out_graphs(store)
+    names = _graph_names(store)
+    vocabularies = left_out_graphs(store, names)
     needed = needed_imports(store, shapes, vocabularies)
     left_out = [g for g in vocabularies if g not in needed]
     if left_out:
-        kept = [g for g in _graph_names(store) if g not in set(left_out)]
+        kept = [g for g in names if g not in set(left_out)]
         store, data = _graphs_only(store, kept), data_graph(store, shapes, kept)
     else:
-        data = data_graph(store, shapes)
+        data = data_graph(store, shapes, names)
     pairs, results = _run_shacl(data, shapes, engine)
     if imports and left_out:
-        ontology = [g for g in _graph_names(full) if g.startswith(ONTOLOGY_GRAPHS)]
-        reached = {g: reaching_shapes(_ox(full), shapes, [g] + ontology) for g in left_out}
+        ontology = [g for g in names if g.startswith(ONTOLOGY_GRAPHS)]
+        reached = {g: reaching_shapes(full.engine, shapes, [g] + ontology) for g in left_out}
         reach = sorted({s for shapes_of_g in reached.values() for s in shapes_of_g})
         if reach:
             vocab_data = _subgraph(full, shapes, [g for g in left_out if reached[g]], ontology,
@@ -717,8 +693,7 @@ def render_turtle(report: Report, shacl_results: Graph) -> str:
     for r in list(g.subjects(RDF.type, SH.ValidationResult)):
         location = where.get(str(g.value(r, SH.focusNode)))
         if location is not None:
-            written = f"{location.file}:{location.line}" if location.line else location.file
-            g.add((r, DCTERMS.source, Literal(written)))
+            g.add((r, DCTERMS.source, Literal(location.place)))
             if location.origin:
                 g.add((r, DCTERMS.source, Literal(location.origin)))
     for graph in report.left_out:
