@@ -89,3 +89,28 @@ def test_origin_comments_change_no_triple() -> None:
     assert data.count(b"# from: ") == 2 and b"# from: t.xlsx, sheet x, row 2\n" in data
     assert {ox.Triple(q.subject, q.predicate, q.object) for q in ox.parse(data, format=ox.RdfFormat.N_TRIPLES)} == set(triples)
     assert origins == {"http://example.org/a": "t.xlsx, sheet\nx, row 2", "http://example.org/c": "t.json $.c"}
+
+
+def test_a_graph_an_n_quads_source_fills_is_located_in_that_file(tmp_path: Path) -> None:
+    """An N-Quads source (what rkg import rncp writes) fills graphs of its own besides the file's: the build
+    graph records which file each came from, and the finding is placed in that file, at its line."""
+    import pyoxigraph as ox
+
+    from rkg.build import Source
+    from rkg.namespaces import BUILD_GRAPH, DCTERMS
+    from rkg.store import EmbeddedStore
+    from rkg.validation import Finding, locate
+
+    fiche = "https://w3id.org/rkg/graph/imports/rncp/fiche/RNCP1"
+    nq = tmp_path / "build" / "imports" / "rncp.nq"
+    nq.parent.mkdir(parents=True)
+    nq.write_text('<https://example.org/a> <https://example.org/p> "x" <https://example.org/g0> .\n'
+                  f'<https://example.org/b> <https://example.org/p> "y" <{fiche}> .\n', encoding="utf-8")
+    source = Source(nq, "imports/rncp.nq")
+    store = ox.Store()
+    store.bulk_load(path=str(nq), format=ox.RdfFormat.N_QUADS)
+    store.add(ox.Quad(ox.NamedNode(fiche), ox.NamedNode(DCTERMS + "source"), ox.Literal(source.name), ox.NamedNode(BUILD_GRAPH)))
+    finding = Finding("warning", "https://w3id.org/rkg/shapes#X", {}, "https://example.org/b", {})
+    (located,) = locate(EmbeddedStore.wrap(store), [finding], [source], tmp_path)
+    assert located.location is not None
+    assert (located.location.file, located.location.line) == ("build/imports/rncp.nq", 2)

@@ -21,7 +21,7 @@ from .build import BuildError, Source, parse_source
 from .locations import Locator
 from .errors import SetupError
 from .catalog import Catalog, run
-from .namespaces import (BASE, DCTERMS, GRAPH, IMPORTS_GRAPHS, PROF, PROFILE, QC, QC_COMPONENT, RDF, RDFS, RKG,
+from .namespaces import (BASE, BUILD_GRAPH, DCTERMS, GRAPH, IMPORTS_GRAPHS, PROF, PROFILE, QC, QC_COMPONENT, RDF, RDFS, RKG,
                          SH, natural)
 from .store import EmbeddedStore
 
@@ -522,7 +522,12 @@ def locate(store: EmbeddedStore, findings: list[Finding], sources: list[Source],
     focuses = sorted({f.focus for f in findings if _IRI.fullmatch(f.focus)})  # not a blank node's id
     if not focuses:
         return findings
-    by_graph = {s.graph: (i, s) for i, s in enumerate(sources)}
+    by_name = {s.name: (i, s) for i, s in enumerate(sources)}
+    by_graph = {s.graph: by_name[s.name] for s in sources}
+    # The graphs an N-Quads source fills besides its own (one per RNCP fiche…), as the build graph records them.
+    for r in store.engine.query(f"SELECT ?g ?n WHERE {{ GRAPH <{BUILD_GRAPH}> {{ ?g <{DCTERMS}source> ?n }} }}"):
+        if r["n"].value in by_name:
+            by_graph.setdefault(r["g"].value, by_name[r["n"].value])
     values = " ".join(f"<{iri}>" for iri in focuses)
     query = (f"SELECT DISTINCT ?f ?g (EXISTS {{ GRAPH ?g {{ ?f a ?c }} }} AS ?typed) "
              f"WHERE {{ VALUES ?f {{ {values} }} GRAPH ?g {{ ?f ?p ?o }} }}")
