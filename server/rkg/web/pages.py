@@ -12,7 +12,7 @@ from flask import Blueprint, Response, current_app, render_template, request, se
 from ..bindings import bind
 from ..catalog import Catalog
 from ..errors import InputError
-from ..formats import CSV, HTML
+from ..formats import CSV, HTML, WORKBOOKS
 from ..namespaces import PREFIXES, natural, programme_id, programme_iri
 from . import heatmap, reads
 from .headers import EDITOR_POLICY
@@ -190,7 +190,7 @@ def coverage() -> str:
     current, known = programme_arg(state)
     kind = kind_arg(current)
     return render_template("coverage.html", m=heatmap.matrix(state, current.iri, kind), programme=current,
-                           programmes=known, kinds=current.kinds)
+                           programmes=known, kinds=current.kinds, workbooks=list(WORKBOOKS))
 
 
 @blueprint.get("/coverage.csv")
