@@ -37,7 +37,6 @@ import os
 import random
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -58,6 +57,7 @@ sys.path.insert(0, str(ROOT / "bench"))  # validate_scale
 
 import validate_scale  # noqa: E402
 from support import engines  # noqa: E402
+from support.server import free_port  # noqa: E402
 RESULTS = ROOT / "bench" / "results"
 PYTHON = sys.executable
 OXIGRAPH = shutil.which("oxigraph") or str(Path(PYTHON).parent / "oxigraph")
@@ -226,12 +226,6 @@ def measure(cmd: list[str], log: Path, timeout: float = 7200) -> tuple[float, in
     if code != 0:
         raise RuntimeError(f"{' '.join(cmd)} exited with {code}; see {log}")
     return seconds, top
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def http(url: str, data: bytes | None = None, headers: dict[str, str] | None = None, timeout: float = 600) -> tuple[int, bytes]:
