@@ -168,7 +168,7 @@ def _fit(items: list, write: Callable[[list], bytes], max_bytes: int, cut: str) 
 
 def run_query(store: ox.Store, job: QueryJob) -> Outcome:
     """The answer, with ``extra["deterministic"]`` telling the web layer whether it may be cached."""
-    facts = facts_of(job.text)
+    facts = facts_of(job.shape_of or job.text)  # a named question: its catalogue text's (QueryJob.shape_of)
     kwargs = query_kwargs(job, facts)
     try:
         answer = store.query(job.text, **kwargs)

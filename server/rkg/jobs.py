@@ -43,6 +43,24 @@ class QueryJob:
     """Relative IRIs of the query resolve against it (the endpoint's URL)."""
     max_bytes: int = 16 * 1024 * 1024
     """Largest answer body: rows or triples past it are cut, like those past ``max_rows``."""
+    shape_of: str | None = None
+    """The text whose reading stands for this one's, or None (``text`` is read itself). Set only by the
+    named-question API (``rkg.web.api``), to the catalogue's unbound text when ``text`` is that text with
+    its parameters bound (``rkg.bindings.bind``); a client's text (/sparql) never has one. The readings
+    that use it: a remote store's ``ShapeJob`` (form, own dataset, determinism, relative IRIs: once per
+    question, not once per parameter value) and a sandbox's ``query_facts`` (own dataset, determinism:
+    an rdflib parse whenever the text holds one of its trigger letters, as a searched word may).
+
+    Why the template's reading holds for the bound text: ``bind`` adds one ``VALUES`` block of terms
+    that the catalogue checked and pyoxigraph wrote (IRIs absolute, since the catalogue refuses others;
+    literals in escaped N-Triples form) after the top-level ``WHERE {``; every other token is the
+    template's. A ``VALUES`` block is data: it adds no dataset clause, no function call (RAND, NOW…), no
+    query form, no relative IRI and no SERVICE, and a value cannot leave its quotes, not even through
+    SPARQL's ``\\u`` escapes decoded before parsing (each backslash of a value is written doubled, so a
+    decoded escape is still inside the literal). The engine still parses the bound text itself to run it.
+    The guard (``GuardJob``: SERVICE / LOAD against the allow-list) is not concerned: the named questions
+    are the operator's own texts and never go through it (``EndpointState.check`` is /sparql's), and
+    it could not be: its decision must come from a parse of the very tokens that run."""
 
 
 @dataclass(frozen=True)

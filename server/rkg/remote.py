@@ -11,7 +11,8 @@ Only the web process connects, only to the configured URL (``--store``), with th
   ``BASE`` declaration in front of the text (the protocol has no parameter for it), only when the text
   has a relative IRI. The query's form, its own dataset, whether it may be cached and whether it has
   relative IRIs are read from parses (rdflib's and Oxigraph's) in a local sandbox (``jobs.ShapeJob``),
-  once per text; a text they refuse is answered 400 without reaching the engine. The time limit goes
+  once per text (a named question: once per catalogue text, whatever its parameter values,
+  ``jobs.QueryJob.shape_of``); a text they refuse is answered 400 without reaching the engine. The time limit goes
   to the engine (``timeout`` in ms, Virtuoso's parameter; Oxigraph server has only its start-up
   ``--timeout-s``) and bounds the whole exchange here (``jobs.Timeout``). The engine answers SPARQL JSON
   results or N-Triples, read up to ``RAW_FACTOR`` × the answer byte cap, parsed by pyoxigraph and
@@ -293,7 +294,8 @@ class RemoteExecutor:
         return [("default-graph-uri", g) for g in graphs] + [("named-graph-uri", g) for g in graphs]
 
     def query(self, job: QueryJob, deadline: float, timeout: float) -> Outcome:
-        read = self.shape(job.text, max(0.1, deadline - ENGINE_GRACE - time.monotonic()))
+        # a named question's bound text is read as its catalogue text (jobs.QueryJob.shape_of): once per question
+        read = self.shape(job.shape_of or job.text, max(0.1, deadline - ENGINE_GRACE - time.monotonic()))
         if not read.done:
             return read
         facts = read.extra

@@ -62,6 +62,46 @@ def test_named_questions_answer_as_embedded(app: AppServer, case: Path, request:
     assert len(got) == len(set(got)), "duplicate rows"
 
 
+def test_a_new_parameter_value_is_not_parsed_again(app: AppServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A named question is read (ShapeJob in the local sandbox) as its catalogue text, once: a second
+    parameter value sends no ShapeJob, and answers what the bound text answers when it is read itself
+    (sent to /sparql, where a new text is still parsed)."""
+    from rkg.bindings import bind
+    from rkg.catalog import Catalog
+    from rkg.jobs import ShapeJob
+    from rkg.web import reads
+
+    state = app.app.extensions["rkg"]
+    pool = state.guard_pool
+    read: list[str] = []
+    real = pool.run
+
+    def counted(job, *args, **kwargs):  # noqa: ANN001, ANN202 - the pool's run, recorded
+        if isinstance(job, ShapeJob):
+            read.append(job.text)
+        return real(job, *args, **kwargs)
+
+    monkeypatch.setattr(pool, "run", counted)
+    query = Catalog.from_folder(ROOT / "queries").get("search-labels")
+    first = app.request("GET", app.base + "/api/queries/search-labels", params={"text": "évaluation"})
+    assert first.status_code == 200 and first.json()["results"]["bindings"], first.text
+    # the catalogue text and the programmes' list (the parameter's check), unless earlier tests had them read
+    assert set(read) <= {query.text, reads.text("programme-iris")}, read
+    read.clear()
+    for word in ("compétence", "knowledge"):  # new values (no cached answer), "knowledge" with NOW's letters
+        api = app.request("GET", app.base + "/api/queries/search-labels", params={"text": word})
+        assert api.status_code == 200, api.text
+        assert read == [], "a new parameter value was parsed again"
+        bound = bind(query.text, query.bindings({"text": word}))
+        direct = app.request("POST", app.sparql, data={"query": bound},
+                             headers={"Accept": "application/sparql-results+json"})
+        assert direct.status_code == 200, direct.text
+        assert read == [bound]  # a text from /sparql is still read itself
+        read.clear()
+        assert api.json() == direct.json()
+    assert api.json()["results"]["bindings"] or first.json()["results"]["bindings"]
+
+
 def test_health_pages_and_stats(app: AppServer, built_counts: dict) -> None:
     # /health never waits for the engine's count (made off the request path): unknown (None) until it is
     # done, then the counts; a first request may come before.

@@ -50,3 +50,29 @@ def test_a_repeated_question_runs_once(client, monkeypatch: pytest.MonkeyPatch, 
 def test_content_type_is_the_api_format(client) -> None:
     assert client.get("/api/queries/block-summary").mimetype == "application/json"
     assert client.get("/api/queries/block-summary?format=csv").headers["Content-Type"] == "text/csv; charset=utf-8"
+
+
+def test_a_named_question_is_read_as_its_catalogue_text(client, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The job of a named question carries the catalogue's unbound text as the text whose reading stands
+    for its bound one (``QueryJob.shape_of``: the facts and a remote store's shape are read once per
+    question); a client's text on /sparql carries none."""
+    from rkg.bindings import bind
+    from rkg.catalog import Catalog
+
+    state: EndpointState = client.application.extensions["rkg"]
+    state.cache.clear()
+    jobs: list[object] = []
+    real = EndpointState.run
+
+    def recorded(self, job, *a, **k):
+        jobs.append(job)
+        return real(self, job, *a, **k)
+
+    monkeypatch.setattr(EndpointState, "run", recorded)
+    query = Catalog.from_folder(ROOT / "queries").get("search-labels")
+    for word in ("evaluation", "knowledge"):
+        assert client.get(f"/api/queries/search-labels?text={word}").status_code == 200
+        job = jobs[-1]
+        assert job.shape_of == query.text and job.text == bind(query.text, query.bindings({"text": word}))
+    assert client.post("/sparql", data={"query": job.text}).status_code == 200
+    assert jobs[-1].text == job.text and jobs[-1].shape_of is None
