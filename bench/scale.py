@@ -19,7 +19,11 @@ For each size (``--sizes 0.5M,2M,6.8M``), one step after the other, nothing else
    same text sent to every server, made unique per request so that no cache answers). ``rkg serve
    --store URL`` in front of each engine is timed beside the engine's own endpoint answering the very
    request rkg sends it: the same text, rkg's graphs as ``default-graph-uri`` and ``named-graph-uri``
-   (listed by ``rkg.remote``'s own code), rkg's ``timeout`` parameter;
+   (listed by ``rkg.remote``'s own code), rkg's ``timeout`` parameter. Then the named questions as users
+   ask them: ``GET /api/queries/NAME`` on ``rkg serve --store URL`` with its default settings (result
+   cache on), the median of repeated asks and, apart, of first asks of a new parameter value
+   (``search-labels`` with a ``text`` never asked before: a new binding of a template rkg has read),
+   beside the engine's own endpoint sent the bound texts rkg sends it for those asks;
 5. each validator of ``VALIDATORS``: bench/validate_scale.py's ``rkg validate`` commands on the build
    (its functions), and ``rkg validate --store URL`` on each engine.
 
@@ -45,8 +49,8 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable
-from contextlib import ExitStack
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -315,14 +319,15 @@ def questions() -> dict[str, str]:
     return {name: "\n".join(line for line in text.splitlines() if not line.startswith("#+")) for name, text in texts.items()}
 
 
-def time_questions(url: str, rounds: int, extra: list[tuple[str, str]] | None = None, unique: bool = True) -> dict[str, float]:
+def time_questions(url: str, rounds: int, extra: list[tuple[str, str]] | None = None, unique: bool = True,
+                   texts: dict[str, str] | None = None) -> dict[str, float]:
     """Median ms of each named question POSTed to ``url`` (one warm-up, then ``rounds``), each text made
     unique by a comment so that no result cache answers; with ``unique=False`` the same text every time,
     after ``SAME_WARMUP`` warm-ups (each of rkg's workers has read it once: the server must run without its
-    result cache then, ``--cache-bytes 0``)."""
+    result cache then, ``--cache-bytes 0``). ``texts``: the texts by question (default: ``questions()``)."""
     out = {}
     warm = 1 if unique else SAME_WARMUP
-    for name, text in questions().items():
+    for name, text in (texts or questions()).items():
         times = []
         for i in range(rounds + warm):
             sent = f"{text}\n# {name} {i} {time.time_ns()}" if unique else text
@@ -343,6 +348,68 @@ SAME_WARMUP = 6
 """Warm-up requests of a repeated text: rkg serve's 2 workers have each read (``ShapeJob``) it by then."""
 
 
+NEW_TEXT = "search-labels, new text"
+"""Column of the first asks of a new parameter value: ``search-labels`` with a ``text`` never asked before."""
+
+
+def api_texts(values: dict[str, dict[str, str]]) -> dict[str, str]:
+    """What ``rkg serve --store`` sends the engine for ``GET /api/queries/NAME`` with the parameters
+    ``values[NAME]``: the catalogue's text (its ``#+`` header included) with the parameters bound."""
+    from rkg.bindings import bind
+    from rkg.catalog import Catalog
+
+    catalog = Catalog.from_folder(ROOT / "queries")
+    return {name: bind(catalog.get(name).text, catalog.get(name).bindings(params)) for name, params in values.items()}
+
+
+def new_texts(tag: str, n: int) -> list[dict[str, str]]:
+    """``n`` parameter values of ``search-labels`` never asked before (``tag`` tells the steps apart, so that
+    the engine has not compiled the text for another step either); such a text matches no label, and the
+    engine reads the programme's search keys as for any other."""
+    return [{"text": f"network {tag}{time.time_ns()} {i}"} for i in range(n)]
+
+
+def timed(ask: Callable[[], tuple[int, bytes]]) -> float:
+    """Ms of one request (``ask()``: its status and body; RuntimeError unless 200)."""
+    started = time.monotonic()
+    status, answer = ask()
+    took = (time.monotonic() - started) * 1000
+    if status != 200:
+        raise RuntimeError(f"{status} {answer[:200]!r}")
+    return took
+
+
+def time_api(base: str, rounds: int) -> dict[str, float]:
+    """Median ms of ``GET /api/queries/NAME`` on the rkg server at ``base`` for each question of QUESTIONS,
+    asked again and again as users do (after SAME_WARMUP asks, every worker has answered it: the median is
+    of the answers its result cache keeps), and NEW_TEXT: ``search-labels`` with a new ``text`` each time
+    (after SAME_WARMUP such asks, every worker has read its template)."""
+    def get(name: str, params: dict[str, str]) -> Callable[[], tuple[int, bytes]]:
+        return lambda: http(f"{base}/api/queries/{name}?{urllib.parse.urlencode(params)}",
+                            headers={"Accept": "application/json"})
+
+    out = {name: statistics.median([timed(get(name, params)) for _ in range(SAME_WARMUP + rounds)][SAME_WARMUP:])
+           for name, params in QUESTIONS.items()}
+    times = [timed(get("search-labels", params)) for params in new_texts("rkg", SAME_WARMUP + rounds)]
+    out[NEW_TEXT] = statistics.median(times[SAME_WARMUP:])
+    return out
+
+
+def time_api_texts(url: str, rounds: int, extra: list[tuple[str, str]]) -> dict[str, float]:
+    """The engine's own endpoint at ``url`` sent what rkg sends it for ``time_api``'s asks: each question's
+    bound text again and again, and NEW_TEXT: the bound text of each new ``text``."""
+    out = time_questions(url, rounds, extra, unique=False, texts=api_texts(QUESTIONS))
+
+    def post(text: str) -> Callable[[], tuple[int, bytes]]:
+        body = urllib.parse.urlencode([("query", text), *extra]).encode()
+        return lambda: http(url, body, {"Accept": "application/sparql-results+json",
+                                        "Content-Type": "application/x-www-form-urlencoded"})
+
+    texts = [api_texts({"search-labels": params})["search-labels"] for params in new_texts("engine", 1 + rounds)]
+    out[NEW_TEXT] = statistics.median([timed(post(text)) for text in texts][1:])
+    return out
+
+
 def build_rkg(case: Case) -> Row:
     seconds, peak = measure([PYTHON, "-m", "rkg", "build", "--root", str(ROOT), "--build-dir", str(case.build_dir), "-q"],
                             case.work / "build.log")
@@ -357,16 +424,15 @@ def load_oxigraph(case: Case) -> Row:
     return Row("oxigraph load", seconds, peak)
 
 
-def serve_rkg(case: Case, store: str | None = None, unique: bool = True) -> Row:
-    """``rkg serve`` on the build, or ``--store`` in front of the engine ``store``; with ``unique=False`` without
-    its result cache, asked the same text again and again (see ``time_questions``)."""
+@contextmanager
+def rkg_server(case: Case, store: str | None, args: list[str], tag: str) -> Iterator[tuple[subprocess.Popen, str, float]]:
+    """``rkg serve`` on the build, or ``--store`` in front of the engine ``store``, with ``args``: its
+    process, base URL and seconds to ready (``/health``); stopped after. Its log: ``serve[-store]-tag.log``."""
     port = free_port()
-    log = (case.work / f"serve{'-' + store if store else ''}{'' if unique else '-same'}.log").open("wb")
+    log = (case.work / f"serve{'-' + store if store else ''}{'-' + tag if tag else ''}.log").open("wb")
     where = ["--store", engine(case, store).url] if store else ["--build-dir", str(case.build_dir)]
-    if not unique:
-        where += ["--cache-bytes", "0"]  # no result cache: each answer comes from the store
     started = time.monotonic()
-    process = subprocess.Popen([PYTHON, "-m", "rkg", "serve", "--root", str(ROOT), *where,
+    process = subprocess.Popen([PYTHON, "-m", "rkg", "serve", "--root", str(ROOT), *where, *args,
                                 "--port", str(port), "-q"], stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
                                start_new_session=True)
     try:
@@ -374,6 +440,17 @@ def serve_rkg(case: Case, store: str | None = None, unique: bool = True) -> Row:
         wait_for(base + "/health", process, 1800)
         ready = time.monotonic() - started
         time.sleep(1)  # the second worker
+        yield process, base, ready
+    finally:
+        stop(process)
+        log.close()
+
+
+def serve_rkg(case: Case, store: str | None = None, unique: bool = True) -> Row:
+    """``rkg serve`` on the build, or ``--store`` in front of the engine ``store``; with ``unique=False`` without
+    its result cache, asked the same text again and again (see ``time_questions``)."""
+    args = [] if unique else ["--cache-bytes", "0"]  # no result cache: each answer comes from the store
+    with rkg_server(case, store, args, "" if unique else "same") as (process, base, ready):
         memory = tree_rss(process.pid)
         health = []
         for _ in range(30):
@@ -385,9 +462,6 @@ def serve_rkg(case: Case, store: str | None = None, unique: bool = True) -> Row:
         memory = max(memory, tree_rss(process.pid))
         return Row((f"rkg serve --store {store}" if store else "rkg serve") + ("" if unique else SAME), ready, memory, statistics.median(health),
                    latency, f"/health max {max(health):.1f} ms")
-    finally:
-        stop(process)
-        log.close()
 
 
 def serve_oxigraph(case: Case) -> Row:
@@ -497,6 +571,10 @@ OWN = {"virtuoso": "virtuoso /sparql (rkg's request)", "oxigraph": "oxigraph ser
 
 
 SAME = " (same text, result cache off)"
+API = " GET /api/queries (defaults)"
+"""Rows of the named questions asked as users ask them (``time_api``), and the engines' rows beside them."""
+OWN_API = {"virtuoso": "virtuoso /sparql (the API's bound texts)",
+           "oxigraph": "oxigraph server /query (the API's bound texts)"}
 
 
 def serve_engine(case: Case, name: str, unique: bool = True) -> Row:
@@ -505,6 +583,23 @@ def serve_engine(case: Case, name: str, unique: bool = True) -> Row:
     latency = time_questions(found.url, case.rounds, engine_request(found.url), unique)
     return Row(OWN[name] + ("" if unique else SAME), case.started.get(f"{name}-server"),
                tree_rss(found.process.pid), None, latency, "engine start to ready; its memory now")
+
+
+def serve_api(case: Case, name: str) -> Row:
+    """``rkg serve --store`` in front of the engine ``name``, default settings, asked the named questions
+    on its API as users ask them (``time_api``)."""
+    with rkg_server(case, name, [], "api") as (process, base, ready):
+        latency = time_api(base, case.rounds)
+        return Row(f"rkg serve --store {name}{API}", ready, tree_rss(process.pid), None, latency,
+                   f"{NEW_TEXT}: first asks of new values")
+
+
+def engine_api(case: Case, name: str) -> Row:
+    """The engine's own endpoint sent the texts rkg sends it for ``serve_api``'s asks (``time_api_texts``)."""
+    found = engine(case, name)
+    latency = time_api_texts(found.url, case.rounds, engine_request(found.url))
+    return Row(OWN_API[name], None, tree_rss(found.process.pid), None, latency, "the same text repeated; "
+               f"{NEW_TEXT}: a new text each time")
 
 
 def validate(case: Case, name: str, cmd: list[str]) -> Row:
@@ -548,14 +643,22 @@ SERVERS: dict[str, Callable[[Case], Row]] = {
     **{step + ("" if unique else SAME): (lambda case, f=f, name=name, unique=unique: f(case, name, unique=unique))
        for name, own in (("virtuoso", "virtuoso /sparql"), ("oxigraph", "oxigraph server /query"))
        for unique in (True, False)
-       for step, f in ((f"rkg serve --store {name}", serve_rkg), (own, serve_engine))}}
+       for step, f in ((f"rkg serve --store {name}", serve_rkg), (own, serve_engine))},
+    **{step: (lambda case, f=f, name=name: f(case, name))
+       for name in ("virtuoso", "oxigraph")
+       for step, f in ((f"rkg serve --store {name}{API}", serve_api), (OWN_API[name], engine_api))}}
 """Servers timed one after the other on the built graph: rkg embedded beside oxigraph serve-read-only, then
-rkg in front of each remote engine beside the engine's own endpoint."""
+rkg in front of each remote engine beside the engine's own endpoint (texts sent to /sparql, then the named
+questions asked on the API)."""
 VALIDATORS: dict[str, Callable[[Case], Row]] = validators()
 """Validation of the built graph at scale (bench/validate_scale.py's commands) and of each engine's graphs."""
 
 
 # ---------------------------------------------------------------- report
+
+
+COLUMNS = [*QUESTIONS, NEW_TEXT]
+"""The latency columns of the table (ms)."""
 
 
 def mib(n: int | None) -> str:
@@ -567,11 +670,11 @@ def report(rows: dict[str, list[Row]], generated: dict[str, int]) -> str:
              f"`bench/scale.py`, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.cpu_count()} cores. "
              "ESCO-shaped imports generated into build/imports/, then each step alone. Memory: RSS summed over "
              "the process tree (peak for build and load; after start and after the questions for servers).", "",
-             "| size | ESCO triples | step | seconds | memory | /health ms | " + " | ".join(QUESTIONS) + " | note |",
-             "|---|---:|---|---:|---:|---:|" + "---:|" * len(QUESTIONS) + "---|"]
+             "| size | ESCO triples | step | seconds | memory | /health ms | " + " | ".join(COLUMNS) + " | note |",
+             "|---|---:|---|---:|---:|---:|" + "---:|" * len(COLUMNS) + "---|"]
     for size, size_rows in rows.items():
         for r in size_rows:
-            qs = " | ".join(f"{r.questions_ms[q]:.1f}" if q in r.questions_ms else "" for q in QUESTIONS)
+            qs = " | ".join(f"{r.questions_ms[q]:.1f}" if q in r.questions_ms else "" for q in COLUMNS)
             lines.append(f"| {size} | {generated[size]:,} | {r.engine} | {'' if r.seconds is None else f'{r.seconds:.1f}'} | "
                          f"{mib(r.peak)} | {'' if r.health_ms is None else f'{r.health_ms:.1f}'} | {qs} | {r.note} |")
     lines += ["", "Ratios (targets of issue 12):", ""]
@@ -595,6 +698,14 @@ def report(rows: dict[str, list[Row]], generated: dict[str, int]) -> str:
                 lines.append(f"- {size}: named questions through {engine_name}{same or ' (unique texts)'}, rkg / the "
                              f"engine's own endpoint: worst **{worst:.2f}×**"
                              + (" (target ≤ 1.2×)" if engine_name == "virtuoso" else "") + f"; {each}")
+        for engine_name, own in OWN_API.items():
+            r, e = by.get(f"rkg serve --store {engine_name}{API}"), by.get(own)
+            if r and e and r.questions_ms and e.questions_ms:
+                each = ", ".join(f"{q} {r.questions_ms[q] / e.questions_ms[q]:.2f}×" for q in COLUMNS if e.questions_ms.get(q))
+                lines.append(f"- {size}: named questions as users ask them (GET /api/queries, defaults) through "
+                             f"{engine_name}, rkg / the engine's own endpoint sent the bound text: repeated asks "
+                             f"worst **{max(r.questions_ms[q] / e.questions_ms[q] for q in QUESTIONS):.2f}×**, a new "
+                             f"parameter value **{r.questions_ms[NEW_TEXT] / e.questions_ms[NEW_TEXT]:.2f}×**; {each}")
     return "\n".join(lines) + "\n"
 
 
