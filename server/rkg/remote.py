@@ -1,9 +1,8 @@
 """A remote SPARQL 1.1 store: the ``jobs.Executor`` that runs rkg's jobs on an engine over HTTP
 (Oxigraph server, Virtuoso…) instead of local sandbox processes.
 
-Only the web process connects, only to the configured URL (``--store``), with HTTP/1.1 written and read
-on sockets of its own (``Http``: one small pool of kept-alive connections per executor, shared by the
-worker's threads).
+Only the web process connects, only to the configured URL (``--store``), with the standard library's
+``http.client`` (one small pool of kept-alive connections per executor, shared by the worker's threads).
 
 * Queries: SPARQL 1.1 Protocol POST. Without a dataset of its own (protocol parameters or FROM), a
   query gets the named graphs rkg built (IRIs under ``https://w3id.org/rkg/graph/``) both as its default
@@ -31,6 +30,7 @@ worker's threads).
 
 from __future__ import annotations
 
+import http.client
 import io
 import json
 import queue
@@ -40,7 +40,6 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import BinaryIO
 from urllib.parse import urlencode, urlsplit
 
 import pyoxigraph as ox
@@ -90,72 +89,11 @@ QUICKACK = getattr(socket, "TCP_QUICKACK", None)
 """Linux's TCP_QUICKACK: acknowledge every segment of an answer at once. With delayed ACKs, an answer of a
 few tens of KB from Virtuoso (which writes with Nagle's algorithm on) stalled 40 ms waiting for our ACK:
 ``coverage-dimension-ue`` through rkg took 56 ms against 12.5 ms with it (bundled graph, median of 15)."""
-MAX_HEAD = 64 * 1024
-"""Largest status line and headers of an answer (http.client's line limit)."""
-READ = 65536
-"""Bytes asked of the socket per read."""
-
-
-class _Closed(OSError):
-    """The engine closed the connection before the answer's end."""
-
-
-class _Malformed(OSError):
-    """The engine's answer is not HTTP/1.x as this client reads it."""
-
-
-class _Wire:
-    """One connection to the engine and what was read from it."""
-
-    __slots__ = ("sock", "buf")
-
-    def __init__(self, sock: socket.socket) -> None:
-        self.sock = sock
-        self.buf = bytearray()
-
-    def fill(self, deadline: float) -> None:
-        """Read what the engine sent next (at least a byte) into ``buf``; TimeoutError past ``deadline``,
-        _Closed when the engine closed the connection."""
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise TimeoutError()
-        self.sock.settimeout(left)
-        if QUICKACK is not None:  # the kernel drops back to delayed ACKs: asked again before each read
-            self.sock.setsockopt(socket.IPPROTO_TCP, QUICKACK, 1)
-        data = self.sock.recv(READ)
-        if not data:
-            raise _Closed()
-        self.buf += data
-
-    def take(self, n: int) -> bytes:
-        out = bytes(self.buf[:n])
-        del self.buf[:n]
-        return out
-
-    def line(self, deadline: float) -> bytes:
-        """The next CRLF-ended line (without its CRLF)."""
-        while (end := self.buf.find(b"\r\n", 0, MAX_HEAD)) < 0:
-            if len(self.buf) >= MAX_HEAD:
-                raise _Malformed("a line of the answer is too long")
-            self.fill(deadline)
-        line = self.take(end)
-        del self.buf[:2]
-        return line
-
-    def close(self) -> None:
-        self.sock.close()
 
 
 class Http:
     """Kept-alive connections to one origin, for any thread: a request takes an idle one (or opens one)
-    and gives it back when the answer was read to its end.
-
-    HTTP/1.1 written and read here on the socket rather than through ``http.client``, whose Python layers
-    (the request written in parts, the answer's headers read line by line into an ``email`` message) cost
-    0.14–0.35 ms per request more (Virtuoso, bundled graph, paired medians of 120: 2.13 against 1.97 ms for
-    ``block-summary``): one write of the request, the answer read in blocks of up to READ bytes. What an
-    answer can be here: a status line and headers (at most MAX_HEAD bytes, 1xx answers skipped), then a
-    body framed by ``Transfer-Encoding: chunked``, ``Content-Length`` or the end of the connection."""
+    and gives it back when the answer was read to its end."""
 
     def __init__(self, url: str, size: int = 8) -> None:
         parts = urlsplit(check_url(url))
@@ -164,165 +102,97 @@ class Http:
         self.host, self.port = parts.hostname or "", parts.port or (443 if self.https else 80)
         self.path = parts.path or "/"
         self.query = parts.query
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        self.authority = host if parts.port is None else f"{host}:{self.port}"
-        self._idle: queue.LifoQueue[_Wire] = queue.LifoQueue(size)
+        self._idle: queue.LifoQueue[http.client.HTTPConnection] = queue.LifoQueue(size)
 
-    def _connect(self, timeout: float) -> _Wire:
-        sock = socket.create_connection((self.host, self.port), timeout)
-        try:
-            # No Nagle: without it each request waited several milliseconds for a delayed ACK (measured on Virtuoso)
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            if self.https:
-                import ssl
-
-                sock = ssl.create_default_context().wrap_socket(sock, server_hostname=self.host)
-        except BaseException:
-            sock.close()
-            raise
-        return _Wire(sock)
+    def _connect(self, timeout: float) -> http.client.HTTPConnection:
+        cls = http.client.HTTPSConnection if self.https else http.client.HTTPConnection
+        conn = cls(self.host, self.port, timeout=timeout)
+        conn.connect()
+        # No Nagle: without it each request waited several milliseconds for a delayed ACK (measured on Virtuoso)
+        conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return conn
 
     def target(self, path: str | None = None, params: dict[str, str] | None = None) -> str:
         """The request target: the store's path (or ``path``) with its query and ``params``."""
         query = "&".join(p for p in (self.query if path is None else "", urlencode(params or {})) if p)
         return (self.path if path is None else path) + ("?" + query if query else "")
 
-    def request(self, method: str, target: str, body: bytes | BinaryIO | None, headers: dict[str, str],
-                deadline: float, limit: int) -> tuple[int, dict[str, str], bytes, bool]:
+    def request(self, method: str, target: str, body: bytes | None, headers: dict[str, str], deadline: float,
+                limit: int) -> tuple[int, dict[str, str], bytes, bool]:
         """(status, headers with lower-case names, body, cut): the body read up to ``limit`` bytes (cut:
-        there was more). ``body``: bytes, or a file whose ``Content-Length`` is in ``headers``. Timeout
-        past ``deadline``; Unreachable when no connection can be made."""
-        lines = [f"{method} {target} HTTP/1.1", f"Host: {self.authority}", "Accept-Encoding: identity",
-                 *(f"{k}: {v}" for k, v in headers.items())]
-        if isinstance(body, bytes) or (body is None and method in ("POST", "PUT")):
-            lines.append(f"Content-Length: {len(body or b'')}")
-        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        there was more). Timeout past ``deadline``; Unreachable when no connection can be made."""
         for attempt in (0, 1):
             try:
-                wire, reused = self._idle.get_nowait(), True
+                conn, reused = self._idle.get_nowait(), True
             except queue.Empty:
                 try:
-                    wire, reused = self._connect(max(0.05, deadline - time.monotonic())), False
+                    conn, reused = self._connect(max(0.05, deadline - time.monotonic())), False
                 except (TimeoutError, socket.timeout):
                     raise Timeout("the SPARQL engine did not accept a connection within the time limit") from None
                 except OSError as e:
                     raise Unreachable(f"the SPARQL engine cannot be reached ({type(e).__name__}); retry later") from None
-            answered = False
             try:
-                wire.sock.settimeout(max(0.05, deadline - time.monotonic()))
-                if isinstance(body, bytes) or body is None:
-                    wire.sock.sendall(head + body if body else head)
-                else:
-                    body.seek(0)  # a file sent again on a fresh connection
-                    wire.sock.sendall(head)
-                    wire.sock.sendfile(body)
-                status, answer, keep = self._head(wire, deadline)
-                answered = True
-                data, cut, reusable = self._body(wire, method, status, answer, keep, deadline, limit)
+                if conn.sock is not None:
+                    conn.sock.settimeout(max(0.05, deadline - time.monotonic()))
+                if hasattr(body, "seek"):
+                    body.seek(0)  # type: ignore[union-attr]  # a file sent again on a fresh connection
+                conn.request(method, target, body=body, headers=headers)
+                response = conn.getresponse()
+                return self._read(conn, response, deadline, limit)
             except (TimeoutError, socket.timeout):
-                wire.close()
+                conn.close()
                 raise Timeout("the SPARQL engine did not answer within the time limit; retry later, or ask for less") from None
-            except (_Closed, BrokenPipeError, ConnectionResetError) as e:
-                wire.close()
-                if not answered and reused and attempt == 0:  # a kept-alive connection the engine had closed: once more, fresh
+            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError) as e:
+                conn.close()
+                if reused and attempt == 0:  # a kept-alive connection the engine had closed: once more, fresh
                     continue
-                if answered:  # Oxigraph server ends a chunked answer early at its own --timeout-s
-                    raise Timeout("the SPARQL engine ended its answer early (its own time limit?); retry later, "
-                                  "or ask for less") from None
                 raise Unreachable(f"the SPARQL engine closed the connection ({type(e).__name__}); retry later") from None
-            except _Malformed as e:
-                wire.close()
-                raise Unreachable(f"the SPARQL engine's answer is not HTTP as expected: {e}") from None
-            except OSError as e:
-                wire.close()
+            except http.client.IncompleteRead:
+                conn.close()  # Oxigraph server ends a chunked answer early at its own --timeout-s
+                raise Timeout("the SPARQL engine ended its answer early (its own time limit?); retry later, "
+                              "or ask for less") from None
+            except (OSError, http.client.HTTPException) as e:
+                conn.close()
                 if time.monotonic() >= deadline:
                     raise Timeout("the SPARQL engine did not answer within the time limit") from None
-                raise Unreachable(f"the SPARQL engine cannot be reached ({type(e).__name__}: {str(e)[:100]}); "
-                                  "retry later") from None
-            if reusable and not wire.buf:
-                try:
-                    self._idle.put_nowait(wire)
-                except queue.Full:
-                    wire.close()
-            else:
-                wire.close()
-            return status, answer, data, cut
+                raise Unreachable(f"the SPARQL engine cannot be reached ({type(e).__name__}); retry later") from None
         raise AssertionError("unreachable")
 
-    @staticmethod
-    def _head(wire: _Wire, deadline: float) -> tuple[int, dict[str, str], bool]:
-        """The status, the headers (lower-case names; repeated ones joined by commas) of the next final answer
-        on ``wire``, and whether the engine keeps the connection open after it."""
+    def _read(self, conn: http.client.HTTPConnection, response: http.client.HTTPResponse, deadline: float,
+              limit: int) -> tuple[int, dict[str, str], bytes, bool]:
+        headers = {k.lower(): v for k, v in response.getheaders()}
+        parts, size, cut = [], 0, False
         while True:
-            while (end := wire.buf.find(b"\r\n\r\n", 0, MAX_HEAD)) < 0:
-                if len(wire.buf) >= MAX_HEAD:
-                    raise _Malformed("the answer's headers are too long")
-                wire.fill(deadline)
-            lines = wire.take(end).decode("latin-1").split("\r\n")
-            del wire.buf[:4]
-            version, _, rest = lines[0].partition(" ")
-            code = rest[:3]
-            if not version.startswith("HTTP/1.") or not code.isdigit() or rest[3:4] not in ("", " "):
-                raise _Malformed(f"not an HTTP/1.x status line: {lines[0][:80]!r}")
-            if 100 <= int(code) < 200:
-                continue  # an interim answer (100 Continue…): the final one follows
-            headers: dict[str, str] = {}
-            for line in lines[1:]:
-                name, colon, value = line.partition(":")
-                if not colon or name != name.strip():
-                    raise _Malformed(f"not a header line: {line[:80]!r}")
-                name, value = name.lower(), value.strip()
-                headers[name] = f"{headers[name]}, {value}" if name in headers else value
-            connection = headers.get("connection", "").lower()
-            keep = "close" not in connection and (version != "HTTP/1.0" or "keep-alive" in connection)
-            return int(code), headers, keep
-
-    @staticmethod
-    def _body(wire: _Wire, method: str, status: int, headers: dict[str, str], keep: bool, deadline: float,
-              limit: int) -> tuple[bytes, bool, bool]:
-        """(body, cut, reusable): the answer's body read up to ``limit`` bytes, as framed by its headers
-        (RFC 9112 §6.3); reusable: the connection can carry another request."""
-        if method == "HEAD" or status in (204, 304):
-            return b"", False, keep
-        if headers.get("transfer-encoding", "").lower().replace(" ", "").endswith("chunked"):
-            parts, size = [], 0
-            while True:
-                line = wire.line(deadline).split(b";", 1)[0].strip()
-                try:
-                    n = int(line, 16)
-                except ValueError:
-                    raise _Malformed(f"not a chunk size: {line[:40]!r}") from None
-                if n == 0:
-                    while wire.line(deadline):  # trailer fields, then the empty line
-                        pass
-                    return b"".join(parts), False, keep
-                if size + n > limit:
-                    while len(wire.buf) < limit - size:
-                        wire.fill(deadline)
-                    parts.append(wire.take(limit - size))
-                    return b"".join(parts), True, False
-                while len(wire.buf) < n + 2:
-                    wire.fill(deadline)
-                parts.append(wire.take(n))
-                if wire.take(2) != b"\r\n":
-                    raise _Malformed("a chunk does not end with CRLF")
-                size += n
-        length = headers.get("content-length")
-        if length is not None:
-            if not length.isdigit():
-                raise _Malformed(f"not a Content-Length: {length[:40]!r}")
-            n = int(length)
-            while len(wire.buf) < min(n, limit + 1):
-                wire.fill(deadline)
-            if n > limit:
-                return wire.take(limit), True, False
-            return wire.take(n), False, keep
-        while len(wire.buf) <= limit:  # delimited by the end of the connection
+            left = deadline - time.monotonic()
+            if left <= 0:
+                conn.close()
+                raise TimeoutError()
+            if conn.sock is not None:
+                conn.sock.settimeout(left)
+                if QUICKACK is not None:  # the kernel drops back to delayed ACKs: asked again before each read
+                    conn.sock.setsockopt(socket.IPPROTO_TCP, QUICKACK, 1)
+            chunk = response.read(65536)
+            if not chunk:
+                if response.length:  # read(amt) ends quietly where the engine closed before its Content-Length
+                    conn.close()
+                    raise http.client.IncompleteRead(b"".join(parts), response.length)
+                break
+            parts.append(chunk)
+            size += len(chunk)
+            if size > limit:
+                cut = True
+                break
+        if cut or response.will_close:
+            conn.close()
+        elif not response.isclosed():  # the body was read to its end: the connection can be used again
+            response.close()
+        if not (cut or response.will_close):
             try:
-                wire.fill(deadline)
-            except _Closed:
-                return wire.take(len(wire.buf)), False, False
-        return wire.take(limit), True, False
+                self._idle.put_nowait(conn)
+            except queue.Full:
+                conn.close()
+        body = b"".join(parts)
+        return response.status, headers, body[:limit] if cut else body, cut
 
     def close(self) -> None:
         while True:
