@@ -20,11 +20,10 @@ from ..bindings import bind
 from ..catalog import Catalog, NamedQuery
 from ..formats import API as FORMATS, API_RESULTS, CSV, HTML, JSON, WORKBOOKS, content_type, offered
 from ..interop.workbook import Sheet, workbook_bytes
-from ..jobs import QueryJob
 from ..namespaces import XSD, programme_id
 from ..negotiation import negotiate
 from . import heatmap, reads
-from .errors import HttpError, from_outcome
+from .errors import HttpError
 from .protocol import etag_matches
 from .i18n import choose
 from .pages import coverage_csv_answer, kind_arg, programme_arg
@@ -77,7 +76,9 @@ def run_query(name: str) -> Response:
     bindings = query.bindings(values)  # a ParameterError (an InputError) is answered 400
     if query.programme(bindings) is not None:  # one of the graph's programmes, or 400 with their ids
         query.check_programme(bindings, (r["programme"].value for r in reads.select(state, "programme-iris")))
-    hit = _answer(state, query.text, bindings, API_RESULTS[fmt])
+    # the same version-keyed result cache as /sparql and the pages: a repeated question costs a look-up; a
+    # new parameter value is not read again (QueryJob.shape_of)
+    hit = reads.run(state, bind(query.text, bindings), API_RESULTS[fmt], None, query.text)
     if fmt == HTML.media:
         return Response(_html_table(name, query, values, json.loads(hit.body)), mimetype=HTML.media)
     workbook = _WORKBOOK_MEDIA.get(fmt)
@@ -87,25 +88,6 @@ def run_query(name: str) -> Response:
         return Response(status=304, headers=[("ETag", hit.etag), ("Vary", "Accept")])
     headers = [(k, v) for k, v in hit.headers if k != "Content-Type"]
     return Response(hit.body, headers=[("Content-Type", content_type(fmt)), *headers])
-
-
-def _answer(state: EndpointState, template: str, bindings: dict, media: str) -> Cached:
-    """The answer to the catalogue text ``template`` with ``bindings``, from the same version-keyed result
-    cache as the pages (``reads.run``'s key) and /sparql: a repeated question costs a look-up. The job
-    carries ``template`` as the text whose reading stands for the bound one (``QueryJob.shape_of``, where
-    the reasoning is): a new parameter value is not parsed again before it runs."""
-    text = bind(template, bindings)
-    key = ("read", state.version, text, media, None)
-    hit = state.cache.get(key)
-    if hit is None:
-        config = state.config
-        out = state.run(QueryJob(text, media, None, max_rows=config.max_rows, max_bytes=config.max_answer_bytes,
-                                 shape_of=template), request.environ)
-        if not out.done:
-            raise from_outcome(out, request.environ.get("rkg.request_id", "-"))
-        hit = Cached.answer(out.body, out.media or "", out.message or "results cut" if out.truncated else None)
-        state.cache.put(key, hit)
-    return hit
 
 
 _WORKBOOK_MEDIA = {f.media: ext for ext, f in WORKBOOKS.items()}

@@ -46,14 +46,17 @@ def _environ() -> dict | None:
     return request.environ if has_request_context() else None
 
 
-def run(state: EndpointState, query: str, results_media: str | None, graph_media: str | None) -> Cached:
-    """The answer to ``query`` (already bound), from the result cache when this graph version answered it."""
+def run(state: EndpointState, query: str, results_media: str | None, graph_media: str | None,
+        shape_of: str | None = None) -> Cached:
+    """The answer to ``query`` (already bound), from the result cache when this graph version answered it.
+    ``shape_of``: the catalogue's unbound text ``query`` was bound from (``QueryJob.shape_of``: a new
+    parameter value is not read again before it runs)."""
     key = ("read", state.version, query, results_media, graph_media)
     hit = state.cache.get(key)
     if hit is None:
         config = state.config
         out = state.run(QueryJob(query, results_media, graph_media, max_rows=config.max_rows,
-                                 max_bytes=config.max_answer_bytes), _environ())
+                                 max_bytes=config.max_answer_bytes, shape_of=shape_of), _environ())
         if not out.done:
             raise from_outcome(out, (_environ() or {}).get("rkg.request_id", "-"))
         hit = Cached.answer(out.body, out.media or "", out.message or "results cut" if out.truncated else None)
@@ -61,10 +64,10 @@ def run(state: EndpointState, query: str, results_media: str | None, graph_media
     return hit
 
 
-def rows(state: EndpointState, query: str) -> tuple[list[dict[str, Value]], bool]:
+def rows(state: EndpointState, query: str, shape_of: str | None = None) -> tuple[list[dict[str, Value]], bool]:
     """Rows of the SELECT ``query`` (already bound), as :func:`run` answers it, and whether that answer was
     cut (``--max-rows``, ``--max-answer-bytes``)."""
-    answer = run(state, query, SPARQL_JSON, None)
+    answer = run(state, query, SPARQL_JSON, None, shape_of)
     truncated = any(name == "X-RKG-Truncated" for name, _ in answer.headers)
     return [{k: Value(v["value"], v["type"], v.get("xml:lang", ""), v.get("datatype", "")) for k, v in b.items()}
             for b in json.loads(answer.body)["results"]["bindings"]], truncated
@@ -72,12 +75,14 @@ def rows(state: EndpointState, query: str) -> tuple[list[dict[str, Value]], bool
 
 def select(state: EndpointState, name: str, **params: Term) -> list[dict[str, Value]]:
     """Rows of the page query ``name`` with ``params`` bound (as a VALUES block, never pasted)."""
-    return rows(state, bind(text(name), params))[0]
+    template = text(name)
+    return rows(state, bind(template, params), template)[0]
 
 
 def construct(state: EndpointState, name: str, media: str, **params: Term) -> Cached:
     """The graph of the CONSTRUCT page query ``name``, serialised in ``media``."""
-    return run(state, bind(text(name), params), None, media)
+    template = text(name)
+    return run(state, bind(template, params), None, media, template)
 
 
 def labels(rows: list[dict[str, Value]], key: str, label: str) -> dict[str, dict[str, str]]:
