@@ -149,6 +149,14 @@ IMPORT_LINES = {
     "label-iri-in-a-literal": ('<http://example.org/b> <http://www.w3.org/2000/01/rdf-schema#comment> '
                                '"see <http://www.w3.org/2004/02/skos/core#prefLabel>" .\n'
                                '<http://example.org/a> <http://www.w3.org/2004/02/skos/core#prefLabel>  "Réseaux"@fr .\n'),
+    # a literal ending with what a label line holds before its literal: the label pattern starts in it
+    "label-pattern-closing-a-literal": ('<http://example.org/b> <http://example.org/p> '
+                                        '"x> <http://www.w3.org/2004/02/skos/core#prefLabel> " .\n'
+                                        '<http://example.org/a> <http://www.w3.org/2004/02/skos/core#prefLabel> "Réseaux"@fr .\n'),
+    "several-labels-and-languages": ('<http://example.org/a> <http://www.w3.org/2004/02/skos/core#prefLabel> "Réseaux"@fr .\n'
+                                     '<http://example.org/a> <http://www.w3.org/2004/02/skos/core#prefLabel> "Networks"@en .\n'
+                                     '<http://example.org/a> <http://www.w3.org/2004/02/skos/core#altLabel> "ŒUVRE  commune"@fr .\n'
+                                     '<http://example.org/c> <http://www.w3.org/2004/02/skos/core#altLabel> "other"@en .\n'),
 }
 
 
