@@ -76,3 +76,30 @@ def test_a_named_question_is_read_as_its_catalogue_text(client, monkeypatch: pyt
         assert job.shape_of == query.text and job.text == bind(query.text, query.bindings({"text": word}))
     assert client.post("/sparql", data={"query": job.text}).status_code == 200
     assert jobs[-1].text == job.text and jobs[-1].shape_of is None
+
+
+@pytest.mark.parametrize("text, cached", [
+    ("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", True),
+    ("SELECT (RAND() AS ?r) WHERE {}", False),
+    ("SELECT (STRUUID() AS ?u) WHERE {}", False),
+], ids=["deterministic", "rand", "struuid"])
+def test_reads_cache_only_what_answers_the_same(client, monkeypatch: pytest.MonkeyPatch, text: str, cached: bool) -> None:
+    """The pages' and the API's path (``reads.run``) keeps an answer only when the query's parse says it is the
+    same every time, as /sparql does (RAND(), NOW(), UUID()… answer anew)."""
+    from rkg.formats import SPARQL_JSON
+    from rkg.web import reads
+
+    state: EndpointState = client.application.extensions["rkg"]
+    state.cache.clear()
+    runs: list[object] = []
+    real = EndpointState.run
+
+    def counted(self, job, *a, **k):
+        runs.append(job)
+        return real(self, job, *a, **k)
+
+    monkeypatch.setattr(EndpointState, "run", counted)
+    with client.application.test_request_context("/"):
+        reads.run(state, text, SPARQL_JSON, None)
+        reads.run(state, text, SPARQL_JSON, None)
+    assert len(runs) == (1 if cached else 2)

@@ -60,7 +60,8 @@ def run(state: EndpointState, query: str, results_media: str | None, graph_media
         if not out.done:
             raise from_outcome(out, (_environ() or {}).get("rkg.request_id", "-"))
         hit = Cached.answer(out.body, out.media or "", out.message or "results cut" if out.truncated else None)
-        state.cache.put(key, hit)
+        if out.extra.get("deterministic", True):  # RAND(), NOW(), UUID()… answer anew, as on /sparql
+            state.cache.put(key, hit)
     return hit
 
 
