@@ -230,14 +230,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             progress(f"serving the existing store in {location} as it is (it is not reloaded from build/)")
         digest = "store"
     config = dataclasses.replace(config, version=f"{__version__}+{digest}")
-    if not config.insecure_network:  # fail loudly now rather than in every worker
-        from .isolation import probe
-
-        try:
-            run_isolated(probe, timeout=60)
-        except RkgError as e:
-            raise SetupError(f"the query processes' network cannot be closed here ({e}); "
-                             "pass --insecure-network to serve without that protection") from None
+    _check_network(config)
     # The build recorded the count; an existing on-disk store is counted once here, in a child (the master
     # must not open RocksDB); the service then counts it once more, off the request path.
     count = (run_isolated(count_triples, StoreSpec("readonly", str(location))) if location and not fresh
@@ -259,26 +252,33 @@ def _serve_remote(config: Config, front: FrontConfig) -> int:
     from .serve import run as serve
 
     remote = RemoteExecutor(config.store or "")
-    try:
-        stats = remote.stats(time.monotonic() + 60)
+    try:  # rkg's graphs listed (two small queries), not counted: at millions of triples a count is the
+        graphs = remote.graphs(time.monotonic() + 60)  # service's background work, never the start's
     finally:
         remote.close()
     config = dataclasses.replace(config, version=f"{__version__}+remote")
-    if not config.insecure_network:  # the guard's sandbox closes its network as the local ones do
-        from .executor import run_isolated
-        from .isolation import probe
-
-        try:
-            run_isolated(probe, timeout=60)
-        except RkgError as e:
-            raise SetupError(f"the query processes' network cannot be closed here ({e}); "
-                             "pass --insecure-network to serve without that protection") from None
+    _check_network(config)  # the guard's sandbox closes its network as the local ones do
     base = f"http://{front.host}:{front.port}"
-    print(f"rkg {__version__}: serving {stats['triples']} triples from {config.store} (read-only)", flush=True)
+    print(f"rkg {__version__}: serving rkg's {len(graphs)} graphs from {config.store} (read-only)", flush=True)
     print(f"SPARQL endpoint: {base}/sparql  (read-only)", flush=True)
     print(f"Web pages: {base}/", flush=True)
     serve(config, front)
     return EXIT_OK
+
+
+def _check_network(config: Config) -> None:
+    """Fail now, not in every worker, when the query processes' network cannot be closed here (unless
+    --insecure-network)."""
+    if config.insecure_network:
+        return
+    from .executor import run_isolated
+    from .isolation import probe
+
+    try:
+        run_isolated(probe, timeout=60)
+    except RkgError as e:
+        raise SetupError(f"the query processes' network cannot be closed here ({e}); "
+                         "pass --insecure-network to serve without that protection") from None
 
 
 def _token(args: argparse.Namespace) -> str | None:

@@ -280,8 +280,19 @@ def test_rkg_serve_store(oxigraph_url: str, tmp_path: Path, built_counts: dict) 
         r = requests.get(base + "/api/queries/block-summary", timeout=10)
         assert r.status_code == 200 and len(r.json()["results"]["bindings"]) == 4
         assert not (tmp_path / "none").exists(), "rkg serve --store built locally"
+        # the start lists rkg's graphs on the engine (no count of its triples: that is background work)
+        assert f"serving rkg's {built_counts['graphs']} graphs from {oxigraph_url} (read-only)" in log.read_text()
     finally:
         terminate(process)
+
+
+def test_rkg_serve_store_stops_when_the_engine_cannot_be_reached(tmp_path: Path) -> None:
+    """Nothing listening at --store: rkg serve says so at start and exits 2 (an input error), serving nothing."""
+    url = f"http://127.0.0.1:{free_port()}/sparql"
+    done = subprocess.run([sys.executable, "-m", "rkg", "serve", "--root", str(ROOT), "--build-dir", str(tmp_path / "none"),
+                           "--port", str(free_port()), "--store", url], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "cannot be reached" in done.stderr, done.stderr
+    assert "serving" not in done.stdout
 
 
 def test_the_request_path_never_counts(engine_url: str, monkeypatch: pytest.MonkeyPatch, built_counts: dict) -> None:
