@@ -21,18 +21,24 @@ def client(tmp_path_factory: pytest.TempPathFactory):
     app.extensions["rkg"].close()
 
 
-@pytest.mark.parametrize("fmt", ["json", "csv", "html"])
-def test_a_repeated_question_runs_once(client, monkeypatch: pytest.MonkeyPatch, fmt: str) -> None:
-    state: EndpointState = client.application.extensions["rkg"]
-    state.cache.clear()
-    runs: list[object] = []
+@pytest.fixture
+def runs(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """The jobs the service runs during a test, in order."""
+    jobs: list[object] = []
     real = EndpointState.run
 
-    def counted(self, job, *a, **k):
-        runs.append(job)
+    def recorded(self, job, *a, **k):
+        jobs.append(job)
         return real(self, job, *a, **k)
 
-    monkeypatch.setattr(EndpointState, "run", counted)
+    monkeypatch.setattr(EndpointState, "run", recorded)
+    return jobs
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv", "html"])
+def test_a_repeated_question_runs_once(client, runs: list[object], fmt: str) -> None:
+    state: EndpointState = client.application.extensions["rkg"]
+    state.cache.clear()
     url = f"/api/queries/block-summary?format={fmt}"
     first = client.get(url)
     assert first.status_code == 200 and runs
@@ -52,7 +58,7 @@ def test_content_type_is_the_api_format(client) -> None:
     assert client.get("/api/queries/block-summary?format=csv").headers["Content-Type"] == "text/csv; charset=utf-8"
 
 
-def test_a_named_question_is_read_as_its_catalogue_text(client, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_named_question_is_read_as_its_catalogue_text(client, runs: list[object]) -> None:
     """The job of a named question carries the catalogue's unbound text as the text whose reading stands
     for its bound one (``QueryJob.shape_of``: the facts and a remote store's shape are read once per
     question); a client's text on /sparql carries none."""
@@ -61,21 +67,13 @@ def test_a_named_question_is_read_as_its_catalogue_text(client, monkeypatch: pyt
 
     state: EndpointState = client.application.extensions["rkg"]
     state.cache.clear()
-    jobs: list[object] = []
-    real = EndpointState.run
-
-    def recorded(self, job, *a, **k):
-        jobs.append(job)
-        return real(self, job, *a, **k)
-
-    monkeypatch.setattr(EndpointState, "run", recorded)
     query = Catalog.from_folder(ROOT / "queries").get("search-labels")
     for word in ("evaluation", "knowledge"):
         assert client.get(f"/api/queries/search-labels?text={word}").status_code == 200
-        job = jobs[-1]
+        job = runs[-1]
         assert job.shape_of == query.text and job.text == bind(query.text, query.bindings({"text": word}))
     assert client.post("/sparql", data={"query": job.text}).status_code == 200
-    assert jobs[-1].text == job.text and jobs[-1].shape_of is None
+    assert runs[-1].text == job.text and runs[-1].shape_of is None
 
 
 @pytest.mark.parametrize("text, cached", [
@@ -83,7 +81,7 @@ def test_a_named_question_is_read_as_its_catalogue_text(client, monkeypatch: pyt
     ("SELECT (RAND() AS ?r) WHERE {}", False),
     ("SELECT (STRUUID() AS ?u) WHERE {}", False),
 ], ids=["deterministic", "rand", "struuid"])
-def test_reads_cache_only_what_answers_the_same(client, monkeypatch: pytest.MonkeyPatch, text: str, cached: bool) -> None:
+def test_reads_cache_only_what_answers_the_same(client, runs: list[object], text: str, cached: bool) -> None:
     """The pages' and the API's path (``reads.run``) keeps an answer only when the query's parse says it is the
     same every time, as /sparql does (RAND(), NOW(), UUID()… answer anew)."""
     from rkg.formats import SPARQL_JSON
@@ -91,14 +89,6 @@ def test_reads_cache_only_what_answers_the_same(client, monkeypatch: pytest.Monk
 
     state: EndpointState = client.application.extensions["rkg"]
     state.cache.clear()
-    runs: list[object] = []
-    real = EndpointState.run
-
-    def counted(self, job, *a, **k):
-        runs.append(job)
-        return real(self, job, *a, **k)
-
-    monkeypatch.setattr(EndpointState, "run", counted)
     with client.application.test_request_context("/"):
         reads.run(state, text, SPARQL_JSON, None)
         reads.run(state, text, SPARQL_JSON, None)
