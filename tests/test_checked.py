@@ -9,7 +9,7 @@ import pytest
 from rkg import guard
 from rkg.jobs import GuardJob, Kind, Outcome
 from rkg.settings import Config
-from rkg.web.state import CHECKED, EndpointState
+from rkg.web.state import REMEMBERED, EndpointState
 
 ALLOWED = "http://example.org/sparql"
 
@@ -66,6 +66,6 @@ def test_what_is_refused_is_checked_each_time(state: EndpointState) -> None:
 
 
 def test_the_memory_is_bounded(state: EndpointState) -> None:
-    for i in range(CHECKED + 10):
+    for i in range(REMEMBERED + 10):
         state.check(f"ASK {{}} # {i}", False, None)
-    assert len(state._checked) == CHECKED
+    assert len(state._checked) == REMEMBERED

@@ -31,8 +31,8 @@ few hundred thousand quads the copies (one per query process, 6 with the default
 the machine should give, and loading them delays the start."""
 log = logging.getLogger("rkg.web")
 
-CHECKED = 1024
-"""Operations that passed the guard (``EndpointState.check``) remembered per process."""
+REMEMBERED = 1024
+"""Texts whose reading (``EndpointState.shape``) or passed check (``EndpointState.check``) each process remembers."""
 INTERNAL_TIME_LIMIT = 3600.0
 """Seconds a StatsJob may take in the internal process (never the clients' time limit)."""
 
@@ -63,6 +63,28 @@ def cache_key(*parts: object) -> bytes:
         h.update(len(data).to_bytes(8, "little"))
         h.update(data)
     return h.digest()
+
+
+class Memo:
+    """The last ``size`` values put, by ``cache_key`` of their parts, the oldest forgotten first; for what a
+    text is (its reading, its check), which no write changes."""
+
+    def __init__(self, size: int = REMEMBERED) -> None:
+        self.size = size
+        self._data: dict[bytes, object] = {}
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def get(self, *parts: object) -> object | None:
+        return self._data.get(cache_key(*parts))
+
+    def put(self, value: object, *parts: object) -> None:
+        with self._lock:
+            self._data[cache_key(*parts)] = value
+            while len(self._data) > self.size:
+                self._data.pop(next(iter(self._data)))
 
 
 class ResultCache:
@@ -176,10 +198,10 @@ class EndpointState:
         self._writer: Executor | None = None
         self._federation: Executor | None = None
         self._guard: Executor | None = None
-        self._shapes: dict[bytes, Outcome] = {}
-        """Shapes of the query texts sent to a remote store (``shape``), by a hash of the text."""
-        self._checked: dict[bytes, bool] = {}
-        """Operations that passed ``check``, by a hash: whether each needs the network."""
+        self._shapes = Memo()
+        """Readings of the query texts sent to a remote store (``shape``), by text."""
+        self._checked = Memo()
+        """Operations that passed ``check`` (by text, kind and base IRI): whether each needs the network."""
         self._lock = threading.Lock()
         self._writes = 0
         self._stats: tuple[str, dict] | None = None
@@ -246,16 +268,12 @@ class EndpointState:
     def shape(self, text: str, timeout: float) -> Outcome:
         """``ShapeJob`` of ``text`` on the guard pool (the parses run where they can be stopped), remembered
         per text in this process: a remote store's named questions are parsed once."""
-        key = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
-        hit = self._shapes.get(key)
+        hit = self._shapes.get(text)
         if hit is None:
             hit = self.guard_pool.run(ShapeJob(text), timeout, self.config.queue_wait)
             if hit.kind in (Kind.ANSWER, Kind.BAD_INPUT):  # what the text is, not what happened to the process
-                with self._lock:
-                    self._shapes[key] = hit
-                    while len(self._shapes) > 1024:
-                        self._shapes.pop(next(iter(self._shapes)))
-        return hit
+                self._shapes.put(hit, text)
+        return hit  # type: ignore[return-value]
 
     @property
     def guard_pool(self) -> Executor:
@@ -355,13 +373,12 @@ class EndpointState:
         tokens), then SERVICE / LOAD endpoints against the allow-list (in a sandbox, from a parse) when
         the text mentions them. Returns whether the operation needs the network (allow-listed federation).
         Raises guard.TooDeep, guard.Forbidden or guard.Unreadable. An operation that passed is remembered
-        (the last CHECKED, by a hash of its text, kind and base IRI: the decision is a function of these and
+        (the last REMEMBERED, by a hash of its text, kind and base IRI: the decision is a function of these and
         of the configuration), so that one the result cache cannot answer (``--cache-bytes 0``, RAND()…) is
         not tokenised (0.07 ms for a named question's text) nor parsed again."""
-        key = cache_key(text, update, base_iri)
-        passed = self._checked.get(key)
+        passed = self._checked.get(text, update, base_iri)
         if passed is not None:  # this very operation passed (the limit and the allow-list are fixed)
-            return passed
+            return bool(passed)
         guard.check_depth(text, self.config.max_depth)
         if not guard.mentions(text, update):
             network = False
@@ -374,10 +391,7 @@ class EndpointState:
             if not out.done:
                 raise from_outcome(out, (environ or {}).get("rkg.request_id", "-"))
             network = bool(out.extra.get("network"))
-        with self._lock:
-            self._checked[key] = network
-            while len(self._checked) > CHECKED:
-                self._checked.pop(next(iter(self._checked)))
+        self._checked.put(network, text, update, base_iri)
         return network
 
     @property
