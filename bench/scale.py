@@ -309,14 +309,17 @@ class Row:
 
 
 def questions() -> dict[str, str]:
-    sys.path.insert(0, str(ROOT / "server"))
-    from rkg.bindings import bind
-    from rkg.catalog import Catalog
+    """The named questions' texts as a client sends them: bound, the catalogue's "#+" header lines left
+    out (as bench/endpoint.py does)."""
+    return {name: "\n".join(line for line in text.splitlines() if not line.startswith("#+"))
+            for name, text in api_texts(QUESTIONS).items()}
 
-    catalog = Catalog.from_folder(ROOT / "queries")
-    texts = {name: bind(catalog.get(name).text, catalog.get(name).bindings(params)) for name, params in QUESTIONS.items()}
-    # The catalogue's "#+" header lines are left out, as bench/endpoint.py does: a client sends the query.
-    return {name: "\n".join(line for line in text.splitlines() if not line.startswith("#+")) for name, text in texts.items()}
+
+def post(url: str, text: str, extra: list[tuple[str, str]] | None = None) -> Callable[[], tuple[int, bytes]]:
+    """A SPARQL protocol POST of ``text`` (and the fields ``extra``) to ``url``, asking for JSON results."""
+    body = urllib.parse.urlencode([("query", text), *(extra or [])]).encode()
+    return lambda: http(url, body, {"Accept": "application/sparql-results+json",
+                                    "Content-Type": "application/x-www-form-urlencoded"})
 
 
 def time_questions(url: str, rounds: int, extra: list[tuple[str, str]] | None = None, unique: bool = True,
@@ -330,14 +333,7 @@ def time_questions(url: str, rounds: int, extra: list[tuple[str, str]] | None = 
     for name, text in (texts or questions()).items():
         times = []
         for i in range(rounds + warm):
-            sent = f"{text}\n# {name} {i} {time.time_ns()}" if unique else text
-            body = urllib.parse.urlencode([("query", sent), *(extra or [])]).encode()
-            started = time.monotonic()
-            status, answer = http(url, body, {"Accept": "application/sparql-results+json",
-                                              "Content-Type": "application/x-www-form-urlencoded"})
-            took = (time.monotonic() - started) * 1000
-            if status != 200:
-                raise RuntimeError(f"{name} on {url}: {status} {answer[:200]!r}")
+            took = timed(post(url, f"{text}\n# {name} {i} {time.time_ns()}" if unique else text, extra), f"{name} on {url}")
             if i >= warm:
                 times.append(took)
         out[name] = statistics.median(times)
@@ -369,13 +365,13 @@ def new_texts(tag: str, n: int) -> list[dict[str, str]]:
     return [{"text": f"network {tag}{time.time_ns()} {i}"} for i in range(n)]
 
 
-def timed(ask: Callable[[], tuple[int, bytes]]) -> float:
-    """Ms of one request (``ask()``: its status and body; RuntimeError unless 200)."""
+def timed(ask: Callable[[], tuple[int, bytes]], what: str = "") -> float:
+    """Ms of one request (``ask()``: its status and body; RuntimeError, naming ``what``, unless 200)."""
     started = time.monotonic()
     status, answer = ask()
     took = (time.monotonic() - started) * 1000
     if status != 200:
-        raise RuntimeError(f"{status} {answer[:200]!r}")
+        raise RuntimeError(f"{what + ': ' if what else ''}{status} {answer[:200]!r}")
     return took
 
 
@@ -399,14 +395,8 @@ def time_api_texts(url: str, rounds: int, extra: list[tuple[str, str]]) -> dict[
     """The engine's own endpoint at ``url`` sent what rkg sends it for ``time_api``'s asks: each question's
     bound text again and again, and NEW_TEXT: the bound text of each new ``text``."""
     out = time_questions(url, rounds, extra, unique=False, texts=api_texts(QUESTIONS))
-
-    def post(text: str) -> Callable[[], tuple[int, bytes]]:
-        body = urllib.parse.urlencode([("query", text), *extra]).encode()
-        return lambda: http(url, body, {"Accept": "application/sparql-results+json",
-                                        "Content-Type": "application/x-www-form-urlencoded"})
-
     texts = [api_texts({"search-labels": params})["search-labels"] for params in new_texts("engine", 1 + rounds)]
-    out[NEW_TEXT] = statistics.median([timed(post(text)) for text in texts][1:])
+    out[NEW_TEXT] = statistics.median([timed(post(url, text, extra)) for text in texts][1:])
     return out
 
 
